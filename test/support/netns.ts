@@ -28,7 +28,14 @@
  *
  * Note: `ip netns exec` execs the command in place (no extra fork), so the child's pid is the command's pid.
  */
-import { type ChildProcess, type SpawnOptions, type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
+import {
+  type ChildProcess,
+  type SpawnOptions,
+  type SpawnSyncOptions,
+  type SpawnSyncReturns,
+  spawn,
+  spawnSync,
+} from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -160,9 +167,9 @@ export class Netns {
     return ['ip', ['netns', 'exec', this.name, cmd, ...args]];
   }
 
-  exec(cmd: string, args: string[] = [], opts: SpawnSyncOptions = {}) {
+  exec(cmd: string, args: string[] = [], opts: Omit<SpawnSyncOptions, 'encoding'> = {}): SpawnSyncReturns<string> {
     const [c, a] = this.wrap(cmd, args);
-    return spawnSync(c, a, { encoding: 'utf8', timeout: 60_000, ...opts });
+    return spawnSync(c, a, { timeout: 60_000, ...opts, encoding: 'utf8' });
   }
 
   spawn(cmd: string, args: string[] = [], opts: SpawnOptions = {}): ChildProcess {
