@@ -1,0 +1,2 @@
+// Throws while loading (an init error).
+throw new Error('module init failed');
