@@ -1,0 +1,73 @@
+/**
+ * The compiler's entry points: policy text or file → compiled `.egp` bytes (docs/FORMAT.md).
+ * Pipeline: YAML with positions (`../parse/`) → JSON Schema (`../schema/`) → semantic checks and names files
+ * (`../semantic/`) → warnings → lowering (`./lower.ts`) → writer (`../format/writer.ts`).
+ * Any error: throws `PolicyError` with every diagnostic found (errors and warnings), sorted by position.
+ * Success: the bytes plus the warnings. The `…Sync` forms exist for callers that cannot await (CDK synthesis).
+ * `compilePolicyFile(path, outFile)` also writes the result atomically (temp file + rename; nothing on error).
+ */
+import { readFileSync } from 'node:fs';
+import { type Diagnostic, PolicyError, sortDiagnostics } from '../diagnostics.js';
+import { NameList } from '../format/ir.js';
+import { encodePolicy } from '../format/writer.js';
+import { PolicySource } from '../parse/source.js';
+import { checkSchema } from '../schema/validate.js';
+import type { PolicyAst } from '../semantic/ast.js';
+import { checkPolicy } from '../semantic/check.js';
+import { findWarnings } from '../semantic/warnings.js';
+import { lowerPolicy } from './lower.js';
+import { writeFileAtomic } from './write-atomic.js';
+
+export interface CompileResult {
+  bytes: Uint8Array;
+  warnings: Diagnostic[];
+  /** the checked policy (for tools such as `explain` and tests) */
+  ast: PolicyAst;
+}
+
+export function compilePolicyTextSync(text: string, filename: string): CompileResult {
+  const src = new PolicySource(filename, text);
+  if (src.diagnostics.length > 0) throw new PolicyError(sortDiagnostics(src.diagnostics));
+  const schema = checkSchema(src, src.value);
+  if (!schema.doc) throw new PolicyError(sortDiagnostics(schema.diagnostics));
+  const exact = new NameList();
+  const wild = new NameList();
+  const checked = checkPolicy(src, schema.doc, { exact, wild });
+  const diagnostics = [...checked.diagnostics];
+  if (checked.ast) diagnostics.push(...findWarnings(src, checked.ast));
+  if (!checked.ast || diagnostics.some((d) => d.severity === 'error')) {
+    throw new PolicyError(sortDiagnostics(diagnostics));
+  }
+  const bytes = encodePolicy(lowerPolicy(checked.ast, exact, wild));
+  return { bytes, warnings: sortDiagnostics(diagnostics), ast: checked.ast };
+}
+
+export async function compilePolicyText(text: string, filename: string): Promise<CompileResult> {
+  return compilePolicyTextSync(text, filename);
+}
+
+export function compilePolicyFileSync(file: string, outFile?: string): CompileResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new PolicyError([
+      {
+        code: 'POLICY_UNREADABLE',
+        message: `cannot read the policy file (${code})`,
+        file,
+        line: 0,
+        col: 0,
+        severity: 'error',
+      },
+    ]);
+  }
+  const result = compilePolicyTextSync(text, file);
+  if (outFile !== undefined) writeFileAtomic(outFile, result.bytes);
+  return result;
+}
+
+export async function compilePolicyFile(file: string, outFile?: string): Promise<CompileResult> {
+  return compilePolicyFileSync(file, outFile);
+}

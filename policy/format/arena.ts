@@ -1,0 +1,26 @@
+/** A growable byte buffer: the STRINGS section while it is being built. `append` returns the offset written at. */
+export class ByteArena {
+  private buf = new Uint8Array(4096);
+  length = 0;
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + n) cap *= 2;
+    const b = new Uint8Array(cap);
+    b.set(this.buf.subarray(0, this.length));
+    this.buf = b;
+  }
+
+  append(bytes: Uint8Array): number {
+    this.reserve(bytes.length);
+    const at = this.length;
+    this.buf.set(bytes, at);
+    this.length += bytes.length;
+    return at;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * `encodePolicy(ir)`: writes a compiled policy file exactly as docs/FORMAT.md (version 1) specifies.
+ *
+ * Deterministic: the output depends only on `ir` (rule order, the name pairs, the ranges) — STRINGS holds the rule
+ * names in rule order, then the EXACT keys, then the WILD keys (each in entry order); rule sets are interned in the
+ * order EXACT entries, WILD entries, IPv4 intervals, IPv6 intervals. Memory: one output buffer plus typed arrays
+ * proportional to the number of names.
+ */
+import { ByteArena } from './arena.js';
+import {
+  ELEMENT_SIZE,
+  FLAG_ALLOW_LOOPBACK,
+  FLAG_ENFORCE,
+  FORMAT_VERSION,
+  HEADER_SIZE,
+  MAGIC,
+  NO_BUDGET,
+  SECTION_ENTRY_SIZE,
+  Section,
+  type SectionId,
+} from './constants.js';
+import { crc32 } from './crc32.js';
+import { buildV4, buildV6 } from './intervals.js';
+import type { IrPolicy } from './ir.js';
+import { buildNameTable } from './nametable.js';
+import { SetInterner } from './sets.js';
+
+const utf8 = new TextEncoder();
+const align8 = (n: number): number => (n + 7) & ~7;
+
+export function encodePolicy(ir: IrPolicy): Uint8Array {
+  const strings = new ByteArena();
+  const sets = new SetInterner();
+
+  // RULES and PORTS.
+  const rules = new Uint8Array(ir.rules.length * ELEMENT_SIZE[Section.RULES]);
+  const rulesView = new DataView(rules.buffer);
+  const ports: number[] = [];
+  ir.rules.forEach((r, i) => {
+    const name = utf8.encode(r.name);
+    if (name.length < 1 || name.length > 255) throw new RangeError(`rule ${i}: name length ${name.length}`);
+    const o = i * 24;
+    rulesView.setUint32(o, strings.append(name), true);
+    rulesView.setUint32(o + 4, name.length, true);
+    rules[o + 8] = r.action;
+    rules[o + 9] = r.proto;
+    rules[o + 10] = r.kind;
+    rulesView.setUint32(o + 12, r.ports.length === 0 ? 0 : ports.length / 2, true);
+    rulesView.setUint32(o + 16, r.ports.length, true);
+    rulesView.setUint32(o + 20, r.line, true);
+    for (const [lo, hi] of r.ports) ports.push(lo, hi);
+  });
+  const portsBytes = new Uint8Array(ports.length * 2);
+  const portsView = new DataView(portsBytes.buffer);
+  ports.forEach((p, i) => {
+    portsView.setUint16(i * 2, p, true);
+  });
+
+  const exact = buildNameTable(ir.exact, strings, sets);
+  const wild = buildNameTable(ir.wild, strings, sets);
+  const v4 = buildV4(ir.v4, sets);
+  const v6 = buildV6(ir.v6, sets);
+
+  const v4Bytes = new Uint8Array(v4.starts.length * 8);
+  const v4View = new DataView(v4Bytes.buffer);
+  v4.starts.forEach((s, i) => {
+    v4View.setUint32(i * 8, s, true);
+    v4View.setUint32(i * 8 + 4, v4.sets[i]!, true);
+  });
+  const v6Bytes = new Uint8Array(v6.starts.length * 24);
+  const v6View = new DataView(v6Bytes.buffer);
+  v6.starts.forEach((s, i) => {
+    for (let k = 0; k < 16; k++) v6Bytes[i * 24 + k] = Number((s >> BigInt(8 * (15 - k))) & 0xffn);
+    v6View.setUint32(i * 24 + 16, v6.sets[i]!, true);
+  });
+
+  const setWords = sets.result();
+  const sections: Array<{ id: SectionId; count: number; bytes: Uint8Array }> = [
+    { id: Section.RULES, count: ir.rules.length, bytes: rules },
+    { id: Section.PORTS, count: ports.length / 2, bytes: portsBytes },
+    { id: Section.RULESETS, count: setWords.length, bytes: u32le(setWords) },
+    { id: Section.STRINGS, count: strings.length, bytes: strings.bytes() },
+    { id: Section.EXACT_SLOTS, count: exact.slots.length, bytes: u32le(exact.slots) },
+    { id: Section.EXACT_ENTRIES, count: exact.entries.length / 4, bytes: u32le(exact.entries) },
+    { id: Section.WILD_SLOTS, count: wild.slots.length, bytes: u32le(wild.slots) },
+    { id: Section.WILD_ENTRIES, count: wild.entries.length / 4, bytes: u32le(wild.entries) },
+    { id: Section.V4_INTERVALS, count: v4.starts.length, bytes: v4Bytes },
+    { id: Section.V6_INTERVALS, count: v6.starts.length, bytes: v6Bytes },
+  ];
+
+  const tableEnd = HEADER_SIZE + SECTION_ENTRY_SIZE * sections.length;
+  let pos = align8(tableEnd);
+  const offsets: number[] = [];
+  for (const s of sections) {
+    if (s.bytes.length !== s.count * ELEMENT_SIZE[s.id]) throw new Error(`section ${s.id}: size mismatch`);
+    offsets.push(pos);
+    pos = align8(pos + s.bytes.length);
+  }
+  const fileSize = pos;
+  const out = new Uint8Array(fileSize);
+  const view = new DataView(out.buffer);
+  sections.forEach((s, i) => {
+    out.set(s.bytes, offsets[i]!);
+    const e = HEADER_SIZE + i * SECTION_ENTRY_SIZE;
+    view.setUint32(e, s.id, true);
+    view.setUint32(e + 4, s.count, true);
+    view.setBigUint64(e + 8, BigInt(offsets[i]!), true);
+  });
+
+  out.set(MAGIC, 0);
+  view.setUint16(8, FORMAT_VERSION, true);
+  view.setUint16(10, HEADER_SIZE, true);
+  view.setUint32(12, (ir.enforce ? FLAG_ENFORCE : 0) | (ir.allowLoopback ? FLAG_ALLOW_LOOPBACK : 0), true);
+  view.setBigUint64(16, BigInt(fileSize), true);
+  view.setUint32(24, sections.length, true);
+  view.setUint32(36, ir.rules.length, true);
+  view.setBigUint64(40, ir.budgets.rx ?? NO_BUDGET, true);
+  view.setBigUint64(48, ir.budgets.tx ?? NO_BUDGET, true);
+  view.setBigUint64(56, ir.budgets.total ?? NO_BUDGET, true);
+  // body first: meta_crc32 is computed with both CRC fields as zero.
+  view.setUint32(32, 0, true);
+  view.setUint32(28, 0, true);
+  const metaCrc = crc32(out.subarray(0, tableEnd));
+  view.setUint32(28, metaCrc, true);
+  view.setUint32(32, crc32(out.subarray(tableEnd, fileSize)), true);
+  return out;
+}
+
+/** Little-endian bytes of a u32 array (copies; the platform may be big-endian in principle). */
+function u32le(words: Uint32Array): Uint8Array {
+  const b = new Uint8Array(words.length * 4);
+  const v = new DataView(b.buffer);
+  for (let i = 0; i < words.length; i++) v.setUint32(i * 4, words[i]!, true);
+  return b;
+}
