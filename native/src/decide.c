@@ -1,0 +1,109 @@
+/*
+ * decide.c — the interposer's decision for one call: builtins, then the policy (FORMAT.md "Decisions"), then the
+ * invoke budget; counts it in the state file, logs it, and says whether the call may proceed.
+ *
+ * Order (docs/INTERPOSER.md "Decisions"):
+ *  1. the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API) and the X-Ray daemon (AWS_XRAY_DAEMON_ADDRESS) always pass
+ *     (LAMBDA-FACTS "/proc/net/dev inside Lambda");
+ *  2. no valid policy: loopback passes (builtin:loopback: it is not egress), everything else is denied with rule
+ *     `policy-error` — blocked in enforce (fail closed), allowed and logged in audit (fail open);
+ *  3. the policy decides (decide_name / decide_addr with the bound name);
+ *  4. enforce + an allow that is not loopback/builtin + BUDGET_TRIPPED in the state file → deny, rule `budget`.
+ * Enforce mode blocks a deny; audit lets it through (the log says "would block").
+ */
+#include <string.h>
+
+#include "guard.h"
+
+const char *eg_rule_display(int32_t rule, uint32_t *len) {
+  const char *s;
+  switch (rule) {
+  case EGP_RULE_DEFAULT: s = "default"; break;
+  case EGP_RULE_LOOPBACK: s = "builtin:loopback"; break;
+  case EG_RULE_RUNTIME_API: s = "builtin:runtime-api"; break;
+  case EG_RULE_XRAY: s = "builtin:xray"; break;
+  case EG_RULE_BUDGET: s = "budget"; break;
+  case EG_RULE_POLICY_ERROR: s = "policy-error"; break;
+  default:
+    if (eg.policy_ok) {
+      s = egp_rule_name(&eg.policy, rule, len);
+      if (s) return s;
+    }
+    s = "unknown";
+  }
+  *len = (uint32_t)strlen(s);
+  return s;
+}
+
+static int endpoint_match(const struct eg_endpoint *ep, const struct eg_query *q) {
+  if (!ep->set || q->port != ep->port) return 0;
+  if (q->proto != EGP_PROTO_UNKNOWN && !(ep->protos & (unsigned)q->proto)) return 0;
+  if (ep->has_ip) {
+    if (q->ip == NULL || q->ip->is_v6 != ep->ip.is_v6) return 0;
+    return q->ip->is_v6 ? memcmp(q->ip->v6, ep->ip.v6, 16) == 0 : q->ip->v4 == ep->ip.v4;
+  }
+  return q->host != NULL && q->host_len == ep->host_len && memcmp(q->host, ep->host, ep->host_len) == 0;
+}
+
+/* A dns query for an endpoint's host name (the port may be unknown at lookup time). */
+static int endpoint_name(const struct eg_endpoint *ep, const struct eg_query *q) {
+  return ep->set && !ep->has_ip && q->ip == NULL && q->host != NULL && q->host_len == ep->host_len &&
+         memcmp(q->host, ep->host, ep->host_len) == 0 && (q->port == EGP_PORT_UNKNOWN || q->port == ep->port);
+}
+
+static int is_loopback_query(const struct eg_query *q) {
+  if (q->ip) {
+    if (!q->ip->is_v6) return (q->ip->v4 >> 24) == 127;
+    static const uint8_t one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return memcmp(q->ip->v6, one, 16) == 0;
+  }
+  if (q->host == NULL) return 0;
+  return (q->host_len == 9 && memcmp(q->host, "localhost", 9) == 0) ||
+         (q->host_len > 10 && memcmp(q->host + q->host_len - 10, ".localhost", 10) == 0);
+}
+
+int eg_check(const struct eg_query *q, const char *errno_name) {
+  egp_decision d;
+  int builtin = 0;
+  if (endpoint_match(&eg.runtime_api, q) || endpoint_name(&eg.runtime_api, q)) {
+    d.allow = 1, d.rule = EG_RULE_RUNTIME_API, builtin = 1;
+  } else if (endpoint_match(&eg.xray, q) || endpoint_name(&eg.xray, q)) {
+    d.allow = 1, d.rule = EG_RULE_XRAY, builtin = 1;
+  } else if (!eg.policy_ok) {
+    if (is_loopback_query(q)) d.allow = 1, d.rule = EGP_RULE_LOOPBACK, builtin = 1;
+    else d.allow = 0, d.rule = EG_RULE_POLICY_ERROR;
+  } else if (q->ip == NULL) {
+    egp_decide_name(&eg.policy, q->host, q->host_len, q->port, q->proto, &d);
+  } else {
+    egp_decide_addr(&eg.policy, q->ip, q->port, q->proto, q->host, q->host_len, &d);
+  }
+  if (d.allow && !builtin && d.rule != EGP_RULE_LOOPBACK && eg.mode == EG_MODE_ENFORCE && eg_state_budget_tripped() &&
+      !is_loopback_query(q)) {
+    d.allow = 0;
+    d.rule = EG_RULE_BUDGET;
+  }
+  int blocked = !d.allow && eg.mode == EG_MODE_ENFORCE;
+  eg_state_count(d.allow ? EG_COUNT_ALLOWED : EG_COUNT_DENIED);
+  if (blocked) eg_state_count(EG_COUNT_BLOCKED);
+  eg_log_decision(q, d.allow, blocked, d.rule, errno_name);
+  return !blocked;
+}
+
+int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen_t len, const char *event,
+                      const char *call, int only_dgram) {
+  egp_ip ip;
+  int port;
+  if (!eg_sockaddr_ip(sa, len, &ip, &port)) return 1; /* not AF_INET/AF_INET6 (or unusable): passes untouched */
+  int type = *sock_type;
+  if (type < 0) {
+    eg_socket_proto(fd, &type);
+    *sock_type = type;
+  }
+  int proto = type == SOCK_STREAM ? EGP_PROTO_TCP : type == SOCK_DGRAM ? EGP_PROTO_UDP : EGP_PROTO_UNKNOWN;
+  if (only_dgram && type == SOCK_STREAM) return 1; /* a connected stream ignores the address (no MSG_FASTOPEN) */
+  if (type != SOCK_STREAM && type != SOCK_DGRAM) port = EGP_PORT_UNKNOWN; /* raw/other: the field is not a port */
+  char bound[256];
+  size_t blen = eg_bound_name(&ip, bound);
+  struct eg_query q = {event, call, blen ? bound : NULL, blen, &ip, port, proto};
+  return eg_check(&q, "EACCES");
+}

@@ -1,0 +1,117 @@
+/*
+ * egp.h — reader of the compiled policy format (docs/FORMAT.md, version 1).
+ *
+ * Contract: egp_parse() validates a buffer exactly as FORMAT.md "How a reader validates" says and fills an egp_t of
+ * pointers into that buffer; it never allocates and never reads outside [buf, buf+size). The decide functions
+ * implement FORMAT.md "Decisions" with no allocation and no system call; every offset read from the file is
+ * bounds-checked at use (a failed check makes that element "not found"). An egp_t is immutable after egp_parse(),
+ * so any number of threads may query it concurrently without a lock.
+ * These objects (egp_load.c, egp_match.c, crc32.c) are shared by the interposer, the egpq query tool, the C unit
+ * tests, the benchmarks and (later) the fuzz harnesses: keep them free of hook or logging dependencies.
+ */
+#ifndef EGP_H
+#define EGP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "egp reader assumes a little-endian host (x86_64, aarch64)"
+#endif
+
+#define EGP_MAGIC "EGRDPOL\x01"
+#define EGP_VERSION 1
+#define EGP_HEADER_SIZE 64
+#define EGP_FLAG_ENFORCE 0x1u
+#define EGP_FLAG_ALLOW_LOOPBACK 0x2u
+#define EGP_BODY_CRC_ALWAYS_MAX (1024u * 1024u) /* body CRC always checked at or below 1 MiB */
+
+enum { EGP_PROTO_UNKNOWN = 0, EGP_PROTO_TCP = 1, EGP_PROTO_UDP = 2 };
+#define EGP_PORT_UNKNOWN (-1)
+
+/* Decision rule codes besides a rule index (>= 0). The interposer adds its own negative codes after these. */
+enum {
+  EGP_RULE_DEFAULT = -1,  /* "default": nothing allowed it */
+  EGP_RULE_LOOPBACK = -2, /* "builtin:loopback" */
+};
+
+/* Stable validation error codes (docs/LOGGING.md `error` field is egp_err_code()). */
+enum egp_err {
+  EGP_OK = 0,
+  EGP_E_MISSING,      /* E_POLICY_MISSING: no path configured or file does not exist */
+  EGP_E_OPEN,         /* E_POLICY_OPEN: open/read/mmap failed */
+  EGP_E_SIZE,         /* E_POLICY_SIZE: smaller than a header, or file_size != real size */
+  EGP_E_MAGIC,        /* E_POLICY_MAGIC */
+  EGP_E_VERSION,      /* E_POLICY_VERSION (expected/got filled) */
+  EGP_E_HEADER,       /* E_POLICY_HEADER: header_size, unknown flag bits, section_count */
+  EGP_E_META_CRC,     /* E_POLICY_CRC: meta_crc32 mismatch */
+  EGP_E_BODY_CRC,     /* E_POLICY_CRC: body_crc32 mismatch */
+  EGP_E_SECTIONS,     /* E_POLICY_SECTIONS: section table order/ids/alignment/bounds/overlap */
+  EGP_E_RULES,        /* E_POLICY_RULES */
+  EGP_E_PORTS,        /* E_POLICY_PORTS */
+  EGP_E_RULESETS,     /* E_POLICY_RULESETS */
+  EGP_E_SLOTS,        /* E_POLICY_SLOTS */
+  EGP_E_INTERVALS,    /* E_POLICY_INTERVALS */
+  EGP_E_COUNT
+};
+
+struct egp_error {
+  int code;            /* enum egp_err */
+  uint64_t expected;   /* meaningful for VERSION, SIZE and CRC errors */
+  uint64_t got;
+  const char *what;    /* static string: which check failed */
+};
+
+typedef struct egp {
+  const uint8_t *base;
+  uint64_t size;
+  uint32_t flags;
+  uint32_t n_rules, n_ports, n_words, n_strings;
+  uint32_t n_exact_slots, n_exact, n_wild_slots, n_wild, n_v4, n_v6;
+  const uint8_t *rules, *ports, *words, *strings;
+  const uint8_t *exact_slots, *exact, *wild_slots, *wild, *v4, *v6;
+  uint64_t budget_rx, budget_tx, budget_total;
+} egp_t;
+
+/* An address to decide on: IPv4 as the host-order number, IPv6 as 16 network-order bytes (never v4-mapped). */
+typedef struct egp_ip {
+  uint8_t is_v6;
+  uint32_t v4;
+  uint8_t v6[16];
+} egp_ip;
+
+typedef struct egp_decision {
+  int allow;   /* 1 allow, 0 deny */
+  int32_t rule; /* rule index >= 0, or EGP_RULE_* */
+} egp_decision;
+
+/* Validate `buf` and fill `p`. verify_full forces the body CRC above 1 MiB. Returns 0 or -1 with *err filled. */
+int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct egp_error *err);
+
+/* Map `path` read-only and parse it. On error returns -1 with *err filled and nothing mapped. */
+int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err);
+
+/* "E_POLICY_MAGIC" … for an egp_err. */
+const char *egp_err_code(int code);
+
+/* Normalise a host name into out (ASCII lower-case, one trailing dot removed). Returns the length, or -1 when the
+ * result would be empty or longer than 253 bytes (such a name can match no entry). */
+int egp_normalize_name(const char *name, size_t len, char out[256]);
+
+/* FORMAT.md decide_name for an already normalised name. port: 0–65535 or EGP_PORT_UNKNOWN. */
+void egp_decide_name(const egp_t *p, const char *name, size_t len, int port, int proto, egp_decision *d);
+
+/* FORMAT.md decide_addr. bound may be NULL (no bound name); it must be normalised. */
+void egp_decide_addr(const egp_t *p, const egp_ip *ip, int port, int proto, const char *bound, size_t bound_len,
+                     egp_decision *d);
+
+/* The rule's display name (not NUL-terminated) or NULL for an out-of-range index. */
+const char *egp_rule_name(const egp_t *p, int32_t rule, uint32_t *len);
+
+/* FNV-1a 32 + murmur3 finaliser (FORMAT.md "Hash"). */
+uint32_t egp_hash(const uint8_t *key, size_t len);
+
+/* zlib CRC-32 */
+uint32_t egp_crc32(uint32_t crc, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * egp_load.c — validate a compiled policy (docs/FORMAT.md "How a reader validates") and map it from a path.
+ *
+ * egp_parse() performs checks 1–10 in order and reports the first that fails with a stable code and a static
+ * description; O(n) checks on large tables are left to use time (egp_match.c bounds-checks every element it reads).
+ * egp_open() uses only open/lseek/pread/mmap/close (no stat: fstat has a GLIBC_2.33 symbol, see LAMBDA-FACTS "glibc and
+ * architectures"), copies files up to 1 MiB into a private read-only
+ * anonymous mapping and maps larger ones PROT_READ + MAP_PRIVATE, and closes the descriptor, so the host never sees an extra fd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "egp.h"
+#include "egp_rd.h"
+
+#define SEC_RULES 1
+#define SEC_PORTS 2
+#define SEC_RULESETS 3
+#define SEC_STRINGS 4
+#define SEC_EXACT_SLOTS 5
+#define SEC_EXACT_ENTRIES 6
+#define SEC_WILD_SLOTS 7
+#define SEC_WILD_ENTRIES 8
+#define SEC_V4 9
+#define SEC_V6 10
+#define SEC_REQUIRED 10
+
+static const uint32_t elem_size[SEC_REQUIRED + 1] = {0, 24, 4, 4, 1, 4, 16, 4, 16, 8, 24};
+
+static const char *const err_codes[EGP_E_COUNT] = {
+    "OK",           "E_POLICY_MISSING", "E_POLICY_OPEN",     "E_POLICY_SIZE",  "E_POLICY_MAGIC",
+    "E_POLICY_VERSION", "E_POLICY_HEADER", "E_POLICY_CRC",   "E_POLICY_CRC",   "E_POLICY_SECTIONS",
+    "E_POLICY_RULES", "E_POLICY_PORTS",   "E_POLICY_RULESETS", "E_POLICY_SLOTS", "E_POLICY_INTERVALS",
+};
+
+const char *egp_err_code(int code) {
+  if (code < 0 || code >= EGP_E_COUNT) return "E_POLICY_UNKNOWN";
+  return err_codes[code];
+}
+
+static int fail(struct egp_error *err, int code, const char *what, uint64_t expected, uint64_t got) {
+  err->code = code;
+  err->what = what;
+  err->expected = expected;
+  err->got = got;
+  return -1;
+}
+
+static int is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+static int check_slots(uint32_t slots, uint32_t entries) {
+  if (slots == 0) return entries == 0;
+  return is_pow2(slots) && slots > entries;
+}
+
+int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct egp_error *err) {
+  const uint8_t *b = buf;
+  memset(p, 0, sizeof *p);
+  /* 1. size, magic, version, header size, flags */
+  if (size < EGP_HEADER_SIZE) return fail(err, EGP_E_SIZE, "file shorter than the 64-byte header", 64, size);
+  if (memcmp(b, EGP_MAGIC, 8) != 0) return fail(err, EGP_E_MAGIC, "magic is not EGRDPOL\\x01", 0, 0);
+  uint16_t version = egp_rd16(b + 8);
+  if (version != EGP_VERSION) return fail(err, EGP_E_VERSION, "unsupported format version", EGP_VERSION, version);
+  if (egp_rd16(b + 10) != EGP_HEADER_SIZE) return fail(err, EGP_E_HEADER, "header_size is not 64", 64, egp_rd16(b + 10));
+  uint32_t flags = egp_rd32(b + 12);
+  if (flags & ~(EGP_FLAG_ENFORCE | EGP_FLAG_ALLOW_LOOPBACK))
+    return fail(err, EGP_E_HEADER, "unknown flag bits set", 0, flags);
+  /* 2. file size and section count */
+  uint64_t file_size = egp_rd64(b + 16);
+  if (file_size != size) return fail(err, EGP_E_SIZE, "file_size does not match the real size", size, file_size);
+  uint32_t nsec = egp_rd32(b + 24);
+  if (nsec < SEC_REQUIRED || nsec > 64) return fail(err, EGP_E_HEADER, "section_count outside 10..64", 10, nsec);
+  uint64_t table_end = EGP_HEADER_SIZE + 16ull * nsec;
+  if (table_end > size) return fail(err, EGP_E_SIZE, "section table runs past the end of the file", table_end, size);
+  /* 3. meta CRC (CRC fields taken as zero) */
+  uint32_t crc = egp_crc32(0, b, 28);
+  static const uint8_t zero8[8] = {0};
+  crc = egp_crc32(crc, zero8, 8);
+  crc = egp_crc32(crc, b + 36, (size_t)(table_end - 36));
+  if (crc != egp_rd32(b + 28)) return fail(err, EGP_E_META_CRC, "meta_crc32 mismatch", egp_rd32(b + 28), crc);
+  /* 4. body CRC: always up to 1 MiB, above only with verify_full */
+  if (size <= EGP_BODY_CRC_ALWAYS_MAX || verify_full) {
+    uint32_t bc = egp_crc32(0, b + table_end, (size_t)(size - table_end));
+    if (bc != egp_rd32(b + 32)) return fail(err, EGP_E_BODY_CRC, "body_crc32 mismatch", egp_rd32(b + 32), bc);
+  }
+  /* 5. section table */
+  uint64_t sec_off[SEC_REQUIRED + 1] = {0}, sec_end[SEC_REQUIRED + 1] = {0};
+  uint32_t sec_cnt[SEC_REQUIRED + 1] = {0};
+  uint32_t prev_id = 0;
+  /* For the overlap check: sections with a nonzero length, in table order (ids ascending). */
+  uint64_t ranges[64][2];
+  uint32_t nranges = 0;
+  for (uint32_t i = 0; i < nsec; i++) {
+    const uint8_t *e = b + EGP_HEADER_SIZE + 16ull * i;
+    uint32_t id = egp_rd32(e), count = egp_rd32(e + 4);
+    uint64_t off = egp_rd64(e + 8);
+    if (i > 0 && id <= prev_id) return fail(err, EGP_E_SECTIONS, "section ids not strictly ascending", prev_id + 1, id);
+    if (id == 0) return fail(err, EGP_E_SECTIONS, "section id 0 is not valid", 1, 0);
+    prev_id = id;
+    if (off % 8 != 0) return fail(err, EGP_E_SECTIONS, "section offset not a multiple of 8", id, off);
+    if (off < table_end) return fail(err, EGP_E_SECTIONS, "section starts inside the header or section table", id, off);
+    uint64_t esz = id <= SEC_REQUIRED ? elem_size[id] : 1; /* unknown ids: bounds-checked as bytes, then skipped */
+    uint64_t len = esz * count;                              /* count < 2^32, esz ≤ 24: no overflow */
+    if (off > size || len > size - off) return fail(err, EGP_E_SECTIONS, "section runs past the end of the file", id, off);
+    if (id <= SEC_REQUIRED) {
+      sec_off[id] = off;
+      sec_end[id] = off + len;
+      sec_cnt[id] = count;
+    }
+    if (len > 0) {
+      for (uint32_t r = 0; r < nranges; r++)
+        if (off < ranges[r][1] && ranges[r][0] < off + len)
+          return fail(err, EGP_E_SECTIONS, "sections overlap", id, off);
+      ranges[nranges][0] = off;
+      ranges[nranges][1] = off + len;
+      nranges++;
+    }
+  }
+  for (uint32_t id = 1; id <= SEC_REQUIRED; id++)
+    if (sec_end[id] == 0) return fail(err, EGP_E_SECTIONS, "a required section (ids 1-10) is missing", id, 0);
+  p->base = b;
+  p->size = size;
+  p->flags = flags;
+  p->rules = b + sec_off[SEC_RULES];
+  p->n_rules = sec_cnt[SEC_RULES];
+  p->ports = b + sec_off[SEC_PORTS];
+  p->n_ports = sec_cnt[SEC_PORTS];
+  p->words = b + sec_off[SEC_RULESETS];
+  p->n_words = sec_cnt[SEC_RULESETS];
+  p->strings = b + sec_off[SEC_STRINGS];
+  p->n_strings = sec_cnt[SEC_STRINGS];
+  p->exact_slots = b + sec_off[SEC_EXACT_SLOTS];
+  p->n_exact_slots = sec_cnt[SEC_EXACT_SLOTS];
+  p->exact = b + sec_off[SEC_EXACT_ENTRIES];
+  p->n_exact = sec_cnt[SEC_EXACT_ENTRIES];
+  p->wild_slots = b + sec_off[SEC_WILD_SLOTS];
+  p->n_wild_slots = sec_cnt[SEC_WILD_SLOTS];
+  p->wild = b + sec_off[SEC_WILD_ENTRIES];
+  p->n_wild = sec_cnt[SEC_WILD_ENTRIES];
+  p->v4 = b + sec_off[SEC_V4];
+  p->n_v4 = sec_cnt[SEC_V4];
+  p->v6 = b + sec_off[SEC_V6];
+  p->n_v6 = sec_cnt[SEC_V6];
+  p->budget_rx = egp_rd64(b + 40);
+  p->budget_tx = egp_rd64(b + 48);
+  p->budget_total = egp_rd64(b + 56);
+  /* 6. rules */
+  if (p->n_rules != egp_rd32(b + 36))
+    return fail(err, EGP_E_RULES, "rule_count differs from the RULES section count", p->n_rules, egp_rd32(b + 36));
+  for (uint32_t i = 0; i < p->n_rules; i++) {
+    const uint8_t *r = p->rules + 24ull * i;
+    uint32_t name_off = egp_rd32(r), name_len = egp_rd32(r + 4);
+    uint8_t action = r[8], proto = r[9], kind = r[10];
+    uint32_t pf = egp_rd32(r + 12), pc = egp_rd32(r + 16);
+    if (name_len < 1 || name_len > 255) return fail(err, EGP_E_RULES, "rule name length outside 1..255", i, name_len);
+    if ((uint64_t)name_off + name_len > p->n_strings) return fail(err, EGP_E_RULES, "rule name outside STRINGS", i, name_off);
+    if (action > 1) return fail(err, EGP_E_RULES, "rule action is not 0 or 1", i, action);
+    if (proto < 1 || proto > 3) return fail(err, EGP_E_RULES, "rule proto is not 1, 2 or 3", i, proto);
+    if (kind < 1 || kind > 4) return fail(err, EGP_E_RULES, "rule kind outside 1..4", i, kind);
+    if ((uint64_t)pf + pc > p->n_ports) return fail(err, EGP_E_RULES, "rule port ranges outside PORTS", i, pf);
+  }
+  /* 7. ports */
+  for (uint32_t i = 0; i < p->n_ports; i++)
+    if (egp_rd16(p->ports + 4ull * i) > egp_rd16(p->ports + 4ull * i + 2))
+      return fail(err, EGP_E_PORTS, "port range with lo > hi", i, 0);
+  /* 8. rule sets */
+  if (p->n_words < 1 || egp_rd32(p->words) != 0) return fail(err, EGP_E_RULESETS, "RULESETS word 0 is not the empty set", 0, 0);
+  /* 9. hash slots */
+  if (!check_slots(p->n_exact_slots, p->n_exact))
+    return fail(err, EGP_E_SLOTS, "EXACT_SLOTS count is not 0 or a power of two above the entries", p->n_exact, p->n_exact_slots);
+  if (!check_slots(p->n_wild_slots, p->n_wild))
+    return fail(err, EGP_E_SLOTS, "WILD_SLOTS count is not 0 or a power of two above the entries", p->n_wild, p->n_wild_slots);
+  /* 10. intervals */
+  if (p->n_v4 < 1 || egp_rd32(p->v4) != 0) return fail(err, EGP_E_INTERVALS, "V4_INTERVALS empty or not starting at 0", 0, 0);
+  if (p->n_v6 < 1) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS empty", 0, 0);
+  for (int i = 0; i < 16; i++)
+    if (p->v6[i] != 0) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS not starting at ::", 0, 0);
+  err->code = EGP_OK;
+  err->what = "ok";
+  return 0;
+}
+
+int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err) {
+  memset(p, 0, sizeof *p);
+  if (path == NULL || path[0] == '\0') return fail(err, EGP_E_MISSING, "EGRESS_GUARD_POLICY is not set", 0, 0);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int e = errno;
+    return fail(err, e == ENOENT ? EGP_E_MISSING : EGP_E_OPEN, e == ENOENT ? "policy file does not exist" : "cannot open policy file", 0, (uint64_t)e);
+  }
+  off_t end = lseek(fd, 0, SEEK_END);
+  if (end < 0) {
+    int e = errno;
+    close(fd);
+    return fail(err, EGP_E_OPEN, "cannot size policy file (not a regular file?)", 0, (uint64_t)e);
+  }
+  if ((uint64_t)end < EGP_HEADER_SIZE) {
+    close(fd);
+    return fail(err, EGP_E_SIZE, "file shorter than the 64-byte header", 64, (uint64_t)end);
+  }
+  if ((uint64_t)end > (uint64_t)SIZE_MAX / 2) {
+    close(fd);
+    return fail(err, EGP_E_SIZE, "policy file too large to map", 0, (uint64_t)end);
+  }
+  void *m;
+  int e = 0;
+  if ((uint64_t)end <= EGP_BODY_CRC_ALWAYS_MAX) {
+    /* Small files are copied into a private anonymous mapping: a later in-place truncation of the file (instead of
+     * the atomic rename the compiler does) can then never raise SIGBUS in the host. */
+    m = mmap(NULL, (size_t)end, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+      size_t got = 0;
+      while (got < (size_t)end) {
+        ssize_t n = pread(fd, (uint8_t *)m + got, (size_t)end - got, (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+      }
+      if (got != (size_t)end) {
+        e = EIO;
+        munmap(m, (size_t)end);
+        m = MAP_FAILED;
+      } else {
+        mprotect(m, (size_t)end, PROT_READ);
+      }
+    } else {
+      e = errno;
+    }
+  } else {
+    m = mmap(NULL, (size_t)end, PROT_READ, MAP_PRIVATE, fd, 0);
+    e = errno;
+  }
+  close(fd);
+  if (m == MAP_FAILED) return fail(err, EGP_E_OPEN, "cannot read or map policy file", 0, (uint64_t)e);
+  if (egp_parse(p, m, (size_t)end, verify_full, err) != 0) {
+    munmap(m, (size_t)end);
+    memset(p, 0, sizeof *p);
+    return -1;
+  }
+  return 0;
+}

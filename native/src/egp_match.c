@@ -1,0 +1,179 @@
+/*
+ * egp_match.c — FORMAT.md "Decisions" over a validated egp_t. No allocation, no system call, no global state.
+ *
+ * Every element read from the file is bounds-checked here (FORMAT.md: checks that would cost O(n) at load happen at
+ * use): a key outside STRINGS, a set running past RULESETS, a rule index >= rule_count or a slot pointing past the
+ * entries make that element "not found"; nothing from the file is used as an offset unchecked.
+ */
+#include "egp.h"
+#include "egp_rd.h"
+
+uint32_t egp_hash(const uint8_t *key, size_t len) {
+  uint32_t h = 0x811C9DC5u;
+  for (size_t i = 0; i < len; i++) {
+    h ^= key[i];
+    h *= 0x01000193u;
+  }
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h;
+}
+
+int egp_normalize_name(const char *name, size_t len, char out[256]) {
+  if (len > 0 && name[len - 1] == '.') len--;
+  if (len == 0 || len > 253) return -1;
+  for (size_t i = 0; i < len; i++) {
+    char c = name[i];
+    out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+  }
+  out[len] = '\0';
+  return (int)len;
+}
+
+const char *egp_rule_name(const egp_t *p, int32_t rule, uint32_t *len) {
+  if (rule < 0 || (uint32_t)rule >= p->n_rules) return NULL;
+  const uint8_t *r = p->rules + 24ull * (uint32_t)rule;
+  uint32_t off = egp_rd32(r), n = egp_rd32(r + 4); /* validated at load */
+  *len = n;
+  return (const char *)p->strings + off;
+}
+
+/* Does rule `ri` match the use (FORMAT.md "A rule matches the use")? */
+static int rule_matches(const egp_t *p, uint32_t ri, int port, int proto, int *is_deny) {
+  const uint8_t *r = p->rules + 24ull * ri;
+  uint8_t action = r[8], rproto = r[9];
+  *is_deny = action == 1;
+  if (proto != EGP_PROTO_UNKNOWN && !(rproto & proto)) return 0;
+  if (action == 1 && proto == EGP_PROTO_UNKNOWN && rproto != 3) return 0;
+  uint32_t pc = egp_rd32(r + 16);
+  if (pc == 0) return 1;
+  if (port == EGP_PORT_UNKNOWN) return action == 0;
+  uint32_t pf = egp_rd32(r + 12); /* pf + pc <= n_ports validated at load */
+  for (uint32_t k = 0; k < pc; k++) {
+    const uint8_t *pr = p->ports + 4ull * (pf + k);
+    if ((uint32_t)port >= egp_rd16(pr) && (uint32_t)port <= egp_rd16(pr + 2)) return 1;
+  }
+  return 0;
+}
+
+/* Scan one rule set; lower *deny / *allow to the lowest matching deny / allow rule index (INT32_MAX = none). */
+static void scan_set(const egp_t *p, uint32_t set, int port, int proto, int32_t *deny, int32_t *allow) {
+  if (set == 0 || set >= p->n_words) return;
+  uint32_t n = egp_rd32(p->words + 4ull * set);
+  if ((uint64_t)set + 1 + n > p->n_words) return;
+  int need_deny = 1, need_allow = 1;
+  for (uint32_t k = 0; k < n && (need_deny || need_allow); k++) {
+    uint32_t ri = egp_rd32(p->words + 4ull * (set + 1 + k));
+    if (ri >= p->n_rules) continue;
+    int is_deny;
+    if (!rule_matches(p, ri, port, proto, &is_deny)) continue;
+    if (is_deny && need_deny) {
+      if ((int32_t)ri < *deny) *deny = (int32_t)ri;
+      need_deny = 0; /* sets are ascending: the first match is the lowest in this set */
+    } else if (!is_deny && need_allow) {
+      if ((int32_t)ri < *allow) *allow = (int32_t)ri;
+      need_allow = 0;
+    }
+  }
+}
+
+/* Hash-table lookup (FORMAT.md "Lookup"): the set of the entry for key, or 0 when not found. */
+static uint32_t table_find(const egp_t *p, const uint8_t *slots, uint32_t cap, const uint8_t *entries,
+                           uint32_t n_entries, const uint8_t *key, size_t len) {
+  if (cap == 0) return 0;
+  uint32_t h = egp_hash(key, len);
+  uint32_t i = h & (cap - 1);
+  for (uint32_t step = 0; step < cap; step++) {
+    uint32_t s = egp_rd32(slots + 4ull * i);
+    if (s == 0) return 0;
+    if (s - 1 < n_entries) {
+      const uint8_t *e = entries + 16ull * (s - 1);
+      if (egp_rd32(e) == h && egp_rd32(e + 8) == len) {
+        uint32_t off = egp_rd32(e + 4);
+        if ((uint64_t)off + len <= p->n_strings && memcmp(p->strings + off, key, len) == 0) return egp_rd32(e + 12);
+      }
+    }
+    i = (i + 1) & (cap - 1);
+  }
+  return 0;
+}
+
+/* Lowest matching deny/allow over all name candidates of `name` (FORMAT.md "Name candidates"). */
+static void scan_name(const egp_t *p, const char *name, size_t len, int port, int proto, int32_t *deny, int32_t *allow) {
+  const uint8_t *k = (const uint8_t *)name;
+  scan_set(p, table_find(p, p->exact_slots, p->n_exact_slots, p->exact, p->n_exact, k, len), port, proto, deny, allow);
+  if (p->n_wild_slots == 0) return;
+  for (size_t i = 0; i < len; i++) {
+    if (k[i] != '.' || i + 1 >= len) continue;
+    scan_set(p, table_find(p, p->wild_slots, p->n_wild_slots, p->wild, p->n_wild, k + i + 1, len - i - 1), port, proto,
+             deny, allow);
+  }
+}
+
+static int is_localhost(const char *n, size_t len) {
+  static const char lh[] = "localhost";
+  if (len == 9) return memcmp(n, lh, 9) == 0;
+  return len > 10 && memcmp(n + len - 10, ".localhost", 10) == 0;
+}
+
+void egp_decide_name(const egp_t *p, const char *name, size_t len, int port, int proto, egp_decision *d) {
+  int32_t deny = INT32_MAX, allow = INT32_MAX;
+  scan_name(p, name, len, port, proto, &deny, &allow);
+  if (deny != INT32_MAX) {
+    d->allow = 0;
+    d->rule = deny;
+  } else if (allow != INT32_MAX) {
+    d->allow = 1;
+    d->rule = allow;
+  } else if ((p->flags & EGP_FLAG_ALLOW_LOOPBACK) && is_localhost(name, len)) {
+    d->allow = 1;
+    d->rule = EGP_RULE_LOOPBACK;
+  } else {
+    d->allow = 0;
+    d->rule = EGP_RULE_DEFAULT;
+  }
+}
+
+static uint32_t v4_set(const egp_t *p, uint32_t ip) {
+  uint32_t lo = 0, hi = p->n_v4; /* invariant: answer in [lo, hi); entry 0 starts at 0 (validated) */
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (egp_rd32(p->v4 + 8ull * mid) <= ip) lo = mid;
+    else hi = mid;
+  }
+  return egp_rd32(p->v4 + 8ull * lo + 4);
+}
+
+static uint32_t v6_set(const egp_t *p, const uint8_t ip[16]) {
+  uint32_t lo = 0, hi = p->n_v6;
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (memcmp(p->v6 + 24ull * mid, ip, 16) <= 0) lo = mid;
+    else hi = mid;
+  }
+  return egp_rd32(p->v6 + 24ull * lo + 16);
+}
+
+static int is_loopback(const egp_ip *ip) {
+  if (!ip->is_v6) return (ip->v4 >> 24) == 127;
+  static const uint8_t one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return memcmp(ip->v6, one, 16) == 0;
+}
+
+void egp_decide_addr(const egp_t *p, const egp_ip *ip, int port, int proto, const char *bound, size_t bound_len,
+                     egp_decision *d) {
+  int32_t ip_deny = INT32_MAX, ip_allow = INT32_MAX, nm_deny = INT32_MAX, nm_allow = INT32_MAX;
+  uint32_t set = ip->is_v6 ? v6_set(p, ip->v6) : v4_set(p, ip->v4);
+  scan_set(p, set, port, proto, &ip_deny, &ip_allow);
+  if (bound != NULL && bound_len > 0) scan_name(p, bound, bound_len, port, proto, &nm_deny, &nm_allow);
+  d->allow = 0;
+  if (ip_deny != INT32_MAX) d->rule = ip_deny;
+  else if (nm_deny != INT32_MAX) d->rule = nm_deny;
+  else if (ip_allow != INT32_MAX) d->allow = 1, d->rule = ip_allow;
+  else if (nm_allow != INT32_MAX) d->allow = 1, d->rule = nm_allow;
+  else if ((p->flags & EGP_FLAG_ALLOW_LOOPBACK) && is_loopback(ip)) d->allow = 1, d->rule = EGP_RULE_LOOPBACK;
+  else d->rule = EGP_RULE_DEFAULT;
+}

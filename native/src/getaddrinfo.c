@@ -1,0 +1,102 @@
+/*
+ * getaddrinfo.c — hook for getaddrinfo(3).
+ *
+ * Contract:
+ * - mode off, re-entry (our own calls, or a resolver module running under this hook), node == NULL/"" (a local or
+ *   passive address), AI_NUMERICHOST, or a node that is an IP literal (inet_aton forms such as "127.1" included):
+ *   straight to libc — no name is looked up, and the connect check decides on the address.
+ * - otherwise the normalised name is decided BEFORE libc sees it (port from a numeric service, else unknown; proto
+ *   from hints). Enforce + deny: return EAI_NONAME without calling libc, so no DNS query leaves. Audit + deny: the
+ *   lookup proceeds (logged "would block").
+ * - after a successful lookup every AF_INET/AF_INET6 result is bound to the name (binding.c), so a later connect to
+ *   one of those addresses is decided with the name's rules.
+ * Real function missing (dlsym): EAI_SYSTEM with errno ENOSYS.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+
+#include "guard.h"
+
+typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+
+static int is_ip_literal(const char *node) {
+  struct in_addr a4;
+  unsigned char a6[16];
+  if (inet_aton(node, &a4) != 0) return 1;
+  char tmp[64];
+  size_t n = strcspn(node, "%"); /* fe80::1%eth0 */
+  if (n >= sizeof tmp) return 0;
+  memcpy(tmp, node, n);
+  tmp[n] = '\0';
+  return inet_pton(AF_INET6, tmp, a6) == 1;
+}
+
+static int service_port(const char *service) {
+  if (service == NULL || service[0] == '\0') return EGP_PORT_UNKNOWN;
+  long v = 0;
+  for (const char *p = service; *p; p++) {
+    if (*p < '0' || *p > '9') return EGP_PORT_UNKNOWN;
+    v = v * 10 + (*p - '0');
+    if (v > 65535) return EGP_PORT_UNKNOWN;
+  }
+  return (int)v;
+}
+
+static int hints_proto(const struct addrinfo *h) {
+  if (h == NULL) return EGP_PROTO_UNKNOWN;
+  if (h->ai_socktype == SOCK_STREAM || h->ai_protocol == IPPROTO_TCP) return EGP_PROTO_TCP;
+  if (h->ai_socktype == SOCK_DGRAM || h->ai_protocol == IPPROTO_UDP) return EGP_PROTO_UDP;
+  return EGP_PROTO_UNKNOWN;
+}
+
+EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                          struct addrinfo **res) {
+  getaddrinfo_fn real = (getaddrinfo_fn)eg_real(EG_REAL_GETADDRINFO);
+  if (EG_UNLIKELY(real == NULL)) {
+    errno = ENOSYS;
+    return EAI_SYSTEM;
+  }
+  if (eg_inside()) return real(node, service, hints, res);
+  eg_init();
+  if (eg.mode == EG_MODE_OFF || node == NULL || node[0] == '\0' || (hints && (hints->ai_flags & AI_NUMERICHOST)))
+    return real(node, service, hints, res);
+  int saved = errno;
+  eg_enter();
+  if (is_ip_literal(node)) {
+    eg_leave();
+    errno = saved;
+    return real(node, service, hints, res);
+  }
+  char name[256];
+  int len = egp_normalize_name(node, strlen(node), name);
+  if (len < 0) { /* empty after the trailing dot, or longer than any DNS name: no rule can allow it */
+    size_t raw = strlen(node);
+    len = (int)(raw > 253 ? 253 : raw);
+    memcpy(name, node, (size_t)len);
+    name[len] = '\0';
+  }
+  struct eg_query q = {"dns", "getaddrinfo", name, (size_t)len, NULL, service_port(service), hints_proto(hints)};
+  int ok = eg_check(&q, "EAI_NONAME");
+  eg_leave();
+  if (!ok) {
+    errno = saved;
+    return EAI_NONAME;
+  }
+  errno = saved;
+  eg_enter(); /* the resolver's own sockets (NSS modules, nscd) are not the program's egress */
+  int rc = real(node, service, hints, res);
+  int e = errno;
+  if (rc == 0 && res != NULL) {
+    for (const struct addrinfo *ai = *res; ai != NULL; ai = ai->ai_next) {
+      egp_ip ip;
+      int port;
+      if (eg_sockaddr_ip(ai->ai_addr, ai->ai_addrlen, &ip, &port)) eg_bind(&ip, name, (size_t)len);
+    }
+  }
+  eg_leave();
+  errno = e;
+  return rc;
+}

@@ -1,0 +1,172 @@
+/*
+ * gethostbyname.c — hooks for gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r.
+ *
+ * Contract (as getaddrinfo.c): IP literals, mode off and re-entry go straight to libc. A name is decided before libc
+ * sees it (port and protocol unknown). Enforce + deny fails exactly as glibc does for a name that does not exist:
+ * gethostbyname* return NULL with h_errno = HOST_NOT_FOUND; the _r forms return 0 with *result = NULL and
+ * *h_errnop = HOST_NOT_FOUND. errno is left unchanged. After a successful lookup the addresses are bound to the name.
+ * Real function missing: NULL with h_errno NO_RECOVERY (the _r forms return ENOSYS).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "guard.h"
+
+typedef struct hostent *(*ghb_fn)(const char *);
+typedef struct hostent *(*ghb2_fn)(const char *, int);
+typedef int (*ghbr_fn)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
+typedef int (*ghb2r_fn)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
+
+/* 1 = ask libc; 0 = denied (enforce). Fills name/len for binding afterwards (len 0 = nothing to bind). */
+static int decide(const char *node, const char *call, char name[256], int *len) {
+  *len = 0;
+  if (node == NULL || node[0] == '\0') return 1;
+  struct in_addr a4;
+  unsigned char a6[16];
+  if (inet_aton(node, &a4) != 0 || inet_pton(AF_INET6, node, a6) == 1) return 1;
+  int n = egp_normalize_name(node, strlen(node), name);
+  if (n < 0) {
+    size_t raw = strlen(node);
+    n = (int)(raw > 253 ? 253 : raw);
+    memcpy(name, node, (size_t)n);
+    name[n] = '\0';
+  }
+  *len = n;
+  struct eg_query q = {"dns", call, name, (size_t)n, NULL, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN};
+  return eg_check(&q, "HOST_NOT_FOUND");
+}
+
+static void bind_hostent(const struct hostent *h, const char *name, int len) {
+  if (h == NULL || len <= 0 || h->h_addr_list == NULL) return;
+  for (char **a = h->h_addr_list; *a != NULL; a++) {
+    egp_ip ip;
+    memset(&ip, 0, sizeof ip);
+    if (h->h_addrtype == AF_INET && h->h_length == 4) {
+      uint8_t *b = (uint8_t *)*a;
+      ip.v4 = ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+    } else if (h->h_addrtype == AF_INET6 && h->h_length == 16) {
+      struct sockaddr_in6 sa;
+      int port;
+      memset(&sa, 0, sizeof sa);
+      sa.sin6_family = AF_INET6;
+      memcpy(&sa.sin6_addr, *a, 16);
+      if (!eg_sockaddr_ip((struct sockaddr *)&sa, sizeof sa, &ip, &port)) continue;
+    } else {
+      continue;
+    }
+    eg_bind(&ip, name, (size_t)len);
+  }
+}
+
+/* Shared prologue: 1 when the hook must go straight to libc. */
+static int passthrough(void) {
+  if (eg_inside()) return 1;
+  eg_init();
+  return eg.mode == EG_MODE_OFF;
+}
+
+EG_EXPORT struct hostent *gethostbyname(const char *node) {
+  ghb_fn real = (ghb_fn)eg_real(EG_REAL_GETHOSTBYNAME);
+  if (EG_UNLIKELY(real == NULL)) {
+    h_errno = NO_RECOVERY;
+    return NULL;
+  }
+  if (passthrough()) return real(node);
+  int saved = errno, len;
+  char name[256];
+  eg_enter();
+  int ok = decide(node, "gethostbyname", name, &len);
+  if (!ok) {
+    eg_leave();
+    h_errno = HOST_NOT_FOUND;
+    errno = saved;
+    return NULL;
+  }
+  errno = saved;
+  struct hostent *h = real(node);
+  int e = errno;
+  bind_hostent(h, name, len);
+  eg_leave();
+  errno = e;
+  return h;
+}
+
+EG_EXPORT struct hostent *gethostbyname2(const char *node, int af) {
+  ghb2_fn real = (ghb2_fn)eg_real(EG_REAL_GETHOSTBYNAME2);
+  if (EG_UNLIKELY(real == NULL)) {
+    h_errno = NO_RECOVERY;
+    return NULL;
+  }
+  if (passthrough()) return real(node, af);
+  int saved = errno, len;
+  char name[256];
+  eg_enter();
+  int ok = decide(node, "gethostbyname2", name, &len);
+  if (!ok) {
+    eg_leave();
+    h_errno = HOST_NOT_FOUND;
+    errno = saved;
+    return NULL;
+  }
+  errno = saved;
+  struct hostent *h = real(node, af);
+  int e = errno;
+  bind_hostent(h, name, len);
+  eg_leave();
+  errno = e;
+  return h;
+}
+
+EG_EXPORT int gethostbyname_r(const char *node, struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
+                              int *h_errnop) {
+  ghbr_fn real = (ghbr_fn)eg_real(EG_REAL_GETHOSTBYNAME_R);
+  if (EG_UNLIKELY(real == NULL)) return ENOSYS;
+  if (passthrough()) return real(node, ret, buf, buflen, result, h_errnop);
+  int saved = errno, len;
+  char name[256];
+  eg_enter();
+  int ok = decide(node, "gethostbyname_r", name, &len);
+  if (!ok) {
+    eg_leave();
+    if (result) *result = NULL;
+    if (h_errnop) *h_errnop = HOST_NOT_FOUND;
+    errno = saved;
+    return 0;
+  }
+  errno = saved;
+  int rc = real(node, ret, buf, buflen, result, h_errnop);
+  int e = errno;
+  if (rc == 0 && result != NULL) bind_hostent(*result, name, len);
+  eg_leave();
+  errno = e;
+  return rc;
+}
+
+EG_EXPORT int gethostbyname2_r(const char *node, int af, struct hostent *ret, char *buf, size_t buflen,
+                               struct hostent **result, int *h_errnop) {
+  ghb2r_fn real = (ghb2r_fn)eg_real(EG_REAL_GETHOSTBYNAME2_R);
+  if (EG_UNLIKELY(real == NULL)) return ENOSYS;
+  if (passthrough()) return real(node, af, ret, buf, buflen, result, h_errnop);
+  int saved = errno, len;
+  char name[256];
+  eg_enter();
+  int ok = decide(node, "gethostbyname2_r", name, &len);
+  if (!ok) {
+    eg_leave();
+    if (result) *result = NULL;
+    if (h_errnop) *h_errnop = HOST_NOT_FOUND;
+    errno = saved;
+    return 0;
+  }
+  errno = saved;
+  int rc = real(node, af, ret, buf, buflen, result, h_errnop);
+  int e = errno;
+  if (rc == 0 && result != NULL) bind_hostent(*result, name, len);
+  eg_leave();
+  errno = e;
+  return rc;
+}

@@ -1,0 +1,156 @@
+/*
+ * guard.h — internal interfaces of libegressguard.so shared by the hook files (docs/INTERPOSER.md).
+ *
+ * Threading model: `eg` (the configuration) is written once by eg_init_slow() and is immutable afterwards; every hook
+ * calls eg_init() first, whose fast path is one acquire load, so readers need no lock. Mutable shared state lives in
+ * binding.c (seqlocked table), log.c (dedupe set, log fd) and state.c (the shared state file) — each file documents
+ * its own concurrency and fork rules.
+ */
+#ifndef EG_GUARD_H
+#define EG_GUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "egp.h"
+
+#define EG_EXPORT __attribute__((visibility("default")))
+#define EG_HIDDEN __attribute__((visibility("hidden")))
+#define EG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define EG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+enum eg_mode { EG_MODE_OFF = 0, EG_MODE_AUDIT = 1, EG_MODE_ENFORCE = 2 };
+enum eg_level { EG_LEVEL_OFF = 0, EG_LEVEL_DENY = 1, EG_LEVEL_ALLOW = 2, EG_LEVEL_ALL = 3 };
+
+/* Interposer rule codes beyond egp.h's (logged as the `rule` field). */
+enum {
+  EG_RULE_RUNTIME_API = -3, /* builtin:runtime-api */
+  EG_RULE_XRAY = -4,        /* builtin:xray */
+  EG_RULE_BUDGET = -5,      /* budget */
+  EG_RULE_POLICY_ERROR = -6 /* policy-error */
+};
+
+/* An always-allowed endpoint from the environment (LAMBDA-FACTS "/proc/net/dev inside Lambda"). */
+struct eg_endpoint {
+  int set;          /* 1 when configured */
+  int has_ip;       /* host was an IP literal: ip is valid */
+  egp_ip ip;
+  char host[256];   /* normalised host name when it is not a literal */
+  size_t host_len;
+  int port;
+  unsigned protos;  /* EGP_PROTO_TCP | EGP_PROTO_UDP bits */
+};
+
+/* Configuration: immutable after init (see above). */
+struct eg_config {
+  int mode;               /* enum eg_mode */
+  int level;              /* enum eg_level */
+  int policy_ok;          /* 1: `policy` is valid; 0: fail closed (enforce) / fail open (audit) */
+  egp_t policy;
+  struct eg_endpoint runtime_api, xray;
+  int log_to_stderr;      /* EGRESS_GUARD_LOG=stderr (default) */
+  char log_path[1024];    /* EGRESS_GUARD_LOG=<path> */
+  char policy_path[1024];
+};
+extern struct eg_config eg EG_HIDDEN;
+
+/* --- init.c --- */
+extern int eg_init_state EG_HIDDEN; /* 0 none, 1 running, 2 done */
+void eg_init_slow(void) EG_HIDDEN;
+static inline void eg_init(void) {
+  if (EG_LIKELY(__atomic_load_n(&eg_init_state, __ATOMIC_ACQUIRE) == 2)) return;
+  eg_init_slow();
+}
+
+/* Thread-local re-entry depth: > 0 while this thread runs guard code, so libc calls made by the guard itself (and
+ * by a resolver running under our getaddrinfo hook) go straight to libc. */
+extern __thread int eg_depth __attribute__((tls_model("initial-exec"))) EG_HIDDEN;
+static inline int eg_inside(void) { return eg_depth > 0; }
+static inline void eg_enter(void) { eg_depth++; }
+static inline void eg_leave(void) { eg_depth--; }
+
+/* --- real.c: the next definition of each hooked symbol, resolved lazily with dlsym(RTLD_NEXT) --- */
+enum eg_real_id {
+  EG_REAL_CONNECT,
+  EG_REAL_SENDTO,
+  EG_REAL_SENDMSG,
+  EG_REAL_SENDMMSG,
+  EG_REAL_SYSCALL,
+  EG_REAL_CLOSE,
+  EG_REAL_CLOSE_RANGE,
+  EG_REAL_DUP2,
+  EG_REAL_DUP3,
+  EG_REAL_GETADDRINFO,
+  EG_REAL_GETHOSTBYNAME,
+  EG_REAL_GETHOSTBYNAME2,
+  EG_REAL_GETHOSTBYNAME_R,
+  EG_REAL_GETHOSTBYNAME2_R,
+  EG_REAL_EXECVE,
+  EG_REAL_EXECV,
+  EG_REAL_EXECVP,
+  EG_REAL_EXECVPE,
+  EG_REAL_POSIX_SPAWN,
+  EG_REAL_POSIX_SPAWNP,
+  EG_REAL_COUNT
+};
+/* Returns the real function or NULL when it cannot be found (or dlsym handed back our own hook): callers then fail
+ * the call with ENOSYS / EAI_SYSTEM instead of aborting. */
+void *eg_real(int id) EG_HIDDEN;
+
+/* --- addr.c --- */
+/* Parse a sockaddr of `len` bytes: 1 with *ip and *port filled for a usable AF_INET/AF_INET6 address (IPv4-mapped
+ * normalised to IPv4), 0 for anything else (NULL, other families, too short). */
+int eg_sockaddr_ip(const struct sockaddr *sa, socklen_t len, egp_ip *ip, int *port) EG_HIDDEN;
+/* Format an address ("10.0.0.1", "2001:db8::1") into out (>= 46 bytes); returns the length. */
+size_t eg_ip_format(const egp_ip *ip, char *out) EG_HIDDEN;
+/* Parse "host:port" / "[v6]:port"; returns 0 on success. */
+int eg_parse_endpoint(const char *s, struct eg_endpoint *ep) EG_HIDDEN;
+/* The protocol of socket fd (SO_TYPE): EGP_PROTO_TCP / EGP_PROTO_UDP / EGP_PROTO_UNKNOWN. *is_stream set. */
+int eg_socket_proto(int fd, int *sock_type) EG_HIDDEN;
+
+/* --- binding.c: ip -> name bound by an earlier lookup --- */
+void eg_bind(const egp_ip *ip, const char *name, size_t len) EG_HIDDEN;
+/* Copies the bound name into out (256 bytes); returns its length or 0 when none. Never blocks. */
+size_t eg_bound_name(const egp_ip *ip, char out[256]) EG_HIDDEN;
+void eg_binding_atfork_child(void) EG_HIDDEN;
+
+/* --- decide.c: the interposer's decisions (builtins + policy + budget), logging and counters --- */
+struct eg_query {
+  const char *event;  /* "dns", "connect", "sendto" */
+  const char *call;   /* "getaddrinfo", "connect", "syscall(connect)" … */
+  const char *host;   /* name looked up (dns) or bound name; NULL when none */
+  size_t host_len;
+  const egp_ip *ip;   /* destination (connect/sendto); NULL for dns */
+  int port;           /* EGP_PORT_UNKNOWN when unknown */
+  int proto;          /* EGP_PROTO_* */
+};
+/* Decide, count and log. Returns 1 when the call may proceed, 0 when enforce mode blocks it. */
+int eg_check(const struct eg_query *q, const char *errno_name) EG_HIDDEN;
+/* Convenience for connect/send hooks: parse the address, look up the bound name, decide. 1 = proceed.
+ * *sock_type: the socket's SO_TYPE, or -1 to have it queried (and stored back for the next message of a batch).
+ * only_dgram: the address only matters on non-stream sockets (sendto/sendmsg without MSG_FASTOPEN). */
+int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen_t len, const char *event,
+                      const char *call, int only_dgram) EG_HIDDEN;
+const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
+
+/* --- state.c: the shared invoke-state file (docs/STATE.md) --- */
+void eg_state_open(const char *path) EG_HIDDEN;
+size_t eg_state_request_id(char out[65]) EG_HIDDEN; /* 0 when unknown */
+int eg_state_budget_tripped(void) EG_HIDDEN;
+enum { EG_COUNT_ALLOWED = 0, EG_COUNT_DENIED = 1, EG_COUNT_BLOCKED = 2, EG_COUNT_UNCOVERED = 3 };
+void eg_state_count(int which) EG_HIDDEN;
+
+/* --- log.c --- */
+void eg_log_open(void) EG_HIDDEN;
+/* One decision line (docs/LOGGING.md "Network events"). */
+void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t rule, const char *errno_name) EG_HIDDEN;
+void eg_log_policy_error(const char *code, const char *path, const char *what, int fail_closed, uint64_t expected,
+                         uint64_t got, int has_expected) EG_HIDDEN;
+void eg_log_uncovered(const char *path, const char *reason, const char *call) EG_HIDDEN;
+void eg_log_fd_closed(int fd) EG_HIDDEN;          /* close() of fd by the host */
+void eg_log_fd_range_closed(unsigned long first, unsigned long last) EG_HIDDEN; /* close_range() */
+void eg_log_fd_replaced(int newfd) EG_HIDDEN;     /* dup2/dup3 onto newfd by the host */
+void eg_log_atfork_child(void) EG_HIDDEN;
+
+#endif

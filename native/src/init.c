@@ -1,0 +1,140 @@
+/*
+ * init.c — configuration from the environment and one-time initialisation (docs/INTERPOSER.md "Configuration").
+ *
+ * Contract: eg_init() is called at the top of every hook (another library's constructor may call connect or
+ * getaddrinfo before our constructor runs) and by our constructor. The first caller runs eg_init_slow() with the
+ * re-entry guard raised; concurrent callers wait (sched_yield) until it finishes — it does a bounded amount of work:
+ * getenv, open/pread/mmap of the policy and state files, one log line at most. After it, `eg` is immutable.
+ * Fork: pthread_atfork's child handler resets an init interrupted by fork in another thread, clears half-written
+ * binding entries and the log dedupe set ("once per process" starts again in the child).
+ *
+ * Environment (README "Environment variables"):
+ *   EGRESS_GUARD_MODE     audit | enforce | off — overrides the file's ENFORCE flag. Anything else is a config error:
+ *                         enforce + fail closed, with one E_CONFIG_MODE line. Unset + no valid policy: enforce.
+ *   EGRESS_GUARD_POLICY   path of the compiled policy. Unset/missing/invalid: one `policy` error line; enforce
+ *                         fails closed, audit fails open.
+ *   EGRESS_GUARD_LOG      stderr (default) | off | a file path (opened O_APPEND|O_CREAT, 0644).
+ *   EGRESS_GUARD_LOG_LEVEL all | allow | deny | off; default allow in audit, deny in enforce.
+ *   EGRESS_GUARD_STATE    path of the shared state file (docs/STATE.md); unset = none.
+ *   EGRESS_GUARD_VERIFY   full = check the body CRC of policies above 1 MiB too.
+ *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard.h"
+
+struct eg_config eg;
+int eg_init_state;
+__thread int eg_depth __attribute__((tls_model("initial-exec")));
+
+static void atfork_child(void) {
+  int s = 1;
+  __atomic_compare_exchange_n(&eg_init_state, &s, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  eg_binding_atfork_child();
+  eg_log_atfork_child();
+}
+
+static void copy_env(char *dst, size_t cap, const char *v) {
+  size_t n = v ? strlen(v) : 0;
+  if (n >= cap) n = 0; /* absurdly long: treated as unset; reported by the caller */
+  if (n) memcpy(dst, v, n);
+  dst[n] = '\0';
+}
+
+/* X-Ray: "host:port" (UDP traces and TCP sampling both go there) or "tcp:host:port udp:host:port". */
+static void parse_xray(const char *v) {
+  if (v == NULL) return;
+  const char *u = strstr(v, "udp:");
+  if (u != NULL) {
+    char tmp[320];
+    size_t n = strcspn(u + 4, " ");
+    if (n < sizeof tmp) {
+      memcpy(tmp, u + 4, n);
+      tmp[n] = '\0';
+      if (eg_parse_endpoint(tmp, &eg.xray) == 0) eg.xray.protos = EGP_PROTO_UDP | EGP_PROTO_TCP;
+    }
+    return;
+  }
+  if (eg_parse_endpoint(v, &eg.xray) == 0) eg.xray.protos = EGP_PROTO_UDP | EGP_PROTO_TCP;
+}
+
+static void do_init(void) {
+  const char *mode = getenv("EGRESS_GUARD_MODE");
+  const char *log = getenv("EGRESS_GUARD_LOG");
+  const char *level = getenv("EGRESS_GUARD_LOG_LEVEL");
+  const char *verify = getenv("EGRESS_GUARD_VERIFY");
+  int mode_env = -1, mode_bad = 0;
+  if (mode != NULL && mode[0] != '\0') {
+    if (strcmp(mode, "off") == 0) mode_env = EG_MODE_OFF;
+    else if (strcmp(mode, "audit") == 0) mode_env = EG_MODE_AUDIT;
+    else if (strcmp(mode, "enforce") == 0) mode_env = EG_MODE_ENFORCE;
+    else mode_bad = 1, mode_env = EG_MODE_ENFORCE;
+  }
+  if (mode_env == EG_MODE_OFF) {
+    eg.mode = EG_MODE_OFF;
+    return; /* off disables everything: no file is opened, no line is written */
+  }
+  if (log == NULL || log[0] == '\0' || strcmp(log, "stderr") == 0) eg.log_to_stderr = 1;
+  else if (strcmp(log, "off") != 0) copy_env(eg.log_path, sizeof eg.log_path, log);
+  eg.mode = mode_env >= 0 ? mode_env : EG_MODE_ENFORCE; /* provisional until the policy is read */
+  eg.level = EG_LEVEL_ALL;                                 /* provisional: errors during init are logged */
+  eg_log_open();
+
+  copy_env(eg.policy_path, sizeof eg.policy_path, getenv("EGRESS_GUARD_POLICY"));
+  struct egp_error err;
+  int verify_full = verify != NULL && strcmp(verify, "full") == 0;
+  eg.policy_ok = egp_open(&eg.policy, eg.policy_path, verify_full, &err) == 0;
+  if (eg.policy_ok && mode_env < 0)
+    eg.mode = (eg.policy.flags & EGP_FLAG_ENFORCE) ? EG_MODE_ENFORCE : EG_MODE_AUDIT;
+  if (mode_bad) {
+    eg.policy_ok = 0;
+    eg_log_policy_error("E_CONFIG_MODE", NULL, "EGRESS_GUARD_MODE must be audit, enforce or off", 1, 0, 0, 0);
+  } else if (!eg.policy_ok) {
+    int has_exp = err.code == EGP_E_VERSION || err.code == EGP_E_SIZE || err.code == EGP_E_META_CRC ||
+                  err.code == EGP_E_BODY_CRC;
+    eg_log_policy_error(egp_err_code(err.code), eg.policy_path[0] ? eg.policy_path : NULL, err.what,
+                        eg.mode == EG_MODE_ENFORCE, err.expected, err.got, has_exp);
+  }
+
+  eg.level = eg.mode == EG_MODE_ENFORCE ? EG_LEVEL_DENY : EG_LEVEL_ALLOW;
+  if (level != NULL && level[0] != '\0') {
+    if (strcmp(level, "all") == 0) eg.level = EG_LEVEL_ALL;
+    else if (strcmp(level, "allow") == 0) eg.level = EG_LEVEL_ALLOW;
+    else if (strcmp(level, "deny") == 0) eg.level = EG_LEVEL_DENY;
+    else if (strcmp(level, "off") == 0) eg.level = EG_LEVEL_OFF;
+    else eg_log_policy_error("E_CONFIG_LOG_LEVEL", NULL, "EGRESS_GUARD_LOG_LEVEL must be all, allow, deny or off; using the mode's default", 0, 0, 0, 0);
+  }
+
+  if (eg_parse_endpoint(getenv("AWS_LAMBDA_RUNTIME_API"), &eg.runtime_api) == 0) eg.runtime_api.protos = EGP_PROTO_TCP;
+  parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
+  eg_state_open(getenv("EGRESS_GUARD_STATE"));
+}
+
+void eg_init_slow(void) {
+  int s = 0;
+  if (__atomic_compare_exchange_n(&eg_init_state, &s, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+    static int atfork_done;
+    eg_enter();
+    if (!atfork_done) {
+      atfork_done = 1;
+      pthread_atfork(NULL, NULL, atfork_child);
+    }
+    do_init();
+    eg_leave();
+    __atomic_store_n(&eg_init_state, 2, __ATOMIC_RELEASE);
+    return;
+  }
+  while (__atomic_load_n(&eg_init_state, __ATOMIC_ACQUIRE) != 2) {
+    if (__atomic_load_n(&eg_init_state, __ATOMIC_ACQUIRE) == 0) { /* reset by a fork in the child: retry */
+      eg_init_slow();
+      return;
+    }
+    sched_yield();
+  }
+}
+
+__attribute__((constructor)) static void eg_constructor(void) { eg_init(); }

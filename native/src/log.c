@@ -1,0 +1,291 @@
+/*
+ * log.c — JSON log lines (docs/LOGGING.md), written with exactly one write(2) per line from a stack buffer.
+ *
+ * Contract:
+ * - Never stdio, never stdout, never allocation. A line is at most EG_LOG_LINE_MAX (4000) bytes, below PIPE_BUF, so
+ *   concurrent lines from many threads or processes sharing a pipe never interleave (fields that would not fit are
+ *   truncated with "..." or dropped; the line always stays one valid JSON object).
+ * - Failures of the log fd never harm the host: EBADF/EPIPE/ENOSPC/EAGAIN drop the line (no retry loop, no hang).
+ *   SIGPIPE: the write runs with SIGPIPE blocked in the calling thread; if it raised EPIPE and SIGPIPE was not
+ *   already pending, the signal it generated is consumed with sigtimedwait(0) before the mask is restored. So a
+ *   broken stderr pipe never kills a host that did not ignore SIGPIPE (the AWS sample aborts on a broken stdout).
+ * - The log fd is tracked (close.c): if the host closes it (or dup2()s over it), the guard stops writing to that
+ *   number, so it can never write into a socket or file the host later opens on the same number. A file log is
+ *   reopened (O_APPEND) on the next line; stderr logging resumes when the host dup2()s something onto fd 2.
+ * - Verbosity (EGRESS_GUARD_LOG_LEVEL, defaults per mode in docs/LOGGING.md): lines for calls that were not blocked
+ *   are logged once per distinct (event, host, ip, port, proto, decision, rule) per process (a lock-free set of 4096
+ *   fingerprints; when full, lines are logged rather than lost); `all` disables that; blocked calls are always logged
+ *   unless the level is `off`. Policy/state errors are always logged.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guard.h"
+#include "json.h"
+
+#define EG_LOG_LINE_MAX 4000
+
+/* >= 0: the fd to write to; FD_NONE: logging off or not yet opened; FD_CLOSED: the host closed our fd (file: reopen
+ * on next line; stderr: wait for dup2 onto 2); FD_OPENING: another thread is reopening; FD_DEAD: reopen failed. */
+#define FD_NONE (-1)
+#define FD_CLOSED (-2)
+#define FD_OPENING (-3)
+#define FD_DEAD (-4)
+static int log_fd = FD_NONE;
+
+#define DEDUPE_SLOTS 4096u
+static uint64_t dedupe[DEDUPE_SLOTS];
+
+static int open_path(void) {
+  int fd = open(eg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+  return fd;
+}
+
+void eg_log_open(void) {
+  if (eg.log_to_stderr) {
+    __atomic_store_n(&log_fd, 2, __ATOMIC_RELAXED);
+  } else if (eg.log_path[0] != '\0') {
+    int fd = open_path();
+    if (fd >= 0) {
+      __atomic_store_n(&log_fd, fd, __ATOMIC_RELAXED);
+    } else {
+      /* cannot open the file: say so on stderr and keep logging there */
+      eg.log_to_stderr = 1;
+      __atomic_store_n(&log_fd, 2, __ATOMIC_RELAXED);
+      eg_log_policy_error("E_LOG_OPEN", eg.log_path, "cannot open EGRESS_GUARD_LOG file; logging to stderr", 0, 0,
+                          (uint64_t)errno, 0);
+    }
+  }
+}
+
+static int current_fd(void) {
+  int fd = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
+  if (fd >= 0 || fd != FD_CLOSED || eg.log_to_stderr || eg.log_path[0] == '\0') return fd;
+  int expect = FD_CLOSED;
+  if (!__atomic_compare_exchange_n(&log_fd, &expect, FD_OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return -1;
+  int nfd = open_path();
+  __atomic_store_n(&log_fd, nfd >= 0 ? nfd : FD_DEAD, __ATOMIC_RELEASE);
+  return nfd;
+}
+
+void eg_log_fd_closed(int fd) {
+  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
+  if (cur >= 0 && cur == fd) __atomic_compare_exchange_n(&log_fd, &cur, FD_CLOSED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+void eg_log_fd_range_closed(unsigned long first, unsigned long last) {
+  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
+  if (cur >= 0 && (unsigned long)cur >= first && (unsigned long)cur <= last)
+    __atomic_compare_exchange_n(&log_fd, &cur, FD_CLOSED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+void eg_log_fd_replaced(int newfd) {
+  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
+  if (eg.log_to_stderr) {
+    if (newfd == 2 && cur == FD_CLOSED) __atomic_compare_exchange_n(&log_fd, &cur, 2, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  } else if (cur >= 0 && cur == newfd) {
+    __atomic_compare_exchange_n(&log_fd, &cur, FD_CLOSED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  }
+}
+
+void eg_log_atfork_child(void) {
+  for (unsigned i = 0; i < DEDUPE_SLOTS; i++) __atomic_store_n(&dedupe[i], 0, __ATOMIC_RELAXED);
+  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
+  if (cur == FD_OPENING) __atomic_store_n(&log_fd, FD_CLOSED, __ATOMIC_RELAXED);
+}
+
+static void write_line(const char *buf, size_t len) {
+  int fd = current_fd();
+  if (fd < 0) return;
+  int saved = errno;
+  sigset_t pipe_set, old, pending;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  int masked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
+  int was_pending = 1;
+  if (masked && sigpending(&pending) == 0) was_pending = sigismember(&pending, SIGPIPE);
+  ssize_t n;
+  do {
+    n = write(fd, buf, len);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EPIPE && masked && !was_pending) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe_set, NULL, &zero);
+  }
+  if (masked) pthread_sigmask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+}
+
+static void common(struct jbuf *j, int level, const char *msg, size_t msg_len, const char *event) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  jb_u64(j, "level", (uint64_t)level);
+  jb_u64(j, "time", (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+  jb_u64(j, "pid", (uint64_t)getpid());
+  jb_str(j, "name", "egress-guard", 12);
+  jb_str(j, "msg", msg, msg_len);
+  jb_str(j, "event", event, strlen(event));
+}
+
+static void finish(struct jbuf *j) {
+  char rid[65];
+  size_t rl = eg_state_request_id(rid);
+  if (rl) jb_str(j, "requestId", rid, rl);
+  size_t len = jb_finish(j);
+  write_line(j->b, len);
+}
+
+/* small bounded string builder for msg */
+struct sb {
+  char b[600];
+  size_t n;
+};
+static void sb_add(struct sb *s, const char *p, size_t n) {
+  if (n > sizeof s->b - s->n) n = sizeof s->b - s->n;
+  memcpy(s->b + s->n, p, n);
+  s->n += n;
+}
+static void sb_str(struct sb *s, const char *p) { sb_add(s, p, strlen(p)); }
+static void sb_u(struct sb *s, unsigned v) {
+  char t[12];
+  int n = 0;
+  do t[n++] = (char)('0' + v % 10), v /= 10;
+  while (v);
+  while (n) sb_add(s, &t[--n], 1);
+}
+
+static const char *proto_name(int proto) {
+  return proto == EGP_PROTO_TCP ? "tcp" : proto == EGP_PROTO_UDP ? "udp" : NULL;
+}
+
+static uint64_t fp_mix(uint64_t h, const void *p, size_t n) {
+  const uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001B3ull;
+  return h;
+}
+
+/* 1 when this fingerprint was already logged by this process; otherwise records it and returns 0. */
+static int seen_before(uint64_t fp) {
+  if (fp == 0) fp = 1;
+  uint32_t i = (uint32_t)(fp ^ (fp >> 32)) & (DEDUPE_SLOTS - 1);
+  for (int probe = 0; probe < 16; probe++, i = (i + 1) & (DEDUPE_SLOTS - 1)) {
+    uint64_t cur = __atomic_load_n(&dedupe[i], __ATOMIC_RELAXED);
+    if (cur == fp) return 1;
+    if (cur == 0) {
+      if (__atomic_compare_exchange_n(&dedupe[i], &cur, fp, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return 0;
+      if (cur == fp) return 1;
+    }
+  }
+  return 0; /* full around here: log rather than lose */
+}
+
+void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t rule, const char *errno_name) {
+  if (eg.level == EG_LEVEL_OFF) return;
+  if (!blocked && allow && eg.level < EG_LEVEL_ALLOW) return;
+  uint32_t rlen = 0;
+  const char *rname = eg_rule_display(rule, &rlen);
+  char ipbuf[64];
+  size_t iplen = q->ip ? eg_ip_format(q->ip, ipbuf) : 0;
+  if (!blocked && eg.level != EG_LEVEL_ALL) {
+    uint64_t fp = 0xcbf29ce484222325ull;
+    fp = fp_mix(fp, q->event, strlen(q->event) + 1);
+    if (q->host) fp = fp_mix(fp, q->host, q->host_len);
+    fp = fp_mix(fp, "\0", 1);
+    fp = fp_mix(fp, ipbuf, iplen);
+    int meta[3] = {q->port, q->proto, allow};
+    fp = fp_mix(fp, meta, sizeof meta);
+    fp = fp_mix(fp, rname, rlen);
+    if (seen_before(fp)) return;
+  }
+  int saved = errno;
+  struct sb m;
+  m.n = 0;
+  sb_str(&m, allow ? "allow " : "deny ");
+  sb_str(&m, q->event);
+  sb_str(&m, " ");
+  if (q->ip) {
+    if (q->ip->is_v6) sb_str(&m, "[");
+    sb_add(&m, ipbuf, iplen);
+    if (q->ip->is_v6) sb_str(&m, "]");
+    if (q->port != EGP_PORT_UNKNOWN) sb_str(&m, ":"), sb_u(&m, (unsigned)q->port);
+    if (q->host) sb_str(&m, " ("), sb_add(&m, q->host, q->host_len), sb_str(&m, ")");
+  } else if (q->host) {
+    sb_add(&m, q->host, q->host_len);
+  }
+  if (!allow) sb_str(&m, blocked ? " (blocked)" : eg.mode == EG_MODE_ENFORCE ? "" : " (would block)");
+
+  char buf[EG_LOG_LINE_MAX];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, allow ? 30 : blocked ? 50 : 40, m.b, m.n, q->event);
+  if (q->host) jb_str(&j, "host", q->host, q->host_len);
+  if (q->ip) jb_str(&j, "ip", ipbuf, iplen);
+  if (q->port != EGP_PORT_UNKNOWN) jb_u64(&j, "port", (uint64_t)q->port);
+  const char *pn = proto_name(q->proto);
+  if (pn) jb_str(&j, "proto", pn, 3);
+  jb_str(&j, "decision", allow ? "allow" : "deny", allow ? 5 : 4);
+  jb_bool(&j, "blocked", blocked);
+  jb_str(&j, "rule", rname, rlen);
+  jb_str(&j, "mode", eg.mode == EG_MODE_ENFORCE ? "enforce" : "audit", eg.mode == EG_MODE_ENFORCE ? 7 : 5);
+  jb_str(&j, "call", q->call, strlen(q->call));
+  if (blocked && errno_name) jb_str(&j, "errno", errno_name, strlen(errno_name));
+  finish(&j);
+  errno = saved;
+}
+
+void eg_log_policy_error(const char *code, const char *path, const char *what, int fail_closed, uint64_t expected,
+                         uint64_t got, int has_expected) {
+  int saved = errno;
+  struct sb m;
+  m.n = 0;
+  sb_str(&m, "policy error ");
+  sb_str(&m, code);
+  sb_str(&m, ": ");
+  sb_str(&m, what);
+  if (path) sb_str(&m, " ("), sb_str(&m, path), sb_str(&m, ")");
+  sb_str(&m, fail_closed ? "; failing closed: all egress denied except builtins" : "; continuing");
+  char buf[EG_LOG_LINE_MAX];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, fail_closed ? 50 : 40, m.b, m.n, "policy");
+  jb_str(&j, "error", code, strlen(code));
+  if (path) jb_str(&j, "path", path, strlen(path));
+  jb_str(&j, "detail", what, strlen(what));
+  if (has_expected) {
+    jb_u64(&j, "expected", expected);
+    jb_u64(&j, "got", got);
+  } else if (got) {
+    jb_u64(&j, "sysErrno", got);
+  }
+  jb_bool(&j, "failClosed", fail_closed);
+  if (eg.mode != EG_MODE_OFF)
+    jb_str(&j, "mode", eg.mode == EG_MODE_ENFORCE ? "enforce" : "audit", eg.mode == EG_MODE_ENFORCE ? 7 : 5);
+  finish(&j);
+  errno = saved;
+}
+
+void eg_log_uncovered(const char *path, const char *reason, const char *call) {
+  if (eg.level == EG_LEVEL_OFF) return;
+  int saved = errno;
+  struct sb m;
+  m.n = 0;
+  sb_str(&m, "uncovered exec ");
+  sb_str(&m, path);
+  sb_str(&m, strcmp(reason, "static") == 0 ? ": statically linked, the guard cannot see its traffic"
+                                             : ": LD_PRELOAD removed from the child's environment, the guard is not loaded");
+  char buf[EG_LOG_LINE_MAX];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, 40, m.b, m.n, "uncovered");
+  jb_str(&j, "path", path, strlen(path));
+  jb_str(&j, "reason", reason, strlen(reason));
+  jb_str(&j, "call", call, strlen(call));
+  jb_str(&j, "mode", eg.mode == EG_MODE_ENFORCE ? "enforce" : "audit", eg.mode == EG_MODE_ENFORCE ? 7 : 5);
+  finish(&j);
+  errno = saved;
+}

@@ -1,0 +1,58 @@
+/*
+ * real.c — the next definition of every hooked symbol (dlsym(RTLD_NEXT, name)), resolved lazily on first use.
+ *
+ * Contract: eg_real(id) never aborts. A NULL result, or a pointer back into this library (dlsym can hand back our own
+ * hook when nothing follows us in the lookup scope), is cached as "unavailable" and NULL is returned; the caller then
+ * fails that one call with ENOSYS (or EAI_SYSTEM) — a loud error instead of the infinite recursion or abort() other
+ * interposers use. Concurrent first calls may both resolve; they store the same value (relaxed atomics).
+ * dlsym/dladdr are pinned to their GLIBC_2.2.5 / GLIBC_2.17 versions by symver.h so the library loads on glibc 2.17+
+ * (LAMBDA-FACTS "glibc and architectures").
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdint.h>
+
+#include "guard.h"
+
+static const char *const names[EG_REAL_COUNT] = {
+    [EG_REAL_CONNECT] = "connect",
+    [EG_REAL_SENDTO] = "sendto",
+    [EG_REAL_SENDMSG] = "sendmsg",
+    [EG_REAL_SENDMMSG] = "sendmmsg",
+    [EG_REAL_SYSCALL] = "syscall",
+    [EG_REAL_CLOSE] = "close",
+    [EG_REAL_CLOSE_RANGE] = "close_range",
+    [EG_REAL_DUP2] = "dup2",
+    [EG_REAL_DUP3] = "dup3",
+    [EG_REAL_GETADDRINFO] = "getaddrinfo",
+    [EG_REAL_GETHOSTBYNAME] = "gethostbyname",
+    [EG_REAL_GETHOSTBYNAME2] = "gethostbyname2",
+    [EG_REAL_GETHOSTBYNAME_R] = "gethostbyname_r",
+    [EG_REAL_GETHOSTBYNAME2_R] = "gethostbyname2_r",
+    [EG_REAL_EXECVE] = "execve",
+    [EG_REAL_EXECV] = "execv",
+    [EG_REAL_EXECVP] = "execvp",
+    [EG_REAL_EXECVPE] = "execvpe",
+    [EG_REAL_POSIX_SPAWN] = "posix_spawn",
+    [EG_REAL_POSIX_SPAWNP] = "posix_spawnp",
+};
+
+#define UNAVAILABLE ((void *)(uintptr_t)1)
+static void *cache[EG_REAL_COUNT];
+
+static void anchor(void) {}
+
+void *eg_real(int id) {
+  void *f = __atomic_load_n(&cache[id], __ATOMIC_RELAXED);
+  if (EG_LIKELY(f != NULL)) return f == UNAVAILABLE ? NULL : f;
+  eg_enter(); /* dlsym may allocate or take locks: keep anything it calls out of the hooks */
+  f = dlsym(RTLD_NEXT, names[id]);
+  if (f != NULL) {
+    Dl_info a, self;
+    if (dladdr(f, &a) != 0 && dladdr((void *)(uintptr_t)&anchor, &self) != 0 && a.dli_fbase == self.dli_fbase)
+      f = NULL; /* our own hook: circular */
+  }
+  eg_leave();
+  __atomic_store_n(&cache[id], f != NULL ? f : UNAVAILABLE, __ATOMIC_RELAXED);
+  return f;
+}

@@ -1,0 +1,312 @@
+/* egpw.c — see egpw.h. Straightforward, allocation-heavy, test-only. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "egp.h"
+#include "egpw.h"
+
+struct vec {
+  uint8_t *b;
+  size_t n, cap;
+};
+static void vput(struct vec *v, const void *p, size_t n) {
+  if (v->n + n > v->cap) {
+    v->cap = (v->n + n) * 2 + 64;
+    v->b = realloc(v->b, v->cap);
+  }
+  memcpy(v->b + v->n, p, n);
+  v->n += n;
+}
+static void vput32(struct vec *v, uint32_t x) { vput(v, &x, 4); }
+static void vput16(struct vec *v, uint16_t x) { vput(v, &x, 2); }
+
+/* --- rule-set interning (dedupe identical sets) --- */
+struct sets {
+  struct vec words; /* u32 words */
+  uint32_t *tab;    /* hash -> word index + 1 */
+  size_t cap, count;
+};
+static uint32_t *W(struct sets *s) { return (uint32_t *)(void *)s->words.b; }
+static uint64_t set_hash(const uint32_t *r, uint32_t n) {
+  uint64_t h = 1469598103934665603ull ^ n;
+  for (uint32_t i = 0; i < n; i++) h = (h ^ r[i]) * 1099511628211ull;
+  return h;
+}
+static uint32_t intern(struct sets *s, const uint32_t *r, uint32_t n) {
+  if (n == 0) return 0;
+  if (s->count * 2 >= s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 1024;
+    uint32_t *nt = calloc(ncap, 4);
+    for (size_t i = 0; i < s->cap; i++)
+      if (s->tab[i]) {
+        uint32_t w = s->tab[i] - 1;
+        size_t j = set_hash(W(s) + w + 1, W(s)[w]) & (ncap - 1);
+        while (nt[j]) j = (j + 1) & (ncap - 1);
+        nt[j] = s->tab[i];
+      }
+    free(s->tab);
+    s->tab = nt;
+    s->cap = ncap;
+  }
+  size_t j = set_hash(r, n) & (s->cap - 1);
+  while (s->tab[j]) {
+    uint32_t w = s->tab[j] - 1;
+    if (W(s)[w] == n && memcmp(W(s) + w + 1, r, 4ull * n) == 0) return w;
+    j = (j + 1) & (s->cap - 1);
+  }
+  uint32_t w = (uint32_t)(s->words.n / 4);
+  vput32(&s->words, n);
+  for (uint32_t i = 0; i < n; i++) vput32(&s->words, r[i]);
+  s->tab[j] = w + 1;
+  s->count++;
+  return w;
+}
+
+/* --- names --- */
+struct kr {
+  const char *key;
+  uint32_t len, rule;
+};
+static int kr_cmp(const void *a, const void *b) {
+  const struct kr *x = a, *y = b;
+  uint32_t m = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->key, y->key, m);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+static void build_names(struct kr *kv, size_t n, struct sets *sets, struct vec *strings, struct vec *slots_out,
+                        struct vec *entries_out) {
+  qsort(kv, n, sizeof *kv, kr_cmp);
+  size_t ne = 0;
+  uint32_t *tmp = malloc(4 * (n + 1));
+  uint32_t *hashes = malloc(4 * (n + 1));
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    uint32_t cnt = 0;
+    while (j < n && kv[j].len == kv[i].len && memcmp(kv[j].key, kv[i].key, kv[i].len) == 0) {
+      if (cnt == 0 || tmp[cnt - 1] != kv[j].rule) tmp[cnt++] = kv[j].rule;
+      j++;
+    }
+    uint32_t set = intern(sets, tmp, cnt);
+    uint32_t off = (uint32_t)strings->n;
+    vput(strings, kv[i].key, kv[i].len);
+    uint32_t h = egp_hash((const uint8_t *)kv[i].key, kv[i].len);
+    hashes[ne++] = h;
+    vput32(entries_out, h);
+    vput32(entries_out, off);
+    vput32(entries_out, kv[i].len);
+    vput32(entries_out, set);
+    i = j;
+  }
+  if (ne > 0) {
+    uint32_t cap = 1;
+    while (cap < 2 * ne) cap <<= 1;
+    uint32_t *slots = calloc(cap, 4);
+    for (size_t e = 0; e < ne; e++) {
+      uint32_t i = hashes[e] & (cap - 1);
+      while (slots[i]) i = (i + 1) & (cap - 1);
+      slots[i] = (uint32_t)e + 1;
+    }
+    vput(slots_out, slots, 4ull * cap);
+    free(slots);
+  }
+  free(tmp);
+  free(hashes);
+}
+
+/* --- intervals --- */
+struct iv {
+  uint8_t lo[16], hi[16]; /* inclusive, big-endian bytes (v4 uses the last 4) */
+  uint32_t rule;
+};
+static int parse_cidr(const char *t, int *v6, uint8_t lo[16], uint8_t hi[16]) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", t);
+  char *slash = strchr(buf, '/');
+  int bits = -1;
+  if (slash) *slash = 0, bits = atoi(slash + 1);
+  uint8_t a[16] = {0};
+  if (inet_pton(AF_INET, buf, a + 12) == 1) {
+    *v6 = 0;
+    if (bits < 0) bits = 32;
+    if (bits > 32) return -1;
+    bits += 96;
+  } else if (inet_pton(AF_INET6, buf, a) == 1) {
+    *v6 = 1;
+    if (bits < 0) bits = 128;
+    if (bits > 128) return -1;
+  } else {
+    return -1;
+  }
+  for (int i = 0; i < 16; i++) {
+    int keep = bits - 8 * i;
+    uint8_t mask = keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+    lo[i] = a[i] & mask;
+    hi[i] = a[i] | (uint8_t)~mask;
+  }
+  if (!*v6) memset(lo, 0, 12), memset(hi, 0, 12);
+  return 0;
+}
+static int b16cmp(const void *a, const void *b) { return memcmp(a, b, 16); }
+/* next = x + 1; returns 1 on overflow past the space (width bytes at the end) */
+static int inc(uint8_t x[16], int from) {
+  for (int i = 15; i >= from; i--)
+    if (++x[i] != 0) return 0;
+  return 1;
+}
+
+static void build_intervals(struct iv *ivs, size_t n, int v6, struct sets *sets, struct vec *out) {
+  int from = v6 ? 0 : 12;
+  uint8_t(*pts)[16] = malloc(16 * (2 * n + 1));
+  size_t np = 0;
+  memset(pts[np++], 0, 16);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(pts[np++], ivs[i].lo, 16);
+    uint8_t e[16];
+    memcpy(e, ivs[i].hi, 16);
+    if (!inc(e, from)) memcpy(pts[np++], e, 16);
+  }
+  qsort(pts, np, 16, b16cmp);
+  size_t u = 0;
+  for (size_t i = 0; i < np; i++)
+    if (u == 0 || memcmp(pts[u - 1], pts[i], 16) != 0) memcpy(pts[u++], pts[i], 16);
+  /* per elementary interval, the rules covering it */
+  uint32_t **lists = calloc(u, sizeof *lists);
+  uint32_t *cnt = calloc(u, 4), *cap = calloc(u, 4);
+  for (size_t r = 0; r < n; r++) {
+    /* first interval index with start == lo */
+    size_t lo = 0, hi = u;
+    while (lo < hi) {
+      size_t m = (lo + hi) / 2;
+      if (memcmp(pts[m], ivs[r].lo, 16) < 0) lo = m + 1;
+      else hi = m;
+    }
+    for (size_t k = lo; k < u && memcmp(pts[k], ivs[r].hi, 16) <= 0; k++) {
+      if (cnt[k] == cap[k]) cap[k] = cap[k] ? cap[k] * 2 : 2, lists[k] = realloc(lists[k], 4ull * cap[k]);
+      lists[k][cnt[k]++] = ivs[r].rule;
+    }
+  }
+  uint32_t prev_set = UINT32_MAX;
+  for (size_t k = 0; k < u; k++) {
+    /* rules were appended in rule order: ascending already (ivs sorted by rule) */
+    uint32_t set = intern(sets, lists[k], cnt[k]);
+    free(lists[k]);
+    if (set == prev_set) continue; /* merge adjacent identical */
+    prev_set = set;
+    if (v6) {
+      vput(out, pts[k], 16);
+      vput32(out, set);
+      vput32(out, 0);
+    } else {
+      uint32_t s = ((uint32_t)pts[k][12] << 24) | ((uint32_t)pts[k][13] << 16) | ((uint32_t)pts[k][14] << 8) | pts[k][15];
+      vput32(out, s);
+      vput32(out, set);
+    }
+  }
+  free(lists);
+  free(cnt);
+  free(cap);
+  free(pts);
+}
+
+static void align8(struct vec *v) {
+  static const uint8_t z[8] = {0};
+  if (v->n % 8) vput(v, z, 8 - v->n % 8);
+}
+
+int egpw_build(const struct egpw_rule *in, size_t n, uint32_t flags, uint8_t **out, size_t *out_len) {
+  const struct egpw_rule **rules = malloc(sizeof *rules * (n + 1));
+  size_t k = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < n; i++)
+      if (in[i].action == pass) rules[k++] = &in[i];
+  struct vec rec = {0}, ports = {0}, strings = {0}, es = {0}, ee = {0}, ws = {0}, we = {0}, v4 = {0}, v6 = {0};
+  struct sets sets = {0};
+  vput32(&sets.words, 0);
+  struct kr *exact = malloc(sizeof *exact * (n + 1)), *wild = malloc(sizeof *wild * (n + 1));
+  struct iv *iv4 = malloc(sizeof *iv4 * (n + 1)), *iv6 = malloc(sizeof *iv6 * (n + 1));
+  size_t nex = 0, nw = 0, n4 = 0, n6 = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct egpw_rule *r = rules[i];
+    uint32_t name_off = (uint32_t)strings.n, name_len = (uint32_t)strlen(r->name);
+    vput(&strings, r->name, name_len);
+    vput32(&rec, name_off);
+    vput32(&rec, name_len);
+    uint8_t b[4] = {(uint8_t)r->action, (uint8_t)r->proto, (uint8_t)r->kind, 0};
+    vput(&rec, b, 4);
+    vput32(&rec, (uint32_t)(ports.n / 4));
+    vput32(&rec, (uint32_t)r->nports);
+    vput32(&rec, i + 1);
+    for (int p = 0; p < r->nports; p++) vput16(&ports, r->ports[p][0]), vput16(&ports, r->ports[p][1]);
+    if (r->kind == EGPW_HOST) exact[nex++] = (struct kr){r->target, (uint32_t)strlen(r->target), i};
+    else if (r->kind == EGPW_WILD) wild[nw++] = (struct kr){r->target, (uint32_t)strlen(r->target), i};
+    else if (r->kind == EGPW_CIDR) {
+      struct iv x;
+      int is6;
+      if (parse_cidr(r->target, &is6, x.lo, x.hi) != 0) return -1;
+      x.rule = i;
+      if (is6) iv6[n6++] = x;
+      else iv4[n4++] = x;
+    } else {
+      return -1;
+    }
+  }
+  build_names(exact, nex, &sets, &strings, &es, &ee);
+  build_names(wild, nw, &sets, &strings, &ws, &we);
+  build_intervals(iv4, n4, 0, &sets, &v4);
+  build_intervals(iv6, n6, 1, &sets, &v6);
+
+  struct vec *secs[10] = {&rec, &ports, &sets.words, &strings, &es, &ee, &ws, &we, &v4, &v6};
+  static const uint32_t esz[10] = {24, 4, 4, 1, 4, 16, 4, 16, 8, 24};
+  struct vec f = {0};
+  uint8_t hdr[64] = {0};
+  vput(&f, hdr, 64);
+  uint8_t table[160] = {0};
+  vput(&f, table, 160);
+  uint64_t offs[10];
+  for (int s = 0; s < 10; s++) {
+    align8(&f);
+    offs[s] = f.n;
+    if (secs[s]->n) vput(&f, secs[s]->b, secs[s]->n);
+  }
+  align8(&f);
+  for (int s = 0; s < 10; s++) {
+    uint32_t id = (uint32_t)s + 1, count = (uint32_t)(secs[s]->n / esz[s]);
+    memcpy(f.b + 64 + 16 * s, &id, 4);
+    memcpy(f.b + 64 + 16 * s + 4, &count, 4);
+    memcpy(f.b + 64 + 16 * s + 8, &offs[s], 8);
+  }
+  memcpy(f.b, EGP_MAGIC, 8);
+  uint16_t ver = 1, hs = 64;
+  memcpy(f.b + 8, &ver, 2);
+  memcpy(f.b + 10, &hs, 2);
+  memcpy(f.b + 12, &flags, 4);
+  uint64_t fs = f.n;
+  memcpy(f.b + 16, &fs, 8);
+  uint32_t nsec = 10, rc = (uint32_t)n;
+  memcpy(f.b + 24, &nsec, 4);
+  memcpy(f.b + 36, &rc, 4);
+  uint64_t none = UINT64_MAX;
+  memcpy(f.b + 40, &none, 8);
+  memcpy(f.b + 48, &none, 8);
+  memcpy(f.b + 56, &none, 8);
+  uint32_t body = egp_crc32(0, f.b + 224, f.n - 224);
+  uint32_t meta = egp_crc32(0, f.b, 224); /* bytes 28..35 are still zero here */
+  memcpy(f.b + 28, &meta, 4);
+  memcpy(f.b + 32, &body, 4);
+  *out = f.b;
+  *out_len = f.n;
+  for (int s = 0; s < 10; s++) free(secs[s]->b);
+  free(sets.tab);
+  free(exact);
+  free(wild);
+  free(iv4);
+  free(iv6);
+  free(rules);
+  return 0;
+}
