@@ -1,0 +1,219 @@
+/**
+ * The exec wrapper (layer/wrapper/wrapper) run for real under dash and bash, with the real interposer preloaded:
+ * LD_PRELOAD handling, policy discovery, handler redirection, chaining, `exec "$@"` with awkward arguments, silence.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildInputs, layerSources } from '../../layer/build/build-layer.js';
+import { need, needCommand, runs } from '../support/capability.js';
+
+const shells = ['dash', 'bash'].filter((s) => need(s, runs(s, ['-c', 'true']), `${s} -c true did not run`));
+const hasPython = needCommand('python3');
+
+let dir = '';
+let opt = '';
+let lib = '';
+let probe = '';
+/** A real, harmless system library to stand for "something already preloaded". */
+const otherLib = [
+  '/lib/x86_64-linux-gnu/libm.so.6',
+  '/lib/aarch64-linux-gnu/libm.so.6',
+  '/lib64/libm.so.6',
+  '/usr/lib64/libm.so.6',
+].find((p) => existsSync(p));
+
+beforeAll(() => {
+  buildInputs(process.arch === 'arm64' ? 'arm64' : 'x86_64');
+  const src = layerSources(process.arch === 'arm64' ? 'arm64' : 'x86_64');
+  dir = mkdtempSync(join(tmpdir(), 'eg-wrapper-'));
+  opt = join(dir, 'opt');
+  mkdirSync(join(opt, 'egress-guard', 'lib'), { recursive: true });
+  copyFileSync(src.wrapper, join(opt, 'egress-guard', 'wrapper'));
+  chmodSync(join(opt, 'egress-guard', 'wrapper'), 0o755);
+  lib = join(opt, 'egress-guard', 'lib', 'libegressguard.so');
+  copyFileSync(src.lib, lib);
+  probe = join(dir, 'probe.mjs');
+  writeFileSync(
+    probe,
+    'process.stdout.write(JSON.stringify({ pid: process.pid, argv: process.argv.slice(2), env: process.env }));\nprocess.exitCode = Number(process.env.PROBE_EXIT ?? 0);\n',
+  );
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Probe {
+  pid: number;
+  argv: string[];
+  env: Record<string, string | undefined>;
+}
+
+function wrap(shell: string, cmd: string[], env: Record<string, string | undefined> = {}, wrapper?: string) {
+  const base: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    EGRESS_GUARD_OPT: opt,
+    EGRESS_GUARD_MODE: 'audit',
+    EGRESS_GUARD_LOG: 'off',
+    EGRESS_GUARD_STATE: join(dir, 'state', 'state'),
+    _HANDLER: 'index.handler',
+  };
+  const fullEnv: Record<string, string> = { ...base };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete fullEnv[k];
+    else fullEnv[k] = v;
+  }
+  const r = spawnSync(shell, [wrapper ?? join(opt, 'egress-guard', 'wrapper'), ...cmd], {
+    env: fullEnv,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return r;
+}
+
+function probeRun(shell: string, args: string[] = [], env: Record<string, string | undefined> = {}) {
+  const r = wrap(shell, [process.execPath, probe, ...args], env);
+  const out = r.stdout ? (JSON.parse(r.stdout) as Probe) : undefined;
+  return { r, out };
+}
+
+describe.each(shells)('exec wrapper under %s', (shell) => {
+  it('preloads the interposer by absolute path, redirects a Node handler, and prints nothing', () => {
+    // Act
+    const { r, out } = probeRun(shell);
+    // Assess
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(out?.env.LD_PRELOAD).toBe(lib);
+    expect(out?.env._HANDLER).toBe(join(opt, 'egress-guard', 'node', 'handler.handler'));
+    expect(out?.env.EGRESS_GUARD_ORIGINAL_HANDLER).toBe('index.handler');
+    expect(existsSync(join(dir, 'state'))).toBe(true);
+  });
+
+  it('execs in place (same pid) and passes awkward arguments and the exit status through untouched', () => {
+    const awkward = ['two words', "it's", '"double"', '$HOME', '`id`', 'back\\slash', 'new\nline', '', '*', '-n', ' '];
+    const r = wrap(shell, [process.execPath, probe, ...awkward], { PROBE_EXIT: '7' });
+    const out = JSON.parse(r.stdout) as Probe;
+    expect(out.argv).toEqual(awkward);
+    expect(out.pid).toBe(r.pid);
+    expect(r.status).toBe(7);
+    expect(r.stderr).toBe('');
+  });
+
+  it('prepends to an existing LD_PRELOAD once, and never adds itself twice', () => {
+    if (otherLib) {
+      expect(probeRun(shell, [], { LD_PRELOAD: otherLib }).out?.env.LD_PRELOAD).toBe(`${lib}:${otherLib}`);
+    }
+    for (const preset of [lib, `${lib} `, ...(otherLib ? [`${otherLib}:${lib}`, `${otherLib} ${lib}`] : [])]) {
+      expect(probeRun(shell, [], { LD_PRELOAD: preset }).out?.env.LD_PRELOAD).toBe(preset);
+    }
+    // The wrapper run twice (as when it is chained to itself): still one entry, original handler kept.
+    const w = join(opt, 'egress-guard', 'wrapper');
+    const r = wrap(shell, [shell, w, process.execPath, probe]);
+    const out = JSON.parse(r.stdout) as Probe;
+    expect(out.env.LD_PRELOAD).toBe(lib);
+    expect(out.env.EGRESS_GUARD_ORIGINAL_HANDLER).toBe('index.handler');
+    expect(r.stderr).toBe('');
+  });
+
+  it('chains to the wrapper named in EGRESS_GUARD_NEXT_WRAPPER, which then execs the runtime', () => {
+    const next = join(dir, `next-${shell}.sh`);
+    const log = join(dir, `next-${shell}.log`);
+    writeFileSync(next, `#!/bin/sh\nprintf '%s|' "$LD_PRELOAD" "$#" "$@" > '${log}'\nexec "$@"\n`);
+    chmodSync(next, 0o755);
+    const { r, out } = probeRun(shell, ['a b', "c'd"], { EGRESS_GUARD_NEXT_WRAPPER: next });
+    expect(r.stderr).toBe('');
+    expect(readFileSync(log, 'utf8')).toBe(`${lib}|4|${process.execPath}|${probe}|a b|c'd|`);
+    expect(out?.argv).toEqual(['a b', "c'd"]);
+    expect(out?.env.EGRESS_GUARD_NEXT_WRAPPER).toBeUndefined();
+  });
+
+  it('finds the policy: explicit, then the function package, then the layer default', () => {
+    const task = join(dir, `task-${shell}`);
+    mkdirSync(task, { recursive: true });
+    const layerDefault = join(opt, 'egress-guard', 'policy.egp');
+    writeFileSync(layerDefault, 'x');
+    try {
+      expect(probeRun(shell, [], { LAMBDA_TASK_ROOT: task }).out?.env.EGRESS_GUARD_POLICY).toBe(layerDefault);
+      writeFileSync(join(task, 'egress-policy.egp'), 'x');
+      expect(probeRun(shell, [], { LAMBDA_TASK_ROOT: task }).out?.env.EGRESS_GUARD_POLICY).toBe(
+        join(task, 'egress-policy.egp'),
+      );
+      expect(
+        probeRun(shell, [], { LAMBDA_TASK_ROOT: task, EGRESS_GUARD_POLICY: '/p.egp' }).out?.env.EGRESS_GUARD_POLICY,
+      ).toBe('/p.egp');
+    } finally {
+      rmSync(layerDefault);
+    }
+    expect(probeRun(shell, [], {}).out?.env.EGRESS_GUARD_POLICY).toBeUndefined();
+  });
+
+  it('sets the default state path, and leaves everything but chaining alone in mode off', () => {
+    expect(probeRun(shell, [], { EGRESS_GUARD_STATE: undefined }).out?.env.EGRESS_GUARD_STATE).toBe(
+      '/tmp/egress-guard/state',
+    );
+    const off = probeRun(shell, [], { EGRESS_GUARD_MODE: 'off' }).out;
+    expect(off?.env.LD_PRELOAD).toBeUndefined();
+    expect(off?.env._HANDLER).toBe('index.handler');
+    const noWrap = probeRun(shell, [], { EGRESS_GUARD_WRAP_HANDLER: 'false' }).out;
+    expect(noWrap?.env._HANDLER).toBe('index.handler');
+    expect(noWrap?.env.LD_PRELOAD).toBe(lib);
+  });
+
+  it.skipIf(!hasPython)('redirects a Python handler and puts the layer module first on PYTHONPATH, once', () => {
+    const py = [
+      'python3',
+      '-c',
+      'import json,os,sys; print(json.dumps({"argv": sys.argv[1:], "env": dict(os.environ)}))',
+      'x y',
+    ];
+    const r = wrap(shell, py, { _HANDLER: 'pkg.app.handler', PYTHONPATH: '/var/runtime' });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as Probe;
+    expect(out.argv).toEqual(['x y']);
+    expect(out.env._HANDLER).toBe('egress_guard_wrapper.handler');
+    expect(out.env.EGRESS_GUARD_ORIGINAL_HANDLER).toBe('pkg.app.handler');
+    expect(out.env.PYTHONPATH).toBe(`${join(opt, 'egress-guard', 'python')}:/var/runtime`);
+    const twice = wrap(shell, [shell, join(opt, 'egress-guard', 'wrapper'), ...py], { _HANDLER: 'app.handler' });
+    const out2 = JSON.parse(twice.stdout) as Probe;
+    expect(out2.env.PYTHONPATH).toBe(join(opt, 'egress-guard', 'python'));
+    expect(out2.env.EGRESS_GUARD_ORIGINAL_HANDLER).toBe('app.handler');
+  });
+
+  it('recognises the runtime from AWS_EXECUTION_ENV before the command name', () => {
+    const out = probeRun(shell, [], { AWS_EXECUTION_ENV: 'AWS_Lambda_python3.12' }).out;
+    expect(out?.env._HANDLER).toBe('egress_guard_wrapper.handler');
+  });
+
+  it('without the library: audit logs one coded line and runs unguarded; enforce refuses to start', () => {
+    const emptyOpt = join(dir, `empty-${shell}`);
+    mkdirSync(join(emptyOpt, 'egress-guard'), { recursive: true });
+    copyFileSync(join(opt, 'egress-guard', 'wrapper'), join(emptyOpt, 'egress-guard', 'wrapper'));
+    const audit = probeRun(shell, [], { EGRESS_GUARD_OPT: emptyOpt });
+    expect(audit.r.status).toBe(0);
+    const lines = audit.r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      name: 'egress-guard',
+      event: 'wrapper',
+      error: 'E_WRAPPER_LIB_MISSING',
+      level: 50,
+    });
+    expect(audit.out?.env.LD_PRELOAD).toBeUndefined();
+    const enforce = probeRun(shell, [], { EGRESS_GUARD_OPT: emptyOpt, EGRESS_GUARD_MODE: 'enforce' });
+    expect(enforce.r.status).toBe(78);
+    expect(enforce.r.stdout).toBe('');
+  });
+});
