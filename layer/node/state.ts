@@ -4,7 +4,7 @@
  * - `InvokeStateFile.open(path)` creates the file if missing (`O_RDWR|O_CREAT`, 0600, parent directory 0700), and if it
  *   is shorter than 256 bytes, extends it and writes magic, version and size — the interposer may do the same at the
  *   same moment; both write identical bytes, so the race is harmless. A file of the right size with a wrong
- *   magic/version/size is not ours: `StateFileError` (`E_STATE_FOREIGN`), and the caller runs without shared state.
+ *   magic/version/size is not ours: `StateFileError` (`E_STATE_INVALID`), and the caller runs without shared state.
  * - Writes follow the seqlock protocol: `seq+1` (odd), the fields, `seq+2` (even), each one `pwrite`. `seq` is re-read
  *   before each update, so a second writer process (Lambda Managed Instances run several) never makes it go backwards.
  * - `begin()` returns the interposer's event counters as they were just before the invoke was published; `end()` the
@@ -43,7 +43,7 @@ export interface StateSnapshot {
 
 export class StateFileError extends Error {
   constructor(
-    readonly code: 'E_STATE_OPEN' | 'E_STATE_FOREIGN' | 'E_STATE_IO',
+    readonly code: 'E_STATE_OPEN' | 'E_STATE_INVALID' | 'E_STATE_IO',
     message: string,
   ) {
     super(message);
@@ -85,7 +85,7 @@ export class InvokeStateFile {
     const h = f.head;
     if (!h.subarray(0, 8).equals(STATE_MAGIC) || h.readUInt32LE(8) !== STATE_VERSION || h.readUInt32LE(12) !== 256) {
       throw new StateFileError(
-        'E_STATE_FOREIGN',
+        'E_STATE_INVALID',
         `${path} is not an egress-guard invoke-state file (wrong magic, version or size); remove it or point EGRESS_GUARD_STATE elsewhere`,
       );
     }

@@ -65,11 +65,21 @@ describe('readPolicyHeader', () => {
       return codeOf(() => readPolicyHeader(p));
     };
     expect(bad('magic.egp', (b) => b.fill(0x41, 0, 4))).toBe('E_POLICY_MAGIC');
-    expect(bad('version.egp', (b) => (b.writeUInt16LE(2, 8), b))).toBe('E_POLICY_VERSION');
+    expect(
+      bad('version.egp', (b) => {
+        b.writeUInt16LE(2, 8);
+        return b;
+      }),
+    ).toBe('E_POLICY_VERSION');
     expect(bad('short.egp', (b) => b.subarray(0, b.length - 8))).toBe('E_POLICY_SIZE');
     expect(bad('tiny.egp', (b) => b.subarray(0, 40))).toBe('E_POLICY_HEADER');
     // A raised budget without a matching checksum is exactly what meta_crc32 is for.
-    expect(bad('budget.egp', (b) => (b.writeBigUInt64LE(1n << 40n, 48), b))).toBe('E_POLICY_CRC');
+    expect(
+      bad('budget.egp', (b) => {
+        b.writeBigUInt64LE(1n << 40n, 48);
+        return b;
+      }),
+    ).toBe('E_POLICY_CRC');
   });
 
   it('lets EGRESS_GUARD_MODE override the file, and flags nonsense', () => {
@@ -148,6 +158,6 @@ describe('InvokeStateFile', () => {
   it('refuses a 256-byte file that is not an invoke-state file', () => {
     const p = join(dir, 'foreign');
     writeFileSync(p, Buffer.alloc(256, 7));
-    expect(codeOf(() => InvokeStateFile.open(p))).toBe('E_STATE_FOREIGN');
+    expect(codeOf(() => InvokeStateFile.open(p))).toBe('E_STATE_INVALID');
   });
 });

@@ -1,6 +1,6 @@
 // Test function: moves a known number of bytes over the network, as the event says.
 // event: { download?: {url}, upload?: {host, port, bytes}, throwAfter?: bool, sleepMs?: number,
-//          thenConnect?: {host, port, waitForTripMs?: number, statePath?: string} }
+//          thenConnect?: {host, port, waitForTripMs?: number, statePath?: string (default EGRESS_GUARD_STATE)} }
 // `thenConnect` (enforcement tests): after the transfer, wait until the shared state says BUDGET_TRIPPED (bit 1 of
 // the flags at offset 32), then try a new TCP connection; the outcome goes to globalThis.__egSettle's result.
 import { openSync, readSync } from 'node:fs';
@@ -63,7 +63,8 @@ export const handler = async (event) => {
   const bg = (async () => {
     const out = await work(event);
     const until = Date.now() + (tc.waitForTripMs ?? 5000);
-    while (!tripped(tc.statePath) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    while (!tripped(tc.statePath ?? process.env.EGRESS_GUARD_STATE) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 5));
     out.afterTrip = await tryConnect(tc);
     return out;
   })();

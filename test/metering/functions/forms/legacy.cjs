@@ -6,8 +6,8 @@ exports.handler = (event, context, callback) => {
   }
   setTimeout(() => callback(null, { form: 'callback', requestId: context.awsRequestId }), 5);
 };
-exports.syncThrow = (event, context, callback) => {
+exports.syncThrow = (_event, _context, _callback) => {
   throw Object.assign(new Error('thrown synchronously'), { code: 'E_SYNC' });
 };
 // Declared with a callback but returns a promise: the runtime uses the promise.
-exports.hybrid = async (event, context, callback) => ({ form: 'hybrid' });
+exports.hybrid = async (_event, _context, _callback) => ({ form: 'hybrid' });

@@ -1,0 +1,73 @@
+/**
+ * The network the metering tests measure: namespace `server` (an HTTP server serving `/bytes/N` and a TCP echo at
+ * 10.201.0.1) and namespace `fn` (where the function runs), joined by a veth pair — a non-loopback interface, so its
+ * bytes show in the function namespace's /proc/net/dev. IPv6 is off in both, so no neighbour/router discovery chatter
+ * lands in an invoke. `destroy()` in afterAll.
+ */
+import { expect } from 'vitest';
+import { Netns, type NetnsServer } from '../support/netns.js';
+
+export const SERVER_IP = '10.201.0.1';
+export const FN_IP = '10.201.0.2';
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+
+export interface World {
+  server: Netns;
+  fn: Netns;
+  srv: NetnsServer;
+  /** `http://10.201.0.1:PORT` */
+  http: string;
+  echoPort: number;
+  destroy(): void;
+}
+
+export async function createWorld(prefix: string): Promise<World> {
+  const server = Netns.create({ prefix: `${prefix}-s` });
+  const fn = Netns.create({ prefix: `${prefix}-f` });
+  try {
+    for (const ns of [server, fn]) {
+      for (const k of ['all', 'default']) ns.exec('sysctl', ['-q', '-w', `net.ipv6.conf.${k}.disable_ipv6=1`]);
+    }
+    Netns.link(server, fn, { a: `${SERVER_IP}/24`, b: `${FN_IP}/24` });
+    const srv = await server.startServer({
+      http: [{ host: SERVER_IP, port: 0 }],
+      echo: [{ host: SERVER_IP, port: 0 }],
+    });
+    return {
+      server,
+      fn,
+      srv,
+      http: `http://${SERVER_IP}:${srv.port('http', SERVER_IP)}`,
+      echoPort: srv.port('echo', SERVER_IP),
+      destroy() {
+        server.destroy();
+        fn.destroy();
+      },
+    };
+  } catch (e) {
+    server.destroy();
+    fn.destroy();
+    throw e;
+  }
+}
+
+/**
+ * A download of `n` payload bytes, as /proc/net/dev sees it (the justification is in docs/METERING.md "Accuracy"):
+ * whole frames are counted, so rx is at least n and at most n plus 66 bytes of Ethernet/IPv4/TCP(+timestamps) headers
+ * per frame of ≥ 1448 payload bytes (≤ 4.6 %) plus under 4 KiB for handshake, HTTP headers and teardown; tx carries at
+ * most one 66-byte ACK per received frame (≤ 4.6 % of n) plus the request.
+ */
+export function expectDownload(rx: number, tx: number, n: number): void {
+  expect(rx).toBeGreaterThanOrEqual(n);
+  expect(rx).toBeLessThanOrEqual(1.05 * n + 4 * KiB);
+  expect(tx).toBeLessThanOrEqual(0.05 * n + 4 * KiB);
+}
+
+/** An echo of `n` bytes: both directions carry n payload bytes (bounds as for a download, in each direction). */
+export function expectEcho(rx: number, tx: number, n: number): void {
+  for (const v of [rx, tx]) {
+    expect(v).toBeGreaterThanOrEqual(n);
+    expect(v).toBeLessThanOrEqual(1.1 * n + 8 * KiB);
+  }
+}
