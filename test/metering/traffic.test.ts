@@ -59,7 +59,7 @@ describe.skipIf(!ok)('per-invoke bytes over a veth pair (Node wrapper)', () => {
     const emf = r.stdout.filter((l) => l._aws);
     expect(emf.map((l) => l.requestId)).toEqual(ids);
     expect(emf[0]).toMatchObject({ FunctionName: 'metering-test', RxBytes: inv('dl-3m').rxBytes, BudgetExceeded: 0 });
-    expect(emf[0]._aws.CloudWatchMetrics[0]).toMatchObject({
+    expect(emf[0]?._aws.CloudWatchMetrics[0]).toMatchObject({
       Namespace: 'EgressGuard',
       Dimensions: [['FunctionName']],
     });
