@@ -1,0 +1,236 @@
+/**
+ * `egress-guard run [--policy policy.yaml|compiled.egp] [--mode audit|enforce|off] [--log stderr|off|PATH]
+ *                   -- <command> [args…]`
+ *
+ * Runs one command under the guard and returns its exit status. Contract:
+ * - Policy: `--policy` (else `EGRESS_GUARD_POLICY` from the environment; else an error). A file starting with the
+ *   `.egp` magic is used as is; anything else is compiled as YAML with the real compiler into a private temp dir
+ *   (removed when the command exits). The child gets the **absolute** path (LAMBDA-FACTS: relative preload/policy
+ *   paths break in children that change directory).
+ * - Library: `EGRESS_GUARD_LIBRARY`, else `native/build/libegressguard.so` under the package root. It must exist:
+ *   glibc ignores a missing preload with a warning and runs the program unguarded, which `run` must never do silently.
+ *   `LD_PRELOAD` gets the absolute library path prepended once (an entry already naming it is left alone).
+ * - `--mode` sets `EGRESS_GUARD_MODE` (omitted: the environment's value, else the file's mode).
+ *   `--log` sets `EGRESS_GUARD_LOG` (`stderr`, `off`, or a path made absolute).
+ * - Exit status: the command's; 128+n when it died of signal n; 127 when it was not found, 126 when it could not be
+ *   executed; 125 when `run` itself failed before starting it (usage, policy, library) — like env(1) and timeout(1),
+ *   and unlike the other commands' 2 for usage errors, because any status a command can return is the command's.
+ *   `--help` prints the usage to stdout and returns 0. SIGINT/SIGTERM/SIGHUP/SIGQUIT received by `run` while the
+ *   command runs are forwarded to it.
+ * Errors are written to `io.stderr` as one line `egress-guard run: <CODE>: <what> (<how to fix>)`; codes are stable.
+ */
+import { type StdioOptions, spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compilePolicyFile, formatDiagnostic, PolicyError } from '../index.js';
+
+export const RUN_USAGE =
+  'usage: egress-guard run [--policy policy.yaml|compiled.egp] [--mode audit|enforce|off] [--log stderr|off|PATH] -- <command> [args…]';
+
+/** Exit status when `run` fails before the command starts (as env(1), nice(1), timeout(1) do). */
+export const EXIT_RUN_FAILED = 125;
+
+const EGP_MAGIC = Buffer.from('EGRDPOL\x01', 'latin1');
+const MODES = ['audit', 'enforce', 'off'] as const;
+
+export interface RunIo {
+  stdout?: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Environment the command starts from (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Directory relative paths are resolved against, and the command's cwd (default `process.cwd()`). */
+  cwd?: string;
+  /** stdio of the command (default `inherit`). */
+  stdio?: StdioOptions;
+}
+
+export interface RunArgs {
+  policy?: string;
+  mode?: (typeof MODES)[number];
+  log?: string;
+  command: string[];
+}
+
+export class RunError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses `run`'s arguments (after the word `run`). Throws RunError `E_RUN_USAGE` / `E_RUN_MODE`. */
+export function parseRunArgs(argv: string[]): RunArgs {
+  const out: RunArgs = { command: [] };
+  let i = 0;
+  const value = (flag: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const v = argv[++i];
+    if (v === undefined) throw new RunError('E_RUN_USAGE', `${flag} needs a value`);
+    return v;
+  };
+  for (; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-')) break;
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    if (flag === '--policy' || flag === '-p') out.policy = value(flag, inline);
+    else if (flag === '--log') out.log = value(flag, inline);
+    else if (flag === '--mode' || flag === '-m') {
+      const m = value(flag, inline);
+      if (!(MODES as readonly string[]).includes(m)) {
+        throw new RunError('E_RUN_MODE', `--mode must be audit, enforce or off, got ${JSON.stringify(m)}`);
+      }
+      out.mode = m as RunArgs['mode'];
+    } else throw new RunError('E_RUN_USAGE', `unknown option ${JSON.stringify(a)}`);
+  }
+  out.command = argv.slice(i);
+  if (out.command.length === 0) throw new RunError('E_RUN_USAGE', 'no command given after --');
+  return out;
+}
+
+/** The package root: the nearest ancestor of this file holding our package.json (works from src and dist). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+    dir = up;
+  }
+}
+
+export function defaultLibrary(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.EGRESS_GUARD_LIBRARY || join(packageRoot(), 'native/build/libegressguard.so'));
+}
+
+/** `LD_PRELOAD` with `lib` first, exactly once (entries are separated by `:` or spaces, as ld.so reads them). */
+export function withPreload(existing: string | undefined, lib: string): string {
+  const entries = (existing ?? '').split(/[:\s]+/).filter((e) => e !== '');
+  if (entries.some((e) => resolve(e) === lib)) return entries.join(':');
+  return [lib, ...entries].join(':');
+}
+
+function isCompiled(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(EGP_MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(EGP_MAGIC);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface Prepared {
+  env: NodeJS.ProcessEnv;
+  cleanup: () => void;
+}
+
+/** Resolves policy, library and environment for the command. Throws RunError. */
+export async function prepareRun(args: RunArgs, io: RunIo): Promise<Prepared> {
+  const baseEnv = io.env ?? process.env;
+  const cwd = io.cwd ?? process.cwd();
+  const lib = defaultLibrary(baseEnv);
+  if (!existsSync(lib)) {
+    throw new RunError(
+      'E_RUN_LIBRARY_MISSING',
+      `guard library ${lib} does not exist (build it with \`make -C native\`, or set EGRESS_GUARD_LIBRARY)`,
+    );
+  }
+  const given = args.policy ?? baseEnv.EGRESS_GUARD_POLICY;
+  if (given === undefined || given === '') {
+    throw new RunError('E_RUN_NO_POLICY', 'no policy given (pass --policy policy.yaml or set EGRESS_GUARD_POLICY)');
+  }
+  const policyPath = resolve(cwd, given);
+  if (!existsSync(policyPath) || !statSync(policyPath).isFile()) {
+    throw new RunError('E_RUN_POLICY_MISSING', `policy file ${policyPath} does not exist or is not a file`);
+  }
+  let compiled = policyPath;
+  let cleanup = () => {};
+  if (!isCompiled(policyPath)) {
+    const dir = mkdtempSync(join(tmpdir(), 'egress-guard-run-'));
+    cleanup = () => rmSync(dir, { recursive: true, force: true });
+    compiled = join(dir, 'policy.egp');
+    try {
+      const { warnings } = await compilePolicyFile(policyPath, compiled);
+      for (const w of warnings) io.stderr(`${formatDiagnostic(w)}\n`);
+    } catch (e) {
+      cleanup();
+      if (!(e instanceof PolicyError)) throw e;
+      io.stderr(`${e.format()}\n`);
+      throw new RunError('E_RUN_POLICY_INVALID', `${policyPath} is not a valid policy (see the errors above)`);
+    }
+  }
+  const env: NodeJS.ProcessEnv = { ...baseEnv };
+  env.LD_PRELOAD = withPreload(baseEnv.LD_PRELOAD, lib);
+  env.EGRESS_GUARD_POLICY = compiled;
+  if (args.mode !== undefined) env.EGRESS_GUARD_MODE = args.mode;
+  if (args.log !== undefined) {
+    env.EGRESS_GUARD_LOG = args.log === 'stderr' || args.log === 'off' ? args.log : resolve(cwd, args.log);
+  }
+  return { env, cleanup };
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+/** Spawns the command and resolves with its exit status (see the contract at the top). */
+function execute(command: string[], env: NodeJS.ProcessEnv, io: RunIo): Promise<number> {
+  return new Promise((resolveStatus) => {
+    const [file, ...rest] = command as [string, ...string[]];
+    const child = spawn(file, rest, { env, cwd: io.cwd ?? process.cwd(), stdio: io.stdio ?? 'inherit' });
+    const forward = (sig: NodeJS.Signals) => child.kill(sig);
+    for (const s of FORWARDED) process.on(s, forward);
+    let finished = false;
+    const done = (status: number) => {
+      if (finished) return;
+      finished = true;
+      for (const s of FORWARDED) process.off(s, forward);
+      resolveStatus(status);
+    };
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      const notFound = e.code === 'ENOENT';
+      io.stderr(
+        `egress-guard run: ${notFound ? 'E_RUN_NOT_FOUND' : 'E_RUN_EXEC'}: cannot run ${JSON.stringify(file)}: ${e.message}\n`,
+      );
+      done(notFound ? 127 : 126);
+    });
+    child.on('exit', (code, signal) => {
+      if (signal !== null) done(128 + (constants.signals[signal] ?? 0));
+      else done(code ?? 0);
+    });
+  });
+}
+
+/** The `run` command: argv is everything after the word `run`. Returns the exit status. */
+export async function runCommand(argv: string[], io: RunIo): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    (io.stdout ?? io.stderr)(`${RUN_USAGE}\n`);
+    return 0;
+  }
+  let prepared: Prepared;
+  let args: RunArgs;
+  try {
+    args = parseRunArgs(argv);
+    prepared = await prepareRun(args, io);
+  } catch (e) {
+    if (e instanceof RunError) {
+      io.stderr(`egress-guard run: ${e.code}: ${e.message}\n`);
+      if (e.code === 'E_RUN_USAGE' || e.code === 'E_RUN_MODE') io.stderr(`${RUN_USAGE}\n`);
+      return EXIT_RUN_FAILED;
+    }
+    throw e;
+  }
+  try {
+    return await execute(args.command, prepared.env, io);
+  } finally {
+    prepared.cleanup();
+  }
+}
