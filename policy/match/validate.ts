@@ -61,7 +61,7 @@ export function validateFile(bytes: Uint8Array, opts: VerifyOptions = {}): Secti
     throw new FormatError('EGP_BAD_SECTION_COUNT', 2, `section_count ${sectionCount} out of range`);
   }
   // 3.
-  const meta = bytes.slice(0, tableEnd);
+  const meta = new Uint8Array(bytes.subarray(0, tableEnd)); // a copy: Buffer#slice would alias the caller's bytes
   meta.fill(0, 28, 36);
   if (crc32(meta) !== view.getUint32(28, true)) throw new FormatError('EGP_META_CRC', 3, 'header checksum mismatch');
   // 4.
