@@ -5,7 +5,7 @@
  *   egpq FILE              reads one query per line on stdin, prints one JSON decision per line on stdout:
  *     name <name> <port|-> <tcp|udp|->             FORMAT.md decide_name (the name is normalised first)
  *     addr <ip> <port|-> <tcp|udp|-> [<bound>]     FORMAT.md decide_addr (IPv4-mapped normalised)
- *   → {"decision":"allow"|"deny","rule":"<display name>","ruleIndex":N}   (N = -1 default, -2 builtin:loopback)
+ *   → {"decision":"allow"|"deny","rule":"<display name>","ruleIndex":N}   (null for default / builtin:loopback)
  *   A malformed query prints {"error":"E_QUERY","line":N} and continues.
  * Used by test/native/differential.test.ts (C matcher vs the TS reference matcher).
  */
@@ -66,8 +66,15 @@ static void print_decision(const egp_t *p, const egp_decision *d) {
     len = (uint32_t)strlen(name);
   }
   jb_str(&j, "rule", name, len);
-  jb_i64(&j, "ruleIndex", d->rule);
-  size_t n = jb_finish(&j);
+  size_t n;
+  if (d->rule >= 0) {
+    jb_i64(&j, "ruleIndex", d->rule);
+    n = jb_finish(&j);
+  } else { /* null, as the TS reference matcher reports default / builtin:loopback */
+    static const char tail[] = ",\"ruleIndex\":null}\n";
+    memcpy(buf + j.n, tail, sizeof tail - 1);
+    n = j.n + sizeof tail - 1;
+  }
   fwrite(buf, 1, n, stdout);
 }
 
