@@ -1,0 +1,78 @@
+/**
+ * The demo CDK app's two stacks, the counterparts of the AWS sample's (sample-lambda-network-monitor):
+ * - `MeteringDemoStack`: its metering demo — a function that downloads a large file, measured per invoke (bytes,
+ *   EMF metrics, budget breach), with a policy that allows every destination: metering without blocking. arm64,
+ *   so the app exercises both layer architectures.
+ * - `GuardedFunctionsStack`: the example Node and Python functions (examples/functions) guarded by
+ *   examples/policy.yaml, in `audit` or `enforce` mode (prop `mode`; the app reads it from context `-c mode=…`).
+ */
+import { join } from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import { repoRoot } from '../../layer/build/build-layer.js';
+import { EgressGuard, type EgressGuardMode } from '../egress-guard.js';
+
+const examples = () => join(repoRoot(), 'examples');
+
+export class MeteringDemoStack extends Stack {
+  public readonly fn: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
+    super(scope, id, {
+      description: 'egress-guard metering demo: per-invoke bytes and budgets, nothing blocked',
+      ...props,
+    });
+    this.fn = new lambda.Function(this, 'Downloader', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(join(examples(), 'functions', 'node')),
+      timeout: Duration.seconds(60),
+      memorySize: 512,
+    });
+    EgressGuard.guard(this.fn, { policy: join(repoRoot(), 'cdk', 'demo', 'metering-policy.yaml'), mode: 'audit' });
+    new CfnOutput(this, 'DownloaderName', { value: this.fn.functionName });
+  }
+}
+
+export interface GuardedFunctionsStackProps extends StackProps {
+  /**
+   * audit logs what would be blocked; enforce blocks it.
+   * @default 'audit'
+   */
+  readonly mode?: EgressGuardMode;
+  /**
+   * The policy guarding both functions.
+   * @default examples/policy.yaml
+   */
+  readonly policy?: string;
+}
+
+export class GuardedFunctionsStack extends Stack {
+  public readonly nodeFn: lambda.Function;
+  public readonly pythonFn: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: GuardedFunctionsStackProps = {}) {
+    const mode = props.mode ?? 'audit';
+    super(scope, id, { description: `egress-guard demo: example functions guarded in ${mode} mode`, ...props });
+    this.nodeFn = new lambda.Function(this, 'NodeExample', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(join(examples(), 'functions', 'node')),
+      timeout: Duration.seconds(60),
+      memorySize: 512,
+    });
+    this.pythonFn = new lambda.Function(this, 'PythonExample', {
+      runtime: lambda.Runtime.PYTHON_3_12,
+      handler: 'app.handler',
+      code: lambda.Code.fromAsset(join(examples(), 'functions', 'python')),
+      timeout: Duration.seconds(60),
+      memorySize: 512,
+    });
+    // One line guards every function of the stack (an Aspect).
+    EgressGuard.applyTo(this, { policy: props.policy ?? join(examples(), 'policy.yaml'), mode });
+    new CfnOutput(this, 'NodeFunctionName', { value: this.nodeFn.functionName });
+    new CfnOutput(this, 'PythonFunctionName', { value: this.pythonFn.functionName });
+  }
+}
