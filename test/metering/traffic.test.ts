@@ -1,15 +1,15 @@
-// Real traffic, real counters (Node wrapper): the function runs in one namespace through the layer bundle and the
-// stand-in runtime, the server in another, joined by a veth pair (world.ts). Per-invoke figures must match what was
+// Real traffic, real counters, for both wrappers: the function runs in one namespace through the layer's Node bundle or
+// Python module and a stand-in runtime (driver/), the server in another, joined by a veth pair (world.ts). Per-invoke figures must match what was
 // transferred, within the tolerance justified in world.ts / docs/METERING.md.
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { needNetns } from '../support/capability.js';
+import { needCommand, needNetns } from '../support/capability.js';
 import { buildBundle, type Invoke, lines, runDriver, tempDir } from './harness.js';
 import { createWorld, expectDownload, expectEcho, KiB, MiB, SERVER_IP, type World } from './world.js';
 
-const ok = needNetns();
+const ok = needNetns() && needCommand('python3');
 
-describe.skipIf(!ok)('per-invoke bytes over a veth pair (Node wrapper)', () => {
+describe.skipIf(!ok).each(['node', 'python'] as const)('per-invoke bytes over a veth pair (%s wrapper)', (lang) => {
   let w: World;
   let dir = '';
   let bundle = '';
@@ -17,7 +17,7 @@ describe.skipIf(!ok)('per-invoke bytes over a veth pair (Node wrapper)', () => {
   beforeAll(async () => {
     dir = tempDir();
     bundle = buildBundle(dir);
-    w = await createWorld('egmn');
+    w = await createWorld(lang === 'node' ? 'egmn' : 'egmp');
   });
 
   afterAll(() => {
@@ -26,7 +26,7 @@ describe.skipIf(!ok)('per-invoke bytes over a veth pair (Node wrapper)', () => {
   });
 
   const run = (original: string, invokes: Invoke[], env: Record<string, string> = {}) =>
-    runDriver({ lang: 'node', handler: bundle.replace(/\.mjs$/, '.handler'), original, invokes, ns: w.fn, env });
+    runDriver({ lang, handler: bundle.replace(/\.mjs$/, '.handler'), original, invokes, ns: w.fn, env });
 
   it('measures each of several back-to-back invokes on its own, a throwing one included', async () => {
     const ids = ['dl-3m', 'idle', 'echo-512k', 'dl-1m-throws', 'dl-200k'];
@@ -44,7 +44,7 @@ describe.skipIf(!ok)('per-invoke bytes over a veth pair (Node wrapper)', () => {
       return l[0] as { rxBytes: number; txBytes: number; outcome: string };
     };
     console.log(
-      'node measured [id, rx, tx]',
+      `${lang} measured [id, rx, tx]`,
       ids.map((id) => [id, inv(id).rxBytes, inv(id).txBytes]),
     );
     expectDownload(inv('dl-3m').rxBytes, inv('dl-3m').txBytes, 3 * MiB);
