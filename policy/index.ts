@@ -1,5 +1,6 @@
 /** Public API of the policy compiler and reference matcher. Re-exports only. */
 export {
+  type CompileOptions,
   type CompileResult,
   compilePolicyFile,
   compilePolicyFileSync,

@@ -7,6 +7,7 @@
  * `compilePolicyFile(path, outFile)` also writes the result atomically (temp file + rename; nothing on error).
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type Diagnostic, PolicyError, sortDiagnostics } from '../diagnostics.js';
 import { NameList } from '../format/ir.js';
 import { encodePolicy } from '../format/writer.js';
@@ -25,8 +26,14 @@ export interface CompileResult {
   ast: PolicyAst;
 }
 
-export function compilePolicyTextSync(text: string, filename: string): CompileResult {
-  const src = new PolicySource(filename, text);
+export interface CompileOptions {
+  /** directory a relative policy path (and so its names files) is resolved against; default `process.cwd()` */
+  cwd?: string;
+}
+
+/** `filename` is shown in diagnostics and locates names files (relative to `opts.cwd`). */
+export function compilePolicyTextSync(text: string, filename: string, opts: CompileOptions = {}): CompileResult {
+  const src = new PolicySource(filename, text, resolve(opts.cwd ?? process.cwd(), filename));
   if (src.diagnostics.length > 0) throw new PolicyError(sortDiagnostics(src.diagnostics));
   const schema = checkSchema(src, src.value);
   if (!schema.doc) throw new PolicyError(sortDiagnostics(schema.diagnostics));
@@ -42,14 +49,16 @@ export function compilePolicyTextSync(text: string, filename: string): CompileRe
   return { bytes, warnings: sortDiagnostics(diagnostics), ast: checked.ast };
 }
 
-export async function compilePolicyText(text: string, filename: string): Promise<CompileResult> {
-  return compilePolicyTextSync(text, filename);
+export async function compilePolicyText(text: string, filename: string, opts?: CompileOptions): Promise<CompileResult> {
+  return compilePolicyTextSync(text, filename, opts);
 }
 
-export function compilePolicyFileSync(file: string, outFile?: string): CompileResult {
+/** Compiles `file`; with `outFile`, also writes the bytes there atomically (relative paths against `opts.cwd`). */
+export function compilePolicyFileSync(file: string, outFile?: string, opts: CompileOptions = {}): CompileResult {
+  const cwd = opts.cwd ?? process.cwd();
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(resolve(cwd, file), 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new PolicyError([
@@ -63,11 +72,11 @@ export function compilePolicyFileSync(file: string, outFile?: string): CompileRe
       },
     ]);
   }
-  const result = compilePolicyTextSync(text, file);
-  if (outFile !== undefined) writeFileAtomic(outFile, result.bytes);
+  const result = compilePolicyTextSync(text, file, { cwd });
+  if (outFile !== undefined) writeFileAtomic(resolve(cwd, outFile), result.bytes);
   return result;
 }
 
-export async function compilePolicyFile(file: string, outFile?: string): Promise<CompileResult> {
-  return compilePolicyFileSync(file, outFile);
+export async function compilePolicyFile(file: string, outFile?: string, opts?: CompileOptions): Promise<CompileResult> {
+  return compilePolicyFileSync(file, outFile, opts);
 }

@@ -123,8 +123,12 @@ export class CompiledPolicy {
     return { decision: 'deny', rule: 'default', ruleIndex: null };
   }
 
-  /** Address decision (docs/FORMAT.md "Address decision"). `ip` is IPv4 or IPv6 text (brackets allowed). */
-  decideAddr(ip: string, port: number, proto: QueryProto, boundName?: string): DecisionResult {
+  /**
+   * Address decision (docs/FORMAT.md "Address decision"). `ip` is IPv4 or IPv6 text (brackets allowed).
+   * The interposer always knows port and protocol here; `explain` may leave them out, and then "matches the use"
+   * treats them as unknown exactly as for names.
+   */
+  decideAddr(ip: string, port?: number, proto?: QueryProto, boundName?: string): DecisionResult {
     const parsed = parseAddr(ip);
     if (!parsed) throw new TypeError(`not an IP address: ${JSON.stringify(ip)}`);
     const a = toQueryAddress(parsed);

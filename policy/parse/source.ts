@@ -21,9 +21,14 @@ export class PolicySource {
   private readonly doc;
   private readonly lines: string[];
 
+  /**
+   * @param file name shown in diagnostics (as the user wrote it)
+   * @param realPath where the file really is (names files are resolved next to it); default: `file`
+   */
   constructor(
     readonly file: string,
     readonly text: string,
+    readonly realPath: string = file,
   ) {
     this.lines = text.split(/\r?\n/);
     this.doc = parseDocument(text, {

@@ -183,7 +183,7 @@ function loadNamesFile(
   lists: NameLists,
   ds: Diagnostic[],
 ): Target | null {
-  const resolved = path.resolve(path.dirname(path.resolve(src.file)), rel);
+  const resolved = path.resolve(path.dirname(path.resolve(src.realPath)), rel);
   const display = path.isAbsolute(rel) ? rel : path.join(path.dirname(src.file), rel);
   let data: Uint8Array;
   try {
