@@ -10,12 +10,17 @@ import { need, needCommand, needNetns } from '../../support/capability.js';
 import { logsWhere, needLibrary, ROOT, runGuarded, scratchDir } from '../../support/guard.js';
 import { createWorld, explain, nodeProbe, POLICY, PYTHON, type World } from './world.js';
 
-const GO = '/usr/local/go/bin/go';
+/** Go: the toolchain at /usr/local/go, else `go` on PATH. */
+const GO = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
 const FIX = join(ROOT, 'test/fixtures/integration/coverage');
 const COVERAGE_POLICY = join(ROOT, 'test/fixtures/integration/coverage-policy.yaml');
 
 const ok = needNetns() && needLibrary() && needCommand('gcc') && needCommand('curl') && needCommand('python3');
-const haveGo = need('go', existsSync(GO) && spawnSync(GO, ['version']).status === 0, `${GO} is missing`);
+const haveGo = need(
+  'go',
+  spawnSync(GO, ['version']).status === 0,
+  'no Go toolchain (/usr/local/go/bin/go or go on PATH)',
+);
 
 function build(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
   const out = join(scratchDir(), name);
