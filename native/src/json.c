@@ -100,7 +100,7 @@ static int key(struct jbuf *j, const char *k, size_t extra) {
 }
 
 void jb_str(struct jbuf *j, const char *k, const char *val, size_t len) {
-  if (!key(j, k, 2)) return;
+  if (!key(j, k, 5)) return; /* room for the quotes and a "..." so a truncated value always ends in "..." */
   j->b[j->n++] = '"';
   int tr = 0;
   size_t room = j->cap - j->n - 1; /* keep one byte for the closing quote */
