@@ -5,23 +5,33 @@
  * - outer (default): compiles examples/policy.yaml, unpacks the real layer zip at a stand-in for /opt, copies each
  *   example function into a task root with the compiled policy as `egress-policy.egp` (the documented way to ship a
  *   policy in the function package), creates the demo network (demo/netns.ts), starts the "internet" servers there
- *   (demo/servers.ts) and runs the inner half inside the function namespace; always cleans up.
- * - inner (`--inside cfg.json`): per mode and function, a local Runtime API (demo/runtime-api.ts), the runtime process
+ *   (demo/servers.ts) and, per mode and function, runs the inner half inside a fresh function namespace; prints the
+ *   summary; always cleans up.
+ * - inner (`--inside cfg.json`): for one mode and function, a local Runtime API (demo/runtime-api.ts), the runtime process
  *   started through the real exec wrapper (`wrapper <runtime> …`, as AWS_LAMBDA_EXEC_WRAPPER makes Lambda do), and
  *   several invokes with request ids; prints every guard decision, per-invoke bytes and budget breaches readably
  *   (demo/pretty.ts) and a summary.
- * Options: `--short` (fewer invokes, for the test suite).
+ * Options: `--short` (fewer invokes, for the test suite), `--policy FILE` (another policy than examples/policy.yaml).
  * Exit status: 0 when the demo ran and every expectation in the summary held, 1 otherwise, 2 when it could not run.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { compilePolicyFileSync } from '../policy/index.js';
-import { createDemoNet, type DemoHost } from './netns.js';
+import { createFunctionNs, createInternet, type DemoHost } from './netns.js';
 import { bytes, c, formatGuardLine, newTally, type Tally } from './pretty.js';
 import { type InvokeOutcome, RuntimeApi } from './runtime-api.js';
 
@@ -54,7 +64,10 @@ interface InnerConfig {
   opt: string;
   work: string;
   short: boolean;
-  functions: FunctionSpec[];
+  mode: 'audit' | 'enforce';
+  fn: FunctionSpec;
+  /** Where the inner half appends its Row (JSON) for the summary. */
+  rows: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------- outer
@@ -64,7 +77,7 @@ function fail(msg: string): never {
   process.exit(2);
 }
 
-async function outer(short: boolean): Promise<number> {
+async function outer(short: boolean, policyArg: string | undefined): Promise<number> {
   out(c.bold('egress-guard demo: the example functions, run the way Lambda runs them, against local servers'));
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     fail(
@@ -92,7 +105,7 @@ async function outer(short: boolean): Promise<number> {
   });
   try {
     // 1. The example policy, compiled as `egress-guard compile` would.
-    const policySrc = join(root, 'examples', 'policy.yaml');
+    const policySrc = policyArg ? resolve(policyArg) : join(root, 'examples', 'policy.yaml');
     const compiled = compilePolicyFileSync(policySrc);
     const policy = join(work, 'policy.egp');
     writeFileSync(policy, compiled.bytes);
@@ -141,18 +154,19 @@ async function outer(short: boolean): Promise<number> {
       `${c.dim('3.')} task roots: ${functions.map((f) => `${f.id} (${f.handler})`).join(', ')}, each with egress-policy.egp`,
     );
 
-    // 4. The network: the function's namespace and the "internet" namespace, joined by a veth pair.
-    const net = createDemoNet(`egdemo-${process.pid}`, HOSTS);
-    cleanups.push(() => net.destroy());
+    // 4. The network: the "internet" namespace now; one fresh function namespace per run below.
+    const prefix = `egdemo-${process.pid}`;
+    const internet = createInternet(`${prefix}-net`, HOSTS);
+    cleanups.push(() => internet.destroy());
     out(
-      `${c.dim('4.')} network namespaces ${net.fn} (function) and ${net.net} (servers): ${HOSTS.map((h) => `${h.name}=${h.ip}`).join(', ')}`,
+      `${c.dim('4.')} network namespace ${internet.name} (the "internet"): ${HOSTS.map((h) => `${h.name}=${h.ip}`).join(', ')}`,
     );
 
     // 5. The servers.
     const listeners = HOSTS.map((h) => ({ name: h.name, ip: h.ip, port: 80 }));
     const servers = spawn(
       'ip',
-      ['netns', 'exec', net.net, process.execPath, join(here, 'servers.mjs'), JSON.stringify(listeners)],
+      ['netns', 'exec', internet.name, process.execPath, join(here, 'servers.mjs'), JSON.stringify(listeners)],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -161,17 +175,37 @@ async function outer(short: boolean): Promise<number> {
     await waitReady(servers);
     out(`${c.dim('5.')} servers listening on ${listeners.map((l) => `${l.ip}:80`).join(', ')}`);
 
-    // 6. The inner half, inside the function's namespace (its private /etc/hosts is bind-mounted by ip netns exec).
-    const cfgPath = join(work, 'inner.json');
-    writeFileSync(cfgPath, JSON.stringify({ opt, work, short, functions } satisfies InnerConfig));
-    const inner = spawn(
-      'ip',
-      ['netns', 'exec', net.fn, process.execPath, fileURLToPath(import.meta.url), '--inside', cfgPath],
-      {
-        stdio: 'inherit',
-      },
-    );
-    return await new Promise<number>((ok) => inner.on('exit', (code) => ok(code ?? 1)));
+    // 6. Each run: a fresh function namespace (a cold start in a fresh sandbox) and the inner half inside it (its
+    //    private /etc/hosts is bind-mounted by ip netns exec).
+    const rows = join(work, 'rows.jsonl');
+    let run = 0;
+    for (const mode of ['audit', 'enforce'] as const) {
+      out();
+      out(c.bold(`── ${mode.toUpperCase()} mode ${'─'.repeat(60)}`));
+      for (const fn of functions) {
+        const ns = createFunctionNs(`${prefix}-fn${++run}`, internet, HOSTS);
+        try {
+          const cfgPath = join(work, `inner-${run}.json`);
+          writeFileSync(cfgPath, JSON.stringify({ opt, work, short, mode, fn, rows } satisfies InnerConfig));
+          const inner = spawn(
+            'ip',
+            ['netns', 'exec', ns.name, process.execPath, fileURLToPath(import.meta.url), '--inside', cfgPath],
+            {
+              stdio: 'inherit',
+            },
+          );
+          const code = await new Promise<number>((ok) => inner.on('exit', (c) => ok(c ?? 1)));
+          if (code !== 0) throw new Error(`the ${fn.id} run in ${mode} mode failed (exit ${code})`);
+        } finally {
+          ns.destroy();
+        }
+      }
+    }
+    const all = readFileSync(rows, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Row);
+    return summary(all);
   } finally {
     cleanup();
   }
@@ -217,14 +251,10 @@ interface Row {
 }
 
 async function inner(cfg: InnerConfig): Promise<number> {
-  const rows: Row[] = [];
   const invocations = cfg.short ? INVOCATIONS.slice(0, 3) : INVOCATIONS;
-  for (const mode of ['audit', 'enforce'] as const) {
-    out();
-    out(c.bold(`── ${mode.toUpperCase()} mode ${'─'.repeat(60)}`));
-    for (const fn of cfg.functions) rows.push(await runFunction(cfg, fn, mode, invocations));
-  }
-  return summary(rows);
+  const row = await runFunction(cfg, cfg.fn, cfg.mode, invocations);
+  appendFileSync(cfg.rows, `${JSON.stringify(row)}\n`);
+  return 0;
 }
 
 async function runFunction(cfg: InnerConfig, fn: FunctionSpec, mode: string, invocations: Invocation[]): Promise<Row> {
@@ -391,7 +421,8 @@ if (at >= 0) {
     },
   );
 } else {
-  outer(argv.includes('--short')).then(
+  const p = argv.indexOf('--policy');
+  outer(argv.includes('--short'), p >= 0 ? argv[p + 1] : undefined).then(
     (code) => process.exit(code),
     (e: unknown) => {
       process.stderr.write(`demo: ${e instanceof Error ? e.message : e}\n`);

@@ -1,12 +1,15 @@
 /**
- * The demo's network: two network namespaces it creates and always deletes (root needed).
+ * The demo's network: network namespaces it creates and always deletes (root needed).
  *
- *   <prefix>-fn   the "execution environment": lo (the Runtime API on 127.0.0.1, as in Lambda) and one veth end,
- *                 `eg-vint` (like Lambda's vint_* interfaces: traffic over it shows in /proc/net/dev, which the
- *                 metering wrapper measures). A private /etc/hosts maps the example hosts to the "internet" side;
- *                 resolv.conf points at 127.0.0.1 where nothing listens, so no DNS query can leave.
- *   <prefix>-net  the "internet": the other veth end and one /32 per example host, where servers.ts listens.
- * Only addresses inside these two namespaces are used; no route leads anywhere else.
+ *   <prefix>-net   the "internet": one /32 per example host on its lo, where servers.ts listens, and the far ends of
+ *                  the veth pairs. Lives for the whole demo.
+ *   <prefix>-fnN   one fresh "execution environment" per function run (as Lambda gives each cold start a fresh
+ *                  sandbox, so /proc/net/dev starts near zero): lo (the Runtime API on 127.0.0.1, as in Lambda) and
+ *                  `eg-vint`, a veth end (like Lambda's vint_* interfaces: traffic over it shows in /proc/net/dev,
+ *                  which the metering wrapper measures). A private /etc/hosts (bind-mounted by `ip netns exec`) maps
+ *                  the example hosts to the "internet"; resolv.conf points at 127.0.0.1 where nothing listens, so no
+ *                  DNS query can leave. The only route leads to the "internet" namespace.
+ * Only addresses inside these namespaces are used (10.201.0.0/16); nothing reaches any other network.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,9 +19,8 @@ export interface DemoHost {
   ip: string;
 }
 
-export interface DemoNet {
-  fn: string;
-  net: string;
+export interface Namespace {
+  name: string;
   destroy(): void;
 }
 
@@ -27,36 +29,53 @@ function ip(args: string[]): void {
   if (r.status !== 0) throw new Error(`demo: \`ip ${args.join(' ')}\` failed: ${r.stderr || r.error}`);
 }
 
-export function createDemoNet(prefix: string, hosts: DemoHost[]): DemoNet {
-  const fn = `${prefix}-fn`;
-  const net = `${prefix}-net`;
+function namespace(name: string): Namespace {
+  ip(['netns', 'add', name]);
   const destroy = () => {
-    for (const n of [fn, net]) {
-      spawnSync('ip', ['netns', 'del', n], { stdio: 'ignore', timeout: 20_000 });
-      rmSync(`/etc/netns/${n}`, { recursive: true, force: true });
-    }
+    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore', timeout: 20_000 });
+    rmSync(`/etc/netns/${name}`, { recursive: true, force: true });
   };
   try {
-    ip(['netns', 'add', fn]);
-    ip(['netns', 'add', net]);
-    ip(['link', 'add', 'eg-vint', 'netns', fn, 'type', 'veth', 'peer', 'name', 'eg-inet', 'netns', net]);
-    for (const [ns, dev, addr] of [
-      [fn, 'eg-vint', '10.201.0.2/24'],
-      [net, 'eg-inet', '10.201.0.1/24'],
-    ] as const) {
-      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-      ip(['-n', ns, 'addr', 'add', addr, 'dev', dev]);
-      ip(['-n', ns, 'link', 'set', dev, 'up']);
-    }
-    for (const h of hosts) ip(['-n', net, 'addr', 'add', `${h.ip}/32`, 'dev', 'lo']);
-    ip(['-n', fn, 'route', 'add', '10.201.1.0/24', 'via', '10.201.0.1']);
-    mkdirSync(`/etc/netns/${fn}`, { recursive: true });
-    const lines = ['127.0.0.1 localhost', '::1 localhost', ...hosts.map((h) => `${h.ip} ${h.name}`)];
-    writeFileSync(`/etc/netns/${fn}/hosts`, `${lines.join('\n')}\n`);
-    writeFileSync(`/etc/netns/${fn}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+    ip(['-n', name, 'link', 'set', 'lo', 'up']);
   } catch (e) {
     destroy();
     throw e;
   }
-  return { fn, net, destroy };
+  return { name, destroy };
+}
+
+/** The "internet" namespace with the example hosts' addresses. */
+export function createInternet(name: string, hosts: DemoHost[]): Namespace {
+  const ns = namespace(name);
+  try {
+    for (const h of hosts) ip(['-n', name, 'addr', 'add', `${h.ip}/32`, 'dev', 'lo']);
+  } catch (e) {
+    ns.destroy();
+    throw e;
+  }
+  return ns;
+}
+
+/** A fresh function namespace joined to `internet` by a veth pair; deleting it removes the pair too. */
+export function createFunctionNs(name: string, internet: Namespace, hosts: DemoHost[]): Namespace {
+  const ns = namespace(name);
+  try {
+    ip(['link', 'add', 'eg-vint', 'netns', name, 'type', 'veth', 'peer', 'name', 'eg-inet', 'netns', internet.name]);
+    for (const [n, dev, addr] of [
+      [name, 'eg-vint', '10.201.0.2/24'],
+      [internet.name, 'eg-inet', '10.201.0.1/24'],
+    ] as const) {
+      ip(['-n', n, 'addr', 'add', addr, 'dev', dev]);
+      ip(['-n', n, 'link', 'set', dev, 'up']);
+    }
+    ip(['-n', name, 'route', 'add', '10.201.1.0/24', 'via', '10.201.0.1']);
+    mkdirSync(`/etc/netns/${name}`, { recursive: true });
+    const lines = ['127.0.0.1 localhost', '::1 localhost', ...hosts.map((h) => `${h.ip} ${h.name}`)];
+    writeFileSync(`/etc/netns/${name}/hosts`, `${lines.join('\n')}\n`);
+    writeFileSync(`/etc/netns/${name}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+  } catch (e) {
+    ns.destroy();
+    throw e;
+  }
+  return ns;
 }

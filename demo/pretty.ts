@@ -102,7 +102,7 @@ export function formatGuardLine(l: Line, tag: string, tally: Tally): string | un
     const over = l.budgetExceeded === true ? c.red(' OVER BUDGET') : '';
     const counts =
       typeof l.allowed === 'number' ? c.dim(` allowed=${l.allowed} denied=${l.denied} blocked=${l.blocked}`) : '';
-    return `${head} ${c.blue('INVOKE     ')} rx ${bytes(Number(l.rxBytes))}  tx ${bytes(Number(l.txBytes))}  ${String(l.durationMs ?? '?')} ms  budget: ${budgetText(l.budget)}${over}${counts}`;
+    return `${head} ${c.blue('INVOKE     ')} rx ${bytes(Number(l.rxBytes))}  tx ${bytes(Number(l.txBytes))}  ${typeof l.durationMs === 'number' ? l.durationMs.toFixed(1) : '?'} ms  budget: ${budgetText(l.budget)}${over}${counts}`;
   }
   if (event === 'budget') {
     return `${head} ${c.magenta(c.bold('BUDGET     '))} ${String(l.msg ?? 'budget exceeded')}`;
