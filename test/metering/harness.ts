@@ -69,6 +69,8 @@ export interface DriverOptions {
   ns?: Netns;
   preload?: boolean;
   settle?: boolean;
+  /** Node driver: start every invoke at once (overlapping, as on Lambda Managed Instances). */
+  parallel?: boolean;
   timeoutMs?: number;
 }
 
@@ -100,7 +102,12 @@ export async function runDriver(o: DriverOptions): Promise<DriverRun> {
       ...(o.preload ? { LD_PRELOAD: INTERPOSER } : {}),
       ...o.env,
     };
-    const plan = JSON.stringify({ invokes: o.invokes, resultFile, settleGlobal: o.settle ? '__egSettle' : undefined });
+    const plan = JSON.stringify({
+      invokes: o.invokes,
+      resultFile,
+      settleGlobal: o.settle ? '__egSettle' : undefined,
+      parallel: o.parallel,
+    });
     let cmd: string;
     let args: string[];
     if (o.lang === 'node') {

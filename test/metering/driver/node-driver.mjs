@@ -7,7 +7,8 @@
 // as the runtime does: `handler(event, context, callback)`, using the returned promise if there is one, else waiting
 // for the callback. A deadline that passes ends the process at once (Lambda kills a timed-out runtime).
 //
-// Plan (JSON in argv[2]): { invokes: [{ requestId, event?, timeoutMs? }], resultFile, settleGlobal? }
+// Plan (JSON in argv[2]): { invokes: [{ requestId, event?, timeoutMs? }], resultFile, settleGlobal?, parallel? }
+// `parallel`: all invokes start at once and overlap, as on Lambda Managed Instances (several invokes per environment).
 // Results: one JSON line per invoke appended to resultFile: { requestId, ok, value? , error? }.
 // Test plumbing only: when `settleGlobal` is set and a handler stored a promise in globalThis[settleGlobal], the driver
 // awaits it after the invoke, so background work of a failed invoke is over before the next invoke starts.
@@ -41,7 +42,7 @@ const errJson = (e) =>
       }
     : { message: String(e) };
 
-for (const inv of plan.invokes ?? []) {
+async function invoke(inv) {
   const deadline = Date.now() + (inv.timeoutMs ?? 30_000);
   const context = {
     awsRequestId: inv.requestId,
@@ -76,9 +77,12 @@ for (const inv of plan.invokes ?? []) {
     process.exit(0);
   }
   record({ requestId: inv.requestId, ...outcome });
-  if (plan.settleGlobal && globalThis[plan.settleGlobal]) {
+  if (!plan.parallel && plan.settleGlobal && globalThis[plan.settleGlobal]) {
     const settled = await globalThis[plan.settleGlobal];
     globalThis[plan.settleGlobal] = undefined;
     record({ requestId: inv.requestId, settled });
   }
 }
+
+if (plan.parallel) await Promise.all((plan.invokes ?? []).map(invoke));
+else for (const inv of plan.invokes ?? []) await invoke(inv);

@@ -1,0 +1,2 @@
+"""Fails while importing (an init error)."""
+raise RuntimeError("module init failed")
