@@ -10,16 +10,18 @@
  *   lines by code with their first locations) always goes to stderr.
  * - Exit status: 0 done (with `--against`: the policy allows everything observed); 1 `--against` found denied
  *   destinations; 2 usage, input or policy errors. Errors are one stderr line
- *   `egress-guard suggest: <CODE>: <what and how to fix>`, with stable codes E_SUGGEST_USAGE, E_SUGGEST_INPUT,
- *   E_SUGGEST_POLICY (the `--against` policy does not compile; its diagnostics follow), E_SUGGEST_SELFCHECK.
+ *   `egress-guard suggest: <CODE>: <what and how to fix>`, with stable codes E_SUGGEST_USAGE (then the usage),
+ *   E_SUGGEST_INPUT, E_SUGGEST_OUTPUT, E_SUGGEST_POLICY (the `--against` policy does not compile; its diagnostics
+ *   follow), E_SUGGEST_SELFCHECK (a bug: the suggestion failed its own compile-and-match check).
  */
-import { accessSync, constants, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { PolicyError } from '../diagnostics.js';
+import { accessSync, constants } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatDiagnostic, PolicyError } from '../diagnostics.js';
+import { writeFileAtomic } from '../index.js';
 import { againstJson, renderAgainst } from '../suggest/against-report.js';
 import { openInput } from '../suggest/input.js';
 import { againstPolicy, collect, SuggestError, suggestPolicy, summary } from '../suggest/run.js';
+import { type CliIO, EXIT_FAIL, EXIT_OK, EXIT_USAGE } from './types.js';
 
 export const SUGGEST_USAGE = `usage: egress-guard suggest [options] [log-file… | -]
   Reads the guard's JSON log lines (plain, Lambda text format, CloudWatch exports) and prints a policy.yaml.
@@ -30,15 +32,9 @@ export const SUGGEST_USAGE = `usage: egress-guard suggest [options] [log-file…
   --min-siblings N        distinct names (addresses) needed for a *.parent wildcard (CIDR); default 3, 0 = never
   --margin X              budgets = largest per-function p99 × X; default 2
   --no-budgets            propose no budgets
-  --mode audit|enforce    mode written into the policy; default audit`;
-
-export interface SuggestIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  stdin?: Readable;
-  /** directory relative paths are resolved against (default `process.cwd()`) */
-  cwd?: string;
-}
+  --mode audit|enforce    mode written into the policy; default audit
+  exit status: 0 done (--against: nothing denied), 1 --against found denied destinations, 2 usage, input or policy error
+`;
 
 interface Args {
   files: string[];
@@ -53,7 +49,7 @@ interface Args {
 }
 
 function usage(msg: string): never {
-  throw new SuggestError('E_SUGGEST_USAGE', `${msg}\n${SUGGEST_USAGE}`);
+  throw new SuggestError('E_SUGGEST_USAGE', msg);
 }
 
 export function parseSuggestArgs(argv: string[]): Args {
@@ -116,20 +112,8 @@ export function parseSuggestArgs(argv: string[]): Args {
   return a;
 }
 
-/** Writes `text` to `file` through a temporary file in the same directory, then renames it into place. */
-function writeAtomically(file: string, text: string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new SuggestError('E_SUGGEST_OUTPUT', `cannot write ${file}: ${(err as Error).message}`);
-  }
-}
-
-export async function suggestCli(argv: string[], io: SuggestIo): Promise<number> {
-  const cwd = io.cwd ?? process.cwd();
+export async function suggestCommand(argv: string[], io: CliIO): Promise<number> {
+  const cwd = io.cwd;
   try {
     const args = parseSuggestArgs(argv);
     const files = args.files.length > 0 ? args.files : ['-'];
@@ -155,12 +139,12 @@ export async function suggestCli(argv: string[], io: SuggestIo): Promise<number>
     }
     io.stderr(summary(agg));
     let text: string;
-    let status = 0;
+    let status = EXIT_OK;
     if (args.against !== undefined) {
       const report = await againstPolicy(agg, resolve(cwd, args.against));
       report.policyFile = args.against;
       text = args.json ? againstJson(report) : renderAgainst(report);
-      status = report.denied.length > 0 ? 1 : 0;
+      status = report.denied.length > 0 ? EXIT_FAIL : EXIT_OK;
     } else {
       const opts: Parameters<typeof suggestPolicy>[1] = { budgets: args.budgets };
       if (args.minSiblings !== undefined) opts.minSiblings = args.minSiblings;
@@ -168,21 +152,31 @@ export async function suggestCli(argv: string[], io: SuggestIo): Promise<number>
       if (args.mode !== undefined) opts.mode = args.mode;
       text = (await suggestPolicy(agg, opts)).text;
     }
-    if (args.output !== undefined) writeAtomically(resolve(cwd, args.output), text);
-    else io.stdout(text);
+    if (args.output !== undefined) {
+      try {
+        writeFileAtomic(resolve(cwd, args.output), Buffer.from(text, 'utf8'));
+      } catch (err) {
+        throw new SuggestError('E_SUGGEST_OUTPUT', `cannot write ${args.output}: ${(err as Error).message}`);
+      }
+    } else io.stdout(text);
     return status;
   } catch (err) {
     if (err instanceof SuggestError && err.code === 'HELP') {
-      io.stdout(`${err.message}\n`);
-      return 0;
+      io.stdout(SUGGEST_USAGE);
+      return EXIT_OK;
     }
     if (err instanceof PolicyError) {
-      io.stderr(`egress-guard suggest: E_SUGGEST_POLICY: the --against policy does not compile:\n${err.format()}\n`);
-      return 2;
+      const ds = err.diagnostics.map((d) => formatDiagnostic(d)).join('\n\n');
+      io.stderr(
+        `egress-guard suggest: E_SUGGEST_POLICY: the --against policy does not compile (fix it first):\n${ds}\n`,
+      );
+      return EXIT_USAGE;
     }
     if (err instanceof SuggestError) {
-      io.stderr(`egress-guard suggest: ${err.code}: ${err.message}\n`);
-      return 2;
+      io.stderr(
+        `egress-guard suggest: ${err.code}: ${err.message}\n${err.code === 'E_SUGGEST_USAGE' ? SUGGEST_USAGE : ''}`,
+      );
+      return EXIT_USAGE;
     }
     throw err;
   }

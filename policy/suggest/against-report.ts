@@ -32,7 +32,7 @@ function deniedLines(d: Denied, file: string): string[] {
     if (f.addPorts && f.addPorts.length > 0)
       what.push(`add port${f.addPorts.length > 1 ? 's' : ''} ${f.addPorts.join(', ')}`);
     if (f.dropProto) what.push(`remove its proto restriction (${d.protos.join('/')} was used)`);
-    out.push(`    fix: ${what.join(' and ')} to ${where(f.rule, file)}`);
+    out.push(`    fix: change ${where(f.rule, file)}: ${what.join(' and ')}`);
   } else if (f.yaml) {
     out.push('    fix: add under allow:');
     for (const l of f.yaml.split('\n')) out.push(`    ${l}`);

@@ -19,11 +19,13 @@
  * `loopback: deny` denies them); the guard's built-ins (Runtime API, X-Ray) and numeric lookups are not.
  */
 import type { CompiledPolicy, DecisionResult } from '../match/compiled.js';
+import { parseAddr } from '../net/ip.js';
 import type { AstRule, PolicyAst } from '../semantic/ast.js';
 import type { Aggregator, Destination } from './aggregate.js';
 import type { Proto } from './events.js';
 import { addUsage, emptyUsage, type Usage } from './plan.js';
 import { yamlScalar } from './render.js';
+import { compareNames } from './wildcard.js';
 
 export type FixKind = 'remove-deny' | 'extend' | 'add';
 
@@ -149,17 +151,15 @@ export function checkAgainst(agg: Aggregator, compiled: CompiledPolicy, ast: Pol
   const out: AgainstReport = {
     policyFile: ast.file,
     checked,
-    denied: [...denied.values()]
-      .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0))
-      .map((p) => ({
-        target: p.target,
-        targetKind: p.targetKind,
-        ports: [...p.ports].sort((a, b) => a - b),
-        protos: [...p.protos].sort(),
-        deciders: [...p.deciders].sort(),
-        usage: p.usage,
-        fix: fixFor(p, compiled, ast, byIndex),
-      })),
+    denied: [...denied.values()].sort(compareTargets).map((p) => ({
+      target: p.target,
+      targetKind: p.targetKind,
+      ports: [...p.ports].sort((a, b) => a - b),
+      protos: [...p.protos].sort(),
+      deciders: [...p.deciders].sort(),
+      usage: p.usage,
+      fix: fixFor(p, compiled, ast, byIndex),
+    })),
     nowAllowed: [...nowAllowed.values()].sort((a, b) => (a.target < b.target ? -1 : 1)),
     unusedAllow: ast.rules.filter((r) => r.action === 'allow' && !used.has(r.index)).map(ruleRef),
     unusedDeny: ast.rules.filter((r) => r.action === 'deny' && !used.has(r.index)).map(ruleRef),
@@ -182,6 +182,16 @@ export function checkAgainst(agg: Aggregator, compiled: CompiledPolicy, ast: Pol
     if (p99Fn !== '') out.budgets.push({ key, budget: ast.budgets[key], p99, p99Fn, max, maxFn });
   }
   return out;
+}
+
+/** Names first (grouped by domain), then addresses in numeric order, IPv4 before IPv6. */
+function compareTargets(a: Pending, b: Pending): number {
+  if (a.targetKind !== b.targetKind) return a.targetKind === 'host' ? -1 : 1;
+  if (a.targetKind === 'host') return compareNames(a.target, b.target);
+  const x = parseAddr(a.target)!;
+  const y = parseAddr(b.target)!;
+  if (x.v !== y.v) return x.v - y.v;
+  return BigInt(x.n) < BigInt(y.n) ? -1 : BigInt(x.n) > BigInt(y.n) ? 1 : 0;
 }
 
 /** The policy's decision for one observed destination (docs/FORMAT.md "Decisions"). */

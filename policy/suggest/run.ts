@@ -4,8 +4,7 @@
  * compiler and reference matcher before it is returned), `againstPolicy` (aggregator + policy file → report) and
  * `summary` (the one-paragraph account of what was read, for stderr).
  */
-import { compilePolicyFile, compilePolicyText } from '../compile/compile.js';
-import { loadCompiled } from '../match/compiled.js';
+import { compilePolicyFile, compilePolicyText, loadCompiled } from '../index.js';
 import { type AgainstReport, checkAgainst, decide } from './against.js';
 import { Aggregator } from './aggregate.js';
 import { DEFAULT_MARGIN, proposeBudgets } from './budgets.js';
