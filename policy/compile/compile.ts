@@ -12,7 +12,7 @@ import { type Diagnostic, PolicyError, sortDiagnostics } from '../diagnostics.js
 import { NameList } from '../format/ir.js';
 import { encodePolicy } from '../format/writer.js';
 import { PolicySource } from '../parse/source.js';
-import { checkSchema } from '../schema/validate.js';
+import { checkSchema, withoutBadParts } from '../schema/validate.js';
 import type { PolicyAst } from '../semantic/ast.js';
 import { checkPolicy } from '../semantic/check.js';
 import { findWarnings } from '../semantic/warnings.js';
@@ -35,10 +35,20 @@ export interface CompileOptions {
 export function compilePolicyTextSync(text: string, filename: string, opts: CompileOptions = {}): CompileResult {
   const src = new PolicySource(filename, text, resolve(opts.cwd ?? process.cwd(), filename));
   if (src.diagnostics.length > 0) throw new PolicyError(sortDiagnostics(src.diagnostics));
-  const schema = checkSchema(src, src.value);
-  if (!schema.doc) throw new PolicyError(sortDiagnostics(schema.diagnostics));
   const exact = new NameList();
   const wild = new NameList();
+  const schema = checkSchema(src, src.value);
+  if (!schema.doc) {
+    // Report the semantic problems of the parts the schema accepted too: every error in one go.
+    const rest = withoutBadParts(src.value, schema.bad);
+    const again = rest ? checkSchema(src, rest.value) : null;
+    const more = again?.doc ? checkPolicy(src, again.doc, { exact, wild }, rest!.skip).diagnostics : [];
+    const droppedTop = new Set(schema.bad.filter((p) => p.length === 1).map((p) => p[0]));
+    const extra = more.filter(
+      (d) => d.severity === 'error' && !(d.code === 'POLICY_EMPTY_ALLOW' && droppedTop.has('allow')),
+    );
+    throw new PolicyError(sortDiagnostics([...schema.diagnostics, ...extra]));
+  }
   const checked = checkPolicy(src, schema.doc, { exact, wild });
   const diagnostics = [...checked.diagnostics];
   if (checked.ast) diagnostics.push(...findWarnings(src, checked.ast));

@@ -15,10 +15,45 @@ import type { PolicyDoc } from './types.js';
 const ajv = new Ajv({ strict: true, allErrors: true, verbose: true, allowUnionTypes: true });
 const validateDoc = ajv.compile(policySchema);
 
-export function checkSchema(src: PolicySource, value: unknown): { doc: PolicyDoc | null; diagnostics: Diagnostic[] } {
-  if (validateDoc(value)) return { doc: value, diagnostics: [] };
+export interface SchemaResult {
+  doc: PolicyDoc | null;
+  diagnostics: Diagnostic[];
+  /** data paths of the offending values (for an unknown key: the key's path) */
+  bad: DataPath[];
+}
+
+export function checkSchema(src: PolicySource, value: unknown): SchemaResult {
+  if (validateDoc(value)) return { doc: value, diagnostics: [], bad: [] };
   const errors = reduceAnyOf(validateDoc.errors ?? []);
-  return { doc: null, diagnostics: errors.map((e) => toDiagnostic(src, e)) };
+  const bad = errors.map((e) => {
+    const p = pathOf(e.instancePath);
+    return e.keyword === 'additionalProperties' ? [...p, String(e.params.additionalProperty)] : p;
+  });
+  return { doc: null, diagnostics: errors.map((e) => toDiagnostic(src, e)), bad };
+}
+
+/**
+ * A copy of `value` without the parts the schema rejected, so the semantic checks can still run on the rest and
+ * every problem is reported in one go. A rejected rule is kept in its place (indices stay right) and listed in
+ * `skip` (`"allow/3"`); a rejected top-level key is removed. Returns null when nothing sensible is left.
+ */
+export function withoutBadParts(value: unknown, bad: DataPath[]): { value: unknown; skip: Set<string> } | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const copy: Record<string, unknown> = { ...(value as Record<string, unknown>), version: 1 };
+  const skip = new Set<string>();
+  for (const p of bad) {
+    const [top, index] = p;
+    if (top === undefined) continue;
+    if ((top === 'allow' || top === 'deny') && typeof index === 'number') {
+      skip.add(`${top}/${index}`);
+      const list = [...(copy[top] as unknown[])];
+      list[index] = 'skipped.invalid';
+      copy[top] = list;
+    } else {
+      delete copy[String(top)];
+    }
+  }
+  return { value: copy, skip };
 }
 
 function jsonType(v: unknown): string {

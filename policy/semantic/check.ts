@@ -32,6 +32,8 @@ export function checkPolicy(
   src: PolicySource,
   doc: PolicyDoc,
   lists: NameLists,
+  /** rules to pass over (`"allow/3"`): the schema already reported them */
+  skip: ReadonlySet<string> = new Set(),
 ): { ast: PolicyAst | null; diagnostics: Diagnostic[] } {
   const ds: Diagnostic[] = [];
   const rules: AstRule[] = [];
@@ -44,6 +46,7 @@ export function checkPolicy(
   for (const [action, specs] of lists2) {
     for (let i = 0; i < specs.length; i++) {
       const index = action === 'allow' ? i : allow.length + i;
+      if (skip.has(`${action}/${i}`)) continue;
       const r = checkRule(src, action, i, index, specs[i]!, lists, ds);
       if (r) rules.push(r);
     }
@@ -51,6 +54,20 @@ export function checkPolicy(
   checkNames(src, rules, ds);
 
   const mode = doc.mode ?? 'audit';
+  for (const k of ['mode', 'loopback', 'budgets'] as const) {
+    if (doc[k] === null)
+      ds.push(src.diag('VALUE_EMPTY', `\`${k}\` has no value: give one or remove the key`, [k], 'key'));
+  }
+  if (doc.budgets?.perInvoke === null) {
+    ds.push(
+      src.diag(
+        'VALUE_EMPTY',
+        '`perInvoke` has no value: give budgets or remove the key',
+        ['budgets', 'perInvoke'],
+        'key',
+      ),
+    );
+  }
   if (mode === 'enforce' && allow.length === 0) {
     ds.push(
       src.diag(
