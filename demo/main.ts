@@ -45,7 +45,8 @@ const HOSTS: (DemoHost & { role: 'allowed' | 'denied' | 'big' })[] = [
   { role: 'denied', name: 'upload.attacker.example', ip: '10.201.1.20' },
   { role: 'big', name: 'downloads.partner.example', ip: '10.201.1.30' },
 ];
-const BIG_BYTES = 8 * 1024 * 1024;
+/** Over the example policy's per-invoke budgets (rxBytes 50 MiB, totalBytes 60 MiB). */
+const BIG_BYTES = 64 * 1024 * 1024;
 const URLS = {
   ALLOWED_URL: `http://${HOSTS[0]?.name}/v1/status`,
   DENIED_URL: `http://${HOSTS[1]?.name}/collect`,

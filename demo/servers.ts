@@ -2,7 +2,7 @@
  * The demo's "internet": HTTP servers on addresses of a network namespace the demo created (never a real host).
  * Started inside that namespace by `ip netns exec`; argv[2] is a JSON list of {name, ip, port}.
  *
- * Every listener answers: `GET /bytes/N` → N bytes (N ≤ 64 MiB; the big transfer), `POST …` → reads the body and
+ * Every listener answers: `GET /bytes/N` → N bytes (N ≤ 256 MiB; the big transfer), `POST …` → reads the body and
  * answers {"received": bytes}, anything else → a small JSON greeting. Prints `{"ready":true}` once every listener is
  * bound, then one JSON line per request ({name, method, path, bytesIn, bytesOut}) on stdout.
  */
@@ -14,7 +14,7 @@ interface Listener {
   port: number;
 }
 
-const MAX_BYTES = 64 * 1024 * 1024;
+const MAX_BYTES = 256 * 1024 * 1024;
 const listeners = JSON.parse(process.argv[2] ?? '[]') as Listener[];
 const chunk = Buffer.alloc(64 * 1024, 0x61);
 
