@@ -1,0 +1,19 @@
+"""Python `http.client.HTTPConnection`: socket.create_connection (getaddrinfo → libc, then connect)."""
+
+import http.client
+
+from compat_common import run
+
+
+def op(url, _step):
+    conn = http.client.HTTPConnection(url.hostname, url.port)
+    try:
+        conn.request("GET", url.path)
+        res = conn.getresponse()
+        res.read()
+        return f"HTTP {res.status}"
+    finally:
+        conn.close()
+
+
+run(op)

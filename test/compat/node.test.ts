@@ -1,0 +1,178 @@
+/**
+ * Runtime compatibility: Node.js (the `node` running this suite). Clients: `fetch`, `http.get`, `net.connect`,
+ * `dns.lookup`, `dns.resolve4` (c-ares: raw DNS to the namespace's nameserver) and `dgram` (UDP).
+ * Scenario and verdicts: ./support/scenario.ts, ./support/verdict.ts; the table: docs/COMPATIBILITY.md.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { needNetns } from '../support/capability.js';
+import { compilePolicy, needLibrary } from '../support/guard.js';
+import { CLIENTS } from './support/build.js';
+import { assertRun, type ClientExpectation } from './support/expect.js';
+import { type ClientRun, type ClientSpec, CompatLab, describeRun, runAll, stepOf, toRow } from './support/harness.js';
+import { type ResultFact, writeResults } from './support/results.js';
+import { DENIED_NAME, MODES, NAMESERVER_IP, POLICY_NAMESERVER_DENIED } from './support/scenario.js';
+
+const ok = needNetns() && needLibrary();
+const node = process.execPath;
+const version = process.versions.node.split('.').slice(0, 2).join('.');
+const client = (file: string) => join(CLIENTS, 'node', file);
+const HTTP_STEPS = ['allowed', 'denied-name', 'denied-ip'] as const;
+const VIA_LOOKUP = '`dns.lookup` → getaddrinfo on the libuv pool; libuv `connect`';
+
+const SPECS: ClientSpec[] = [
+  { client: 'fetch', api: '`fetch` (undici)', steps: [...HTTP_STEPS], how: VIA_LOOKUP },
+  { client: 'http.get', api: '`http.get`', steps: [...HTTP_STEPS], how: VIA_LOOKUP },
+  { client: 'net.connect', api: '`net.connect`', steps: [...HTTP_STEPS], how: VIA_LOOKUP },
+  {
+    client: 'dns.lookup',
+    api: '`dns.lookup`',
+    steps: ['allowed', 'denied-name'],
+    reach: 'answer',
+    how: 'getaddrinfo on the libuv pool',
+  },
+  { client: 'dgram', api: '`dgram` `send`', steps: ['udp'], how: 'libuv UDP send (sendmsg)' },
+].map((s) => ({
+  runtime: 'Node.js',
+  version,
+  cmd: node,
+  args: [client(`${s.client.replace('.', '-')}.mjs`)],
+  ...s,
+})) as ClientSpec[];
+
+const RESOLVE4: ClientSpec = {
+  runtime: 'Node.js',
+  version,
+  client: 'dns.resolve4',
+  api: '`dns.resolve4` (c-ares)',
+  steps: ['allowed', 'denied-name'],
+  reach: 'dns',
+  cmd: node,
+  args: [client('dns-resolve4.mjs')],
+  how: 'c-ares: raw DNS over UDP to the resolv.conf nameserver (no getaddrinfo)',
+};
+
+const blockedName = { audit: 'logged', enforce: 'blocked', errno: 'EAI_NONAME' } as const;
+const blockedIp = { audit: 'logged', enforce: 'blocked', errno: 'EACCES' } as const;
+const works = { audit: 'works', enforce: 'works' } as const;
+
+const EXPECT: Record<string, ClientExpectation> = {
+  fetch: {
+    allowLogged: true,
+    steps: {
+      allowed: works,
+      'denied-name': { ...blockedName, sees: 'TypeError(cause: ENOTFOUND)' },
+      'denied-ip': { ...blockedIp, sees: 'TypeError(cause: EACCES)' },
+    },
+  },
+  'http.get': {
+    allowLogged: true,
+    steps: {
+      allowed: works,
+      'denied-name': { ...blockedName, sees: 'ENOTFOUND' },
+      'denied-ip': { ...blockedIp, sees: 'EACCES' },
+    },
+  },
+  'net.connect': {
+    allowLogged: true,
+    steps: {
+      allowed: works,
+      'denied-name': { ...blockedName, sees: 'ENOTFOUND' },
+      'denied-ip': { ...blockedIp, sees: 'EACCES' },
+    },
+  },
+  'dns.lookup': {
+    allowLogged: true,
+    steps: { allowed: works, 'denied-name': { ...blockedName, sees: 'ENOTFOUND' } },
+  },
+  dgram: { allowLogged: false, steps: { udp: { ...blockedIp, sees: 'EACCES' } } },
+  // c-ares sends its own DNS packets: the guard sees a UDP send to the (allowed) nameserver, not a name lookup.
+  'dns.resolve4': {
+    allowLogged: false,
+    steps: { allowed: works, 'denied-name': { audit: 'missed', enforce: 'missed' } },
+  },
+};
+
+describe.skipIf(!ok)('compat: Node.js', () => {
+  let lab: CompatLab;
+  let runs: Map<string, ClientRun>;
+  const facts: ResultFact[] = [];
+
+  beforeAll(async () => {
+    lab = await CompatLab.open('egcnode');
+    runs = await runAll(lab, SPECS, 4);
+    // Raw DNS runs one at a time: the DNS server's records are attributed to the run in progress.
+    for (const mode of MODES) runs.set(`${RESOLVE4.client}/${mode}`, await lab.run(RESOLVE4, mode));
+  }, 240_000);
+
+  afterAll(() => {
+    lab?.destroy();
+    if (runs?.size) {
+      writeResults(
+        'node',
+        [...SPECS, RESOLVE4].map((s) => toRow(s, runs)),
+        facts.sort((a, b) => a.id.localeCompare(b.id)),
+      );
+    }
+  });
+
+  for (const spec of [...SPECS, RESOLVE4]) {
+    for (const mode of MODES) {
+      it(`${spec.client} [${mode}]`, () => {
+        assertRun(runs.get(`${spec.client}/${mode}`), EXPECT[spec.client] as ClientExpectation, mode);
+      });
+    }
+  }
+
+  it('dns.resolve4: the guard checks the nameserver destination; the query name leaves unless the guard parses it', () => {
+    const enforce = runs.get('dns.resolve4/enforce');
+    const ctx = describeRun(enforce);
+    const denied = stepOf(enforce, 'denied-name');
+    // The DNS server's record is the ground truth of whether the denied name left the process.
+    const queried = lab.server.of('dns').some((e) => e.name === DENIED_NAME);
+    expect(queried, ctx).toBe(denied.reached);
+    // The nameserver is allowed by the policy, so its sends are not denied by destination.
+    expect(
+      enforce?.nameserverLogs.filter((l) => l.decision === 'deny'),
+      ctx,
+    ).toEqual([]);
+    facts.push({
+      id: 'node-resolve4-allowed-nameserver',
+      runtime: 'Node.js',
+      title: '`dns.resolve4` (c-ares) asking an allowed nameserver for a denied name, enforce mode',
+      outcome: denied.reached
+        ? `the query left the process (the DNS server received \`${DENIED_NAME}\`); the program saw \`${denied.program?.what}\`; the guard logged ${denied.logs.length} line(s) about the name`
+        : `the query never left the process; the program saw \`${denied.program?.what}\``,
+    });
+  });
+
+  it('dns.resolve4: a nameserver the policy does not allow is denied by destination', async () => {
+    const policy = await compilePolicy(POLICY_NAMESERVER_DENIED);
+    const before = lab.server.of('dns').length;
+    const spec = { ...RESOLVE4, client: 'dns.resolve4-nsdenied' };
+    const enforce = await lab.run(spec, 'enforce', { policy });
+    const ctx = describeRun(enforce);
+    const nsDenied = enforce.nameserverLogs.filter((l) => l.decision === 'deny' && l.blocked === true);
+    expect(nsDenied.length > 0, ctx).toBe(true);
+    expect(nsDenied[0]?.port, ctx).toBe(53);
+    expect(nsDenied[0]?.proto, ctx).toBe('udp');
+    expect(lab.server.of('dns').length, ctx).toBe(before);
+    const allowed = stepOf(enforce, 'allowed');
+    expect(allowed.program?.ok, ctx).toBe(false);
+    const audit = await lab.run(spec, 'audit', { policy });
+    const actx = describeRun(audit);
+    expect(stepOf(audit, 'allowed').program?.ok, actx).toBe(true);
+    expect(
+      audit.nameserverLogs.some((l) => l.decision === 'deny' && l.blocked === false),
+      actx,
+    ).toBe(true);
+    facts.push({
+      id: 'node-resolve4-denied-nameserver',
+      runtime: 'Node.js',
+      title: '`dns.resolve4` (c-ares) when the policy does not allow the nameserver',
+      outcome:
+        `enforce: every query is blocked at \`${nsDenied[0]?.call}\` to ${NAMESERVER_IP}:53/udp ` +
+        `(\`errno\` ${nsDenied[0]?.errno}); the program saw \`${allowed.program?.what}\`; audit: logged, answered`,
+    });
+  });
+});

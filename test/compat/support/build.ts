@@ -1,0 +1,94 @@
+/**
+ * Builds the compiled clients once per suite run: the Go client (cgo and static) and the Java client.
+ *
+ * Outputs go to `<tmpdir>/egress-guard-compat-build/<hash of the sources and toolchain>/`, so a second test run with
+ * unchanged sources reuses them; a build writes into a private directory and renames it into place (parallel runs
+ * never see half a build). Toolchains are found explicitly (CI's PATH need not contain /usr/local/go/bin).
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../../support/guard.js';
+
+export const CLIENTS = join(ROOT, 'test/compat/clients');
+const BUILD_ROOT = join(tmpdir(), 'egress-guard-compat-build');
+
+/** The `go` binary: /usr/local/go/bin/go (the documented install), else `go` on PATH; undefined when neither runs. */
+export function findGo(): string | undefined {
+  for (const c of ['/usr/local/go/bin/go', 'go']) {
+    if (spawnSync(c, ['version'], { stdio: 'ignore', timeout: 20_000 }).status === 0) return c;
+  }
+  return undefined;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env, cwd, timeout: 540_000 });
+  if (r.status !== 0) {
+    throw new Error(
+      `compat build: \`${cmd} ${args.join(' ')}\` failed (${r.status ?? r.signal}): ${r.stderr}${r.error ?? ''}`,
+    );
+  }
+  return r.stdout + r.stderr;
+}
+
+/** Builds into a cached directory keyed by `key`; `build(dir)` fills a fresh private directory. */
+function cached(kind: string, key: string, build: (dir: string) => void): string {
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  const dir = join(BUILD_ROOT, `${kind}-${hash}`);
+  if (existsSync(join(dir, '.done'))) return dir;
+  mkdirSync(BUILD_ROOT, { recursive: true });
+  const tmp = mkdtempSync(join(BUILD_ROOT, `${kind}-tmp-`));
+  try {
+    build(tmp);
+    run('touch', [join(tmp, '.done')]);
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // another run finished the same build first: use theirs
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+export interface GoBuild {
+  /** CGO_ENABLED=1, `-tags netcgo`: dynamically linked, names through libc getaddrinfo */
+  cgo: string;
+  /** CGO_ENABLED=0: statically linked, no ELF interpreter */
+  static: string;
+}
+
+export const GO_CGO_NAME = 'compat-go-cgo';
+export const GO_STATIC_NAME = 'compat-go-static';
+
+export function buildGo(go: string): GoBuild {
+  const src = join(CLIENTS, 'go/main.go');
+  // The key covers everything that shapes the binaries: source, toolchain and this function's build commands.
+  const key = readFileSync(src, 'utf8') + run(go, ['version']) + buildGo.toString();
+  const dir = cached('go', key, (out) => {
+    const base = { ...process.env, GOTOOLCHAIN: 'local', GO111MODULE: 'on' };
+    run(go, ['build', '-tags', 'netcgo', '-ldflags=-s -w', '-o', join(out, GO_CGO_NAME), src], {
+      ...base,
+      CGO_ENABLED: '1',
+    });
+    run(go, ['build', '-ldflags=-s -w', '-o', join(out, GO_STATIC_NAME), src], { ...base, CGO_ENABLED: '0' });
+  });
+  return { cgo: join(dir, GO_CGO_NAME), static: join(dir, GO_STATIC_NAME) };
+}
+
+/** Compiles Compat.java with javac; returns the class directory (run `java -cp DIR Compat …`). */
+export function buildJava(): string {
+  const src = join(CLIENTS, 'java/Compat.java');
+  const key = readFileSync(src, 'utf8') + run('javac', ['-version']);
+  return cached('java', key, (out) => {
+    run('javac', ['-d', out, src]);
+  });
+}
+
+/** `true` when the ELF file has no PT_INTERP (program interpreter): statically linked. */
+export function isStaticElf(path: string): boolean {
+  return !/Requesting program interpreter|INTERP/.test(run('readelf', ['-l', path]));
+}
