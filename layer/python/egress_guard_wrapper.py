@@ -106,10 +106,17 @@ def parse_proc_net_dev(text):
             continue
         name = line[:colon].strip()
         fields = line[colon + 1 :].split()
-        if not name or len(name.split()) != 1 or len(fields) < 16 or not all(f.isdigit() and f.isascii() for f in fields):
+        # only the four counters used are converted (the hot path); a sign or any non-digit makes the line malformed
+        try:
+            if not name or " " in name or "\t" in name or len(fields) < 16:
+                raise ValueError(name)
+            rec = (name, int(fields[0]), int(fields[1]), int(fields[8]), int(fields[9]))
+            if not (fields[0].isdigit() and fields[1].isdigit() and fields[8].isdigit() and fields[9].isdigit()):
+                raise ValueError(name)
+        except ValueError:
             malformed.append(i + 1)
             continue
-        ifaces.append((name, int(fields[0]), int(fields[1]), int(fields[8]), int(fields[9])))
+        ifaces.append(rec)
     if headers == 0:
         raise ProcNetDevError("E_PROCNETDEV_FORMAT", "not /proc/net/dev: no header line; check the path given to the byte meter")
     return ifaces, malformed
@@ -640,17 +647,25 @@ class Guard:
 
 class _Sampler(threading.Thread):
     """One daemon thread per process: samples the active invocation's counters every interval while budgets apply,
-    and ends an invocation shortly before its deadline. Idle (blocked on a condition) between invocations."""
+    and ends an invocation shortly before its deadline. It polls every interval while invocations come (so starting
+    one costs no thread wake-up, which under CPU contention can cost milliseconds of GIL hand-off), and blocks after
+    IDLE_S without any; the first invocation after that wakes it. Lambda freezes the process between invocations, so
+    polling costs nothing there."""
 
-    def __init__(self):
+    IDLE_S = 1.0
+
+    def __init__(self, interval_s):
         super().__init__(name="egress-guard-sampler", daemon=True)
         self.cv = threading.Condition()
         self.active = []
+        self.interval_s = interval_s
+        self.blocked = False
 
     def add(self, inv):
         with self.cv:
             self.active.append(inv)
-            self.cv.notify()
+            if self.blocked:
+                self.cv.notify()
 
     def remove(self, inv):
         with self.cv:
@@ -658,25 +673,33 @@ class _Sampler(threading.Thread):
                 self.active.remove(inv)
 
     def run(self):
+        last_active = time.monotonic()
         while True:
             with self.cv:
-                while not self.active:
-                    self.cv.wait()
                 now = time.monotonic()
-                wake = min(inv.next_wake(now) for inv in self.active)
-                if wake > now:
-                    self.cv.wait(wake - now)
+                if self.active:
+                    last_active = now
+                    wake = min(min(inv.next_wake(now) for inv in self.active), now + self.interval_s)
+                    if wake > now:
+                        self.cv.wait(wake - now)
+                elif now - last_active > self.IDLE_S:
+                    self.blocked = True
+                    self.cv.wait()
+                    self.blocked = False
+                    last_active = time.monotonic()
+                else:
+                    self.cv.wait(self.interval_s)
                 due = list(self.active)
             now = time.monotonic()
             for inv in due:
                 inv.tick(now)
 
 
-def _sampler_thread():
+def _sampler_thread(interval_s):
     global _sampler
     with _lock:
         if _sampler is None:
-            _sampler = _Sampler()
+            _sampler = _Sampler(interval_s)
             _sampler.start()
     return _sampler
 
@@ -718,7 +741,7 @@ class Invocation:
                 self.deadline = None
         self.next_sample = self.start + guard.sample_s
         if self.sampling or self.deadline is not None:
-            _sampler_thread().add(self)
+            _sampler_thread(guard.sample_s).add(self)
 
     def mark_concurrent(self):
         if not self.concurrent:
