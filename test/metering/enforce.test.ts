@@ -82,6 +82,7 @@ describe.skipIf(!ok)('byte budgets with the interposer', () => {
         error: { name: 'EgressBudgetExceededError', code: 'E_BUDGET_EXCEEDED', budget: 'rxBytes', limit: MiB },
       });
       expect(over?.error?.observed).toBeGreaterThan(MiB);
+      console.log(`${lang} enforce: 1 MiB rx budget tripped at ${over?.error?.observed} bytes`);
       // the handler went on after the trip; its new connection was refused by the interposer
       expect(settled).toMatchObject({
         requestId: 'over-enforce',
