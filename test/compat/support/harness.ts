@@ -122,26 +122,29 @@ export class CompatLab {
       timeoutMs: 90_000,
     });
     const program = (spec.parse ?? parseClientOutput)(guard.stdout);
-    // Server records are printed asynchronously: give the last step's record a moment to arrive.
-    await this.server.waitFor(() => false, 150);
-    const events = this.server.events.slice(before);
-    const steps = new Map<StepId, StepOutcome>();
-    for (const step of spec.steps) {
+    // Server records arrive asynchronously (a pipe from the namespace). Wait for the record of every step the program
+    // says succeeded (up to 10 s: CI is loaded), then a short grace for records of steps it says failed.
+    const seen = (step: StepId): boolean => {
       const t = token(spec.client, mode, step);
-      const p = program.get(step);
-      let reached: boolean;
+      const events = this.server.events.slice(before);
       switch (spec.reach ?? 'server') {
         case 'answer':
-          reached = p?.ok === true;
-          break;
+          return program.get(step)?.ok === true;
         case 'dns':
-          reached = events.some((e) => e.kind === 'dns' && e.name === STEP_DEST[step].host);
-          break;
+          return events.some((e) => e.kind === 'dns' && e.name === STEP_DEST[step].host);
         default:
-          reached = this.server.events.some(
+          return events.some(
             (e) => (e.kind === 'http' && e.path === `/${t}`) || (e.kind === 'udp' && (e.payload ?? '').includes(t)),
           );
       }
+    };
+    const claimed = spec.steps.filter((s) => program.get(s)?.ok === true);
+    await this.server.waitFor(() => claimed.every(seen), 10_000);
+    await this.server.waitFor(() => false, 100);
+    const steps = new Map<StepId, StepOutcome>();
+    for (const step of spec.steps) {
+      const p = program.get(step);
+      const reached = seen(step);
       // Raw DNS clients reach every name through the nameserver: its lines belong to each of their steps.
       const logs = attribute(guard.logs, STEP_DEST[step]);
       if (spec.reach === 'dns') logs.push(...guard.logs.filter((l) => l.ip === NAMESERVER_IP && !logs.includes(l)));
