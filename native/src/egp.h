@@ -71,7 +71,13 @@ typedef struct egp {
   const uint8_t *rules, *ports, *words, *strings;
   const uint8_t *exact_slots, *exact, *wild_slots, *wild, *v4, *v6;
   uint64_t budget_rx, budget_tx, budget_total;
+  /* Derived at parse time (an optimisation, not part of the format): bit L set when some entry of the table has a
+   * key of L bytes (L <= 255). A name or suffix whose length has no bit cannot be in the table, so it is neither
+   * hashed nor probed. all_lens = 1 when the table was too large to scan (> EGP_LEN_SCAN_MAX entries): no filter. */
+  uint64_t exact_lens[4], wild_lens[4];
+  int exact_all_lens, wild_all_lens;
 } egp_t;
+#define EGP_LEN_SCAN_MAX 262144u
 
 /* An address to decide on: IPv4 as the host-order number, IPv6 as 16 network-order bytes (never v4-mapped). */
 typedef struct egp_ip {

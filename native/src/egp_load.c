@@ -56,6 +56,18 @@ static int check_slots(uint32_t slots, uint32_t entries) {
   return is_pow2(slots) && slots > entries;
 }
 
+/* Fill lens (a 256-bit set of key lengths) from n name entries; returns 1 ("every length possible") when the
+ * table is too large to scan at load. Keys longer than 255 bytes can never equal a query (<= 253) and are skipped. */
+static int len_filter(const uint8_t *entries, uint32_t n, uint64_t lens[4]) {
+  memset(lens, 0, 4 * sizeof lens[0]);
+  if (n > EGP_LEN_SCAN_MAX) return 1;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t l = egp_rd32(entries + 16ull * i + 8);
+    if (l < 256) lens[l >> 6] |= 1ull << (l & 63);
+  }
+  return 0;
+}
+
 int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct egp_error *err) {
   const uint8_t *b = buf;
   memset(p, 0, sizeof *p);
@@ -178,6 +190,9 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   if (p->n_v6 < 1) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS empty", 0, 0);
   for (int i = 0; i < 16; i++)
     if (p->v6[i] != 0) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS not starting at ::", 0, 0);
+  /* derived length filters (see egp.h); entries are read bounds-checked: the sections were validated above */
+  p->exact_all_lens = len_filter(p->exact, p->n_exact, p->exact_lens);
+  p->wild_all_lens = len_filter(p->wild, p->n_wild, p->wild_lens);
   err->code = EGP_OK;
   err->what = "ok";
   return 0;

@@ -109,6 +109,8 @@ static uint32_t fmix(uint32_t h) {
   return h;
 }
 
+static inline int has_len(const uint64_t lens[4], size_t l) { return l < 256 && (lens[l >> 6] >> (l & 63)) & 1; }
+
 #define MAX_CANDS 128 /* a name of at most 253 bytes has at most 127 dots */
 
 /* Lowest matching deny/allow over all name candidates of `name` (FORMAT.md "Name candidates").
@@ -119,11 +121,14 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
   const uint8_t *k = (const uint8_t *)name;
   size_t start[MAX_CANDS];
   uint32_t h[MAX_CANDS];
-  int nc = 1;
-  start[0] = 0;
+  uint8_t is_exact[MAX_CANDS];
+  int nc = 0;
+  /* only candidates whose length some entry of their table has (egp.h "length filters") */
+  if (p->n_exact_slots != 0 && (p->exact_all_lens || has_len(p->exact_lens, len))) start[nc] = 0, is_exact[nc++] = 1;
   if (p->n_wild_slots != 0)
     for (size_t i = 0; i + 1 < len && nc < MAX_CANDS; i++)
-      if (k[i] == '.') start[nc++] = i + 1;
+      if (k[i] == '.' && (p->wild_all_lens || has_len(p->wild_lens, len - i - 1))) start[nc] = i + 1, is_exact[nc++] = 0;
+  if (nc == 0) return;
   /* chains in groups of four, held in registers; a chain absorbs byte i only once i >= its start (cmov) */
   for (int g = 0; g < nc; g += 4) {
     size_t s0 = start[g], s1 = g + 1 < nc ? start[g + 1] : len, s2 = g + 2 < nc ? start[g + 2] : len,
@@ -144,15 +149,15 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
   }
   for (int c = 0; c < nc; c++) {
     h[c] = fmix(h[c]);
-    if (c == 0 ? p->n_exact_slots : p->n_wild_slots)
-      __builtin_prefetch(c == 0 ? p->exact_slots + 4ull * (h[0] & (p->n_exact_slots - 1))
-                                : p->wild_slots + 4ull * (h[c] & (p->n_wild_slots - 1)));
+    __builtin_prefetch(is_exact[c] ? p->exact_slots + 4ull * (h[c] & (p->n_exact_slots - 1))
+                                   : p->wild_slots + 4ull * (h[c] & (p->n_wild_slots - 1)));
   }
-  scan_set(p, table_find(p, p->exact_slots, p->n_exact_slots, p->exact, p->n_exact, k, len, h[0]), port, proto, deny,
-           allow);
-  for (int c = 1; c < nc; c++)
-    scan_set(p, table_find(p, p->wild_slots, p->n_wild_slots, p->wild, p->n_wild, k + start[c], len - start[c], h[c]),
-             port, proto, deny, allow);
+  for (int c = 0; c < nc; c++) {
+    uint32_t set = is_exact[c] ? table_find(p, p->exact_slots, p->n_exact_slots, p->exact, p->n_exact, k, len, h[c])
+                               : table_find(p, p->wild_slots, p->n_wild_slots, p->wild, p->n_wild, k + start[c],
+                                            len - start[c], h[c]);
+    scan_set(p, set, port, proto, deny, allow);
+  }
 }
 
 static int is_localhost(const char *n, size_t len) {
