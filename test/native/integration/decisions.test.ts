@@ -128,6 +128,25 @@ describe.skipIf(!ok)('guard decisions with real traffic', () => {
     expect(r.logs.filter((l) => String(l.ip).startsWith('::ffff:'))).toEqual([]);
   });
 
+  it('every libc way of reaching an address is checked: sendmsg (UDP) and TCP Fast Open (sendto MSG_FASTOPEN)', async () => {
+    const ops = [
+      { op: 'udp_sendmsg', host: '10.77.0.3', port: 9999, payload: 'msg-allowed' },
+      { op: 'udp_sendmsg', host: '10.77.0.2', port: 9999, payload: 'msg-denied' },
+      { op: 'tfo', host: '10.77.0.2', port: 7000, payload: 'tfo-denied' },
+    ];
+    const r = await pyProbe(world, ops, { mode: 'enforce' });
+    expect(r.results, explain(r)).toHaveLength(3);
+    expect(r.results[0]).toMatchObject({ ok: true, reply: 'ack:msg-allowed' });
+    expect(r.results[1]).toMatchObject({ ok: false, code: 'EACCES' });
+    expect(r.results[2]).toMatchObject({ ok: false, code: 'EACCES' });
+    expectLog(r.logs, { ip: '10.77.0.2', port: 9999, proto: 'udp', blocked: true, call: 'sendmsg' });
+    expectLog(r.logs, { ip: '10.77.0.2', port: 7000, proto: 'tcp', blocked: true, call: 'sendto' });
+    // audit: the same calls reach the servers
+    const a = await pyProbe(world, ops, { mode: 'audit' });
+    expect(a.results[1], explain(a)).toMatchObject({ ok: true, reply: 'ack:msg-denied' });
+    expect(a.results[2], explain(a)).toMatchObject({ ok: true, echo: 'tfo-denied' });
+  });
+
   it('the Lambda Runtime API from AWS_LAMBDA_RUNTIME_API always passes, even with no rule for it', async () => {
     const r = await pyProbe(
       world,

@@ -66,11 +66,15 @@ describe.skipIf(!ok)('node under the guard', () => {
         { op: 'lookup', host: 'evil.test' },
         { op: 'fetch', url: 'http://trap.test:8080/t' },
         { op: 'connect', host: '10.77.0.2', port: 7000, send: 'never' },
+        { op: 'udp', host: 'good.test', port: 9999, payload: 'node-udp' },
+        { op: 'udp', host: '10.77.0.2', port: 9999, payload: 'node-udp-denied' },
       ],
       { mode: 'enforce' },
     );
-    expect(r.results, explain(r)).toHaveLength(9);
-    const [literalFirst, big, literalBound, v6, wild, badApp, evil, trap, denied] = r.results;
+    expect(r.results, explain(r)).toHaveLength(11);
+    const [literalFirst, big, literalBound, v6, wild, badApp, evil, trap, denied, udpOk, udpDenied] = r.results;
+    expect(udpOk).toMatchObject({ ok: true, reply: 'ack:node-udp' });
+    expect(udpDenied).toMatchObject({ ok: false, code: 'EACCES' });
     expect(literalFirst).toMatchObject({ ok: false, code: 'EACCES' });
     expect(big).toMatchObject({ ok: true, status: 200 });
     expect(big?.body).toBe('x'.repeat(200000));
