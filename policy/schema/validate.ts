@@ -115,6 +115,9 @@ function toDiagnostic(src: PolicySource, e: ErrorObject): Diagnostic {
   const path = pathOf(e.instancePath);
   const where = describePath(path);
   const p = e.params as Record<string, unknown>;
+  if (e.data === null && path.length > 0) {
+    return src.diag('VALUE_EMPTY', `${where} has no value: give one or remove the key`, path, 'key');
+  }
   switch (e.keyword) {
     case 'required': {
       const key = String(p.missingProperty);

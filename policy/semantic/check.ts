@@ -229,6 +229,7 @@ function checkNames(src: PolicySource, rules: AstRule[], ds: Diagnostic[]): void
   const seen = new Map<string, AstRule>();
   for (const r of rules) {
     const explicit = r.name !== `${r.action}[${r.listIndex}]`;
+    if (explicit && !RULE_NAME.test(r.name)) continue; // already RULE_NAME_INVALID
     if (explicit && (r.name === 'default' || r.name.startsWith('builtin:') || /^(allow|deny)\[\d+\]$/.test(r.name))) {
       ds.push(
         src.diag(

@@ -50,8 +50,10 @@ export function scanNamesFile(
   let pos = data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? 3 : 0;
   let lineNo = 0;
 
+  let firstUnreported = 0;
   const report = (code: string, message: string, lineStart: number, lineEnd: number, at: number, len: number) => {
     errors++;
+    if (errors === MAX_ERRORS + 1) firstUnreported = lineNo;
     if (errors > MAX_ERRORS) return;
     const text = utf8.decode(data.subarray(lineStart, lineEnd));
     const col = utf8.decode(data.subarray(lineStart, at)).length + 1;
@@ -170,10 +172,10 @@ export function scanNamesFile(
   if (errors > MAX_ERRORS) {
     diagnostics.push({
       code: 'NAMES_FILE_TOO_MANY_ERRORS',
-      message: `${errors - MAX_ERRORS} more errors in this file not shown`,
+      message: `${errors - MAX_ERRORS} more errors from this line on are not shown (fix the ones above first)`,
       file: display,
-      line: 0,
-      col: 0,
+      line: firstUnreported,
+      col: 1,
       severity: 'error',
     });
   }
