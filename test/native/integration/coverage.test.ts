@@ -12,7 +12,7 @@ import { createWorld, explain, nodeProbe, POLICY, PYTHON, type World } from './w
 
 /** Go: the toolchain at /usr/local/go, else `go` on PATH. */
 const GO = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
-const FIX = join(ROOT, 'test/fixtures/integration/coverage');
+const FIX = join(ROOT, 'test/fixtures/integration/programs');
 const COVERAGE_POLICY = join(ROOT, 'test/fixtures/integration/coverage-policy.yaml');
 
 const ok = needNetns() && needLibrary() && needCommand('gcc') && needCommand('curl') && needCommand('python3');
@@ -34,7 +34,7 @@ describe.skipIf(!ok)('coverage: what the guard sees and what it cannot', () => {
   const bin: Record<string, string> = {};
   beforeAll(async () => {
     world = await createWorld('egcov');
-    for (const c of ['rawconnect', 'libcsyscall', 'iouring']) {
+    for (const c of ['rawconnect', 'libcsyscall', 'iouring', 'sendmmsg']) {
       bin[c] = build(c, 'gcc', ['-O1', '-o', '$OUT', join(FIX, `${c}.c`)]);
     }
   });
@@ -53,6 +53,14 @@ describe.skipIf(!ok)('coverage: what the guard sees and what it cannot', () => {
     const r = await enforce(bin.libcsyscall as string, ['10.77.0.2', '8080']);
     expect(r.stdout.trim(), explain(r)).toBe('error 13');
     expect(logsWhere(r.logs, { ip: '10.77.0.2', blocked: true, call: 'syscall(connect)' })).toHaveLength(1);
+  });
+
+  it('COVERED: datagrams sent with sendmmsg(2)', async () => {
+    const denied = await enforce(bin.sendmmsg as string, ['10.77.0.2', '9999', 'mm-denied']);
+    expect(denied.stdout.trim(), explain(denied)).toBe('error 13');
+    expect(logsWhere(denied.logs, { ip: '10.77.0.2', port: 9999, blocked: true, call: 'sendmmsg' })).toHaveLength(1);
+    const allowed = await enforce(bin.sendmmsg as string, ['10.77.0.3', '9999', 'mm-allowed']);
+    expect(allowed.stdout.trim(), explain(allowed)).toBe('reply ack:mm-allowed');
   });
 
   it('COVERED: child processes inherit the guard (sh -c …)', async () => {
