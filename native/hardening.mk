@@ -2,7 +2,7 @@
 # Included from the end of native/Makefile; reuses its CORE_SRCS / GUARD_SRCS / HOOK_SRCS lists. Needs clang.
 #
 #   make asan       ASan+UBSan: build/asan/libegressguard.so (+ C unit tests, run when test/unit.c exists) + stress
-#   make tsan       TSan:       build/tsan/libegressguard.so + stress
+#   make tsan       TSan:       build/tsan/libegressguard.so + a stress program that links it first (see below)
 #   make fuzz       every harness for FUZZ_SECONDS (default 300) each, corpus in build/fuzz/corpus-<name>
 #   make fuzz-ci    replay the committed seeds and crash reproducers, then FUZZ_CI_SECONDS (default 20) each
 #   make fuzz-regress  replay only (no fuzzing): seeds + every committed reproducer must pass
@@ -29,15 +29,21 @@ $(BUILD)/asan $(BUILD)/tsan $(FUZZ_DIR):
 
 $(BUILD)/asan/libegressguard.so: $(LIB_SRCS) $(HEADERS) libegressguard.map | $(BUILD)/asan
 	$(SAN_CC) $(SAN_BASE) $(ASAN_FLAGS) -o $@ $(LIB_SRCS) $(SAN_LIB_LDFLAGS)
-$(BUILD)/tsan/libegressguard.so: $(LIB_SRCS) $(HEADERS) libegressguard.map | $(BUILD)/tsan
-	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ $(LIB_SRCS) $(SAN_LIB_LDFLAGS)
 
 $(BUILD)/asan/stress: stress/stress.c | $(BUILD)/asan
-	$(SAN_CC) $(SAN_BASE) -D_GNU_SOURCE $(ASAN_FLAGS) -shared-libsan -o $@ $< -lpthread
-$(BUILD)/tsan/stress: stress/stress.c | $(BUILD)/tsan
-	$(SAN_CC) $(SAN_BASE) -D_GNU_SOURCE $(TSAN_FLAGS) -shared-libsan -o $@ $< -lpthread
+	$(SAN_CC) $(SAN_BASE) $(ASAN_FLAGS) -shared-libsan -o $@ $< -lpthread
+# TSan: clang 14's shared TSan runtime (libclang_rt.tsan-x86_64.so) segfaults at startup on this Debian even for
+# /bin/true, so it cannot be LD_PRELOADed. Instead the TSan stress program carries the static runtime and lists the
+# TSan-built libegressguard.so as its FIRST needed library: the lookup order is then program (TSan's interceptors) →
+# libegressguard.so (the hooks, unchanged) → libc, the same chain as LD_PRELOAD gives; TSan's own getaddrinfo/connect
+# interceptors still run first, so libc's internal locking stays visible to TSan (no false reports from inside libc).
+$(BUILD)/tsan/libegressguard.so: $(LIB_SRCS) $(HEADERS) libegressguard.map | $(BUILD)/tsan
+	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ $(LIB_SRCS) -shared -Wl,--version-script=libegressguard.map -ldl -lpthread
+$(BUILD)/tsan/stress: stress/stress.c $(BUILD)/tsan/libegressguard.so | $(BUILD)/tsan
+	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ stress/stress.c -Wl,--no-as-needed -L$(BUILD)/tsan -l:libegressguard.so \
+	  -Wl,-rpath,'$$ORIGIN' -lpthread
 $(BUILD)/stress: stress/stress.c | $(BUILD)
-	$(CC) $(CFLAGS_BASE) -D_GNU_SOURCE -o $@ $< -lpthread
+	$(CC) $(CFLAGS_BASE) -o $@ $< -lpthread
 
 $(BUILD)/asan/unit_tests: test/unit.c test/egpw.c test/egpw.h $(CORE_SRCS) src/json.c $(HEADERS) | $(BUILD)/asan
 	$(SAN_CC) $(SAN_BASE) $(ASAN_FLAGS) -Itest -o $@ test/unit.c test/egpw.c $(CORE_SRCS) src/json.c
@@ -49,7 +55,7 @@ ifneq ($(HAVE_UNIT),)
 	  $(BUILD)/asan/unit_tests ../test/fixtures/golden
 endif
 
-tsan: $(BUILD)/tsan/libegressguard.so $(BUILD)/tsan/stress
+tsan: $(BUILD)/tsan/stress
 
 # --- libFuzzer ---
 $(FUZZ_DIR)/fuzz_egp: fuzz/fuzz_egp.c $(CORE_SRCS) $(HEADERS) | $(FUZZ_DIR)
