@@ -26,7 +26,7 @@ const logLines = () =>
 
 describe('withEgressGuard', () => {
   it('keeps the async shape and the result', async () => {
-    const h = withEgressGuard(async (e: { n: number }) => e.n * 2, opts);
+    const h = withEgressGuard(async (e: { n: number }, _c: unknown) => e.n * 2, opts);
     expect(h.length).toBe(2);
     await expect(h({ n: 21 }, ctx('a1'))).resolves.toBe(42);
     expect(requestIdInState()).toBe('a1');
@@ -84,7 +84,7 @@ describe('withEgressGuard', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     const g = withEgressGuard(
-      async () =>
+      async (_e: unknown, _c: unknown) =>
         new Promise((resolve) => {
           const c = net.connect(port, '127.0.0.1');
           c.on('data', () => {});
