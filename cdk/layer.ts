@@ -61,6 +61,9 @@ export class EgressGuardLayer extends lambda.LayerVersion {
         bundling: {
           // Never used: local bundling always succeeds or throws with the build error.
           image: DockerImage.fromRegistry('egress-guard-local-bundling-only'),
+          // Part of CDK's bundling cache key (the local function is not): without it both architectures would share
+          // the first one's output.
+          command: ['egress-guard-layer', arch],
           local: {
             tryBundle(outputDir: string): boolean {
               stageLayer(arch, outputDir);

@@ -1,0 +1,253 @@
+/**
+ * CDK constructs: Template.fromStack assertions over real synthesis (the guard layer is bundled locally from this
+ * repository, the policy compiled by the real compiler).
+ */
+process.env.CDK_VALIDATION = 'false'; // aws-cdk-lib ≥ 2.262 validates every synth slowly (shared/LAMBDA-FACTS.md)
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { experimental } from 'aws-cdk-lib/aws-cloudfront';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compilePolicyForSynth, EgressGuard, EgressGuardPolicyError, WRAPPER_PATH } from '../../cdk/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const POLICY = join(here, 'fixtures', 'policy.yaml');
+const BAD_POLICY = join(here, 'fixtures', 'bad-policy.yaml');
+const code = lambda.Code.fromInline('exports.handler = async () => 1;');
+
+function fn(scope: Construct, id: string, extra: Partial<lambda.FunctionProps> = {}): lambda.Function {
+  return new lambda.Function(scope, id, {
+    runtime: lambda.Runtime.NODEJS_20_X,
+    handler: 'index.handler',
+    code,
+    ...extra,
+  });
+}
+
+/** Logical id of the one resource of `type` whose logical id starts with `prefix`. */
+function logicalId(t: Template, type: string, prefix: string): string {
+  const ids = Object.keys(t.findResources(type)).filter((k) => k.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+}
+
+describe('EgressGuard on one stack', () => {
+  let app: App;
+  let t: Template;
+  let guard: EgressGuard;
+  let x86: lambda.Function;
+  let arm: lambda.Function;
+  beforeAll(() => {
+    // Prepare
+    app = new App();
+    const stack = new Stack(app, 'Guarded');
+    x86 = fn(stack, 'X86', { environment: { KEEP: 'me' } });
+    arm = fn(stack, 'Arm', {
+      architecture: lambda.Architecture.ARM_64,
+      runtime: lambda.Runtime.PYTHON_3_12,
+      handler: 'app.handler',
+    });
+    fn(stack, 'Chained', { environment: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/otel-instrument' } });
+    // Act
+    guard = EgressGuard.applyTo(stack, {
+      policy: POLICY,
+      mode: 'enforce',
+      environment: { EGRESS_GUARD_LOG_LEVEL: 'all' },
+    });
+    t = Template.fromStack(stack);
+  });
+
+  it('adds one guard layer per architecture, with that architecture only', () => {
+    // Assess
+    t.resourceCountIs('AWS::Lambda::LayerVersion', 3); // x86_64, arm64, the policy
+    t.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['x86_64'], LicenseInfo: 'MIT-0' });
+    t.hasResourceProperties('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['arm64'], LicenseInfo: 'MIT-0' });
+    const x86Layer = logicalId(t, 'AWS::Lambda::LayerVersion', 'EgressGuardLayerx8664');
+    const armLayer = logicalId(t, 'AWS::Lambda::LayerVersion', 'EgressGuardLayerarm64');
+    const policyLayer = logicalId(t, 'AWS::Lambda::LayerVersion', 'EgressGuardPolicy');
+    const fns = t.findResources('AWS::Lambda::Function');
+    const layersOf = (prefix: string) =>
+      fns[Object.keys(fns).find((k) => k.startsWith(prefix)) as string]?.Properties.Layers;
+    expect(layersOf('X86')).toEqual([{ Ref: x86Layer }, { Ref: policyLayer }]);
+    expect(layersOf('Arm')).toEqual([{ Ref: armLayer }, { Ref: policyLayer }]);
+    expect(guard.guarded.map((f) => f.node.id)).toEqual(['X86', 'Arm', 'Chained']);
+    expect(x86.architecture.name).toBe('x86_64');
+    expect(arm.architecture.name).toBe('arm64');
+  });
+
+  it('sets the wrapper, policy path, mode and overrides, keeping the function environment and handler', () => {
+    const hash = compilePolicyForSynth(POLICY).hash;
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler', // the wrapper redirects _HANDLER at run time; the deployed handler stays the user's
+      Environment: {
+        Variables: {
+          KEEP: 'me',
+          AWS_LAMBDA_EXEC_WRAPPER: WRAPPER_PATH,
+          EGRESS_GUARD_POLICY: `/opt/egress-guard/policies/${hash}.egp`,
+          EGRESS_GUARD_MODE: 'enforce',
+          EGRESS_GUARD_LOG_LEVEL: 'all',
+        },
+      },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'app.handler',
+      Environment: { Variables: Match.objectLike({ AWS_LAMBDA_EXEC_WRAPPER: WRAPPER_PATH }) },
+    });
+  });
+
+  it('chains to a wrapper that was already configured', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          AWS_LAMBDA_EXEC_WRAPPER: WRAPPER_PATH,
+          EGRESS_GUARD_NEXT_WRAPPER: '/opt/otel-instrument',
+        }),
+      },
+    });
+  });
+
+  it('ships the compiled policy as an asset at the path EGRESS_GUARD_POLICY names', () => {
+    const compiled = compilePolicyForSynth(POLICY);
+    const outdir = app.synth().directory;
+    const found = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(outdir, d, 'egress-guard', 'policies', `${compiled.hash}.egp`))
+      .filter((p) => existsSync(p));
+    expect(found).toHaveLength(1);
+    expect(readFileSync(found[0] as string).equals(compiled.bytes)).toBe(true);
+    expect(compiled.bytes.subarray(0, 8).toString('latin1')).toBe('EGRDPOL\x01');
+  });
+
+  it('bundles the real layer layout with executable modes', () => {
+    const outdir = app.synth().directory;
+    const layers = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(outdir, d, 'egress-guard'))
+      .filter((p) => existsSync(join(p, 'wrapper')));
+    expect(layers).toHaveLength(2);
+    for (const l of layers) {
+      for (const f of ['wrapper', 'lib/libegressguard.so', 'node/handler.mjs', 'python/egress_guard_wrapper.py'])
+        expect(existsSync(join(l, f))).toBe(true);
+      expect(readFileSync(join(l, 'wrapper'), 'utf8').startsWith('#!/bin/sh')).toBe(true);
+      expect(statSync(join(l, 'wrapper')).mode & 0o777).toBe(0o755);
+      expect(statSync(join(l, 'lib/libegressguard.so')).mode & 0o777).toBe(0o755);
+    }
+    // One x86-64 and one aarch64 library (ELF e_machine 0x3e / 0xb7), not the same bundle twice.
+    const machines = layers
+      .map((l) => readFileSync(join(l, 'lib/libegressguard.so')).readUInt16LE(18))
+      .sort((x, y) => x - y);
+    expect(machines).toEqual([0x3e, 0xb7]);
+  });
+});
+
+describe('EgressGuard as an aspect over a whole app', () => {
+  it('guards every function of every stack, once, and annotates what it skips', () => {
+    // Prepare
+    const app = new App();
+    const a = new Stack(app, 'A');
+    const b = new Stack(app, 'B', { env: { region: 'us-east-1', account: '111111111111' } });
+    fn(new Construct(a, 'Deep'), 'Nested');
+    fn(b, 'Plain');
+    const java = fn(b, 'Java', {
+      runtime: lambda.Runtime.JAVA_21,
+      handler: 'x.Handler',
+      code: lambda.Code.fromAsset(join(here, 'fixtures')),
+    });
+    new lambda.DockerImageFunction(b, 'Image', {
+      code: lambda.DockerImageCode.fromEcr(ecr.Repository.fromRepositoryName(b, 'Repo', 'r')),
+    });
+    fn(b, 'Provided', {
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      handler: 'bootstrap',
+      code: lambda.Code.fromAsset(join(here, 'fixtures')),
+    });
+    new experimental.EdgeFunction(b, 'Edge', { runtime: lambda.Runtime.NODEJS_20_X, handler: 'index.handler', code });
+    const withFour = fn(b, 'FourLayers');
+    for (let i = 0; i < 4; i++)
+      withFour.addLayers(
+        lambda.LayerVersion.fromLayerVersionArn(b, `L${i}`, `arn:aws:lambda:us-east-1:111111111111:layer:l${i}:1`),
+      );
+    // Act: two aspects (idempotence) over the whole app
+    EgressGuard.applyTo(app, { policy: POLICY });
+    EgressGuard.applyTo(app, { policy: POLICY, metering: false, mode: 'enforce' }); // must change nothing
+    const ta = Template.fromStack(a);
+    const tb = Template.fromStack(b);
+    // Assess
+    const nested = Object.values(ta.findResources('AWS::Lambda::Function'))[0]?.Properties.Environment.Variables;
+    expect(nested.AWS_LAMBDA_EXEC_WRAPPER).toBe(WRAPPER_PATH);
+    expect(nested.EGRESS_GUARD_WRAP_HANDLER).toBeUndefined();
+    expect(nested.EGRESS_GUARD_MODE).toBeUndefined();
+    ta.resourceCountIs('AWS::Lambda::LayerVersion', 2);
+    const fns = tb.findResources('AWS::Lambda::Function');
+    const envOf = (prefix: string) =>
+      fns[Object.keys(fns).find((k) => k.startsWith(prefix)) as string]?.Properties.Environment?.Variables ?? {};
+    const layersOf = (prefix: string) =>
+      fns[Object.keys(fns).find((k) => k.startsWith(prefix)) as string]?.Properties.Layers ?? [];
+    expect(envOf('Plain').AWS_LAMBDA_EXEC_WRAPPER).toBe(WRAPPER_PATH);
+    expect(layersOf('Plain')).toHaveLength(2);
+    expect(envOf('Java').AWS_LAMBDA_EXEC_WRAPPER).toBe(WRAPPER_PATH);
+    for (const skipped of ['Image', 'Provided', 'Edge', 'FourLayers']) {
+      expect(envOf(skipped).AWS_LAMBDA_EXEC_WRAPPER, skipped).toBeUndefined();
+    }
+    expect(layersOf('FourLayers')).toHaveLength(4);
+    const ann = Annotations.fromStack(b);
+    ann.hasWarning('/B/Image', Match.stringLikeRegexp('not guarded: container image'));
+    ann.hasWarning(
+      '/B/Provided',
+      Match.stringLikeRegexp('not guarded: the provided.al2023 runtime ignores AWS_LAMBDA_EXEC_WRAPPER'),
+    );
+    ann.hasWarning('/B/Edge/Fn', Match.stringLikeRegexp('not guarded: Lambda@Edge'));
+    ann.hasError('/B/FourLayers', Match.stringLikeRegexp('already has 4 layers'));
+    ann.hasInfo('/B/Java', Match.stringLikeRegexp('metering and budgets exist only for Node.js and Python'));
+    expect(java.runtime.name).toBe('java21');
+  });
+
+  it('guards a single function with EgressGuard.guard and leaves its neighbours alone', () => {
+    const stack = new Stack(new App(), 'One');
+    const guarded = fn(stack, 'Guarded');
+    fn(stack, 'Other');
+    EgressGuard.guard(guarded, { policy: POLICY, metering: false });
+    const t = Template.fromStack(stack);
+    const fns = Object.values(t.findResources('AWS::Lambda::Function'));
+    const wrapped = fns.filter((f) => f.Properties.Environment?.Variables?.AWS_LAMBDA_EXEC_WRAPPER === WRAPPER_PATH);
+    expect(wrapped).toHaveLength(1);
+    expect(wrapped[0]?.Properties.Environment.Variables.EGRESS_GUARD_MODE).toBeUndefined(); // the file's mode
+    expect(wrapped[0]?.Properties.Environment.Variables.EGRESS_GUARD_WRAP_HANDLER).toBe('false');
+  });
+});
+
+describe('EgressGuard errors', () => {
+  it('fails synthesis on a bad policy with file:line:col and the compiler code', () => {
+    const app = new App();
+    let err: unknown;
+    try {
+      EgressGuard.applyTo(app, { policy: BAD_POLICY });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EgressGuardPolicyError);
+    expect((err as EgressGuardPolicyError).code).toBe('E_CDK_POLICY');
+    expect((err as Error).message).toContain(`${BAD_POLICY}:5:11: error WILDCARD_FORM`);
+  });
+
+  it('reports every invalid prop at once, and a missing policy file by name', () => {
+    expect(
+      () =>
+        new EgressGuard({
+          policy: POLICY,
+          mode: 'block' as 'audit',
+          logLevel: 'loud' as 'all',
+          environment: { AWS_REGION: 'x' },
+        }),
+    ).toThrow(
+      /mode must be audit, enforce or off, got 'block'[\s\S]*logLevel must be[\s\S]*reserved variable 'AWS_REGION'/,
+    );
+    expect(() => new EgressGuard({ policy: 'nope.yaml' })).toThrow(/policy file 'nope.yaml' does not exist/);
+  });
+});
