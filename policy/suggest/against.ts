@@ -194,11 +194,21 @@ function compareTargets(a: Pending, b: Pending): number {
   return BigInt(x.n) < BigInt(y.n) ? -1 : BigInt(x.n) > BigInt(y.n) ? 1 : 0;
 }
 
-/** The policy's decision for one observed destination (docs/FORMAT.md "Decisions"). */
+/**
+ * The policy's decision for one observed destination (docs/FORMAT.md "Decisions"). A connect/send bound to a name is
+ * decided at each sampled address; the first denial wins (a deny CIDR can catch one address of a name).
+ */
 export function decide(compiled: CompiledPolicy, d: Destination): DecisionResult {
   if (d.kind === 'name') return compiled.decideName(d.host!, d.port, d.proto);
   const proto: Proto = d.proto ?? (d.byEvent.sendto > 0 && d.byEvent.connect === 0 ? 'udp' : 'tcp');
-  return compiled.decideAddr(d.ip!, d.port!, proto, d.host);
+  const ips = d.ips ?? [d.ip!];
+  let first: DecisionResult | undefined;
+  for (const ip of ips) {
+    const r = compiled.decideAddr(ip, d.port!, proto, d.host);
+    if (r.decision === 'deny') return r;
+    first ??= r;
+  }
+  return first!;
 }
 
 function fixFor(p: Pending, compiled: CompiledPolicy, ast: PolicyAst, byIndex: Map<number, AstRule>): Fix {

@@ -2,8 +2,9 @@
  * Aggregates guard records by destination, never by line, so memory grows with the number of distinct
  * destinations and functions, not with the size of the logs.
  *
- * A destination is a distinct (kind, host, ip, port, proto): `name` for lookups (`dns`), `addr` for `connect` and
- * `sendto` (which carry the bound name in `host` when the interposer knows it).
+ * A destination is a distinct (kind, host or ip, port, proto): `name` for lookups (`dns`), `addr` for `connect` and
+ * `sendto`. A connect/send bound to a name is keyed by the name; the addresses it went to are kept as a sample of
+ * at most `MAX_IPS_PER_NAME` (CDN addresses rotate: memory must not grow with them).
  *
  * Which function a network event belongs to: network lines carry only a `requestId`; the wrapper's `invoke` summary
  * (written when the invoke ends, so usually *after* its network lines) carries `function`. Resolution order:
@@ -27,11 +28,15 @@ const MAX_FUNCTIONS_PER_DEST = 64;
 const MAX_STREAMS = 100_000;
 const MAX_BAD_LOCATIONS = 5;
 const MAX_RULE_NAMES = 16;
+export const MAX_IPS_PER_NAME = 8;
 
 export interface Destination {
   kind: 'name' | 'addr';
   host?: string;
+  /** the address of an address-only destination */
   ip?: string;
+  /** `addr` with a host: the first distinct addresses it was seen at (≤ MAX_IPS_PER_NAME) */
+  ips?: string[];
   port?: number;
   proto?: Proto;
   count: number;
@@ -139,7 +144,9 @@ export class Aggregator implements RecordSink {
     const key =
       e.event === 'dns'
         ? `n|${e.host ?? ''}|${e.ip ?? ''}|${e.port ?? ''}|${e.proto ?? ''}`
-        : `a|${e.ip}|${e.port}|${e.proto ?? ''}|${e.host ?? ''}`;
+        : e.host !== undefined
+          ? `h|${e.host}|${e.port}|${e.proto ?? ''}`
+          : `a|${e.ip}|${e.port}|${e.proto ?? ''}`;
     let d = this.destinations.get(key);
     if (!d) {
       d = {
@@ -151,12 +158,14 @@ export class Aggregator implements RecordSink {
         rules: new Map(),
       };
       if (e.host !== undefined) d.host = e.host;
-      if (e.ip !== undefined) d.ip = e.ip;
+      if (e.ip !== undefined && (e.event === 'dns' || e.host === undefined)) d.ip = e.ip;
+      if (e.event !== 'dns' && e.host !== undefined) d.ips = [];
       if (e.port !== undefined) d.port = e.port;
       if (e.proto !== undefined) d.proto = e.proto;
       if (e.omit !== undefined) d.omit = e.omit;
       this.destinations.set(key, d);
     }
+    if (d.ips && d.ips.length < MAX_IPS_PER_NAME && !d.ips.includes(e.ip!)) d.ips.push(e.ip!);
     d.count++;
     d.byEvent[e.event]++;
     d.logged[e.decision]++;

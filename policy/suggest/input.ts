@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Aggregator } from './aggregate.js';
 import { LineSplitter } from './lines.js';
-import { RecordExtractor } from './records.js';
+import { MARK, RecordExtractor } from './records.js';
 
 export interface NamedInput {
   /** shown in bad-line locations (`name:line`) */
@@ -30,7 +30,7 @@ export function openInput(path: string, stdin: Readable): NamedInput {
 /** Reads one input to its end; returns the number of lines read. */
 export async function readInput(input: NamedInput, agg: Aggregator): Promise<number> {
   const extractor = new RecordExtractor(agg, input.name);
-  const splitter = new LineSplitter(extractor);
+  const splitter = new LineSplitter(extractor, MARK);
   for await (const chunk of input.stream) {
     splitter.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer));
   }

@@ -37,7 +37,8 @@ export interface RecordSink {
   foreign(): void;
 }
 
-const MARK = Buffer.from('egress-guard');
+/** The bytes every line of ours contains; the line splitter searches for them once per chunk. */
+export const MARK = Buffer.from('egress-guard');
 /** Our marker as it appears in a line: plain, or inside a JSON string (escaped quotes). */
 const NAME_RE = /\\*"name\\*"\s*:\s*\\*"egress-guard\\*"/;
 const TS_RE = /^\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?$/;
@@ -68,8 +69,10 @@ export class RecordExtractor implements LineSink {
   private captures: Capture[] = [];
   private blockMarked = false;
   private blockStream: string | undefined;
-  /** stream named by the last `aws logs tail --format json` header line */
-  private lastStream: string | undefined;
+  /** the previous foreign line (maybe an `aws logs tail --format json` header naming the stream of a block) */
+  private prevBuf: Buffer | undefined;
+  private prevStart = 0;
+  private prevEnd = 0;
   private lastLine = 0;
 
   constructor(
@@ -77,9 +80,8 @@ export class RecordExtractor implements LineSink {
     private readonly source: string,
   ) {}
 
-  line(buf: Buffer, start: number, end: number, lineNo: number): void {
+  line(buf: Buffer, start: number, end: number, lineNo: number, marked: boolean): void {
     this.lastLine = lineNo;
-    const marked = buf.subarray(start, end).indexOf(MARK) >= 0;
     if (this.inBlock) {
       this.blockLine(buf.toString('utf8', start, end), marked, lineNo);
       return;
@@ -109,15 +111,15 @@ export class RecordExtractor implements LineSink {
       return;
     }
     if (marked) {
+      this.prevBuf = undefined;
       const ctx: RecordContext = { source: this.source, line: lineNo };
       if (!this.text(buf.toString('utf8', s, e), ctx, 0)) this.sink.foreign();
       return;
     }
-    // `aws logs tail --format json` prints `time stream` alone on a line before a pretty-printed message.
-    const c = buf[s];
-    const m =
-      c !== undefined && c >= 48 && c <= 57 && e - s < 600 ? TAIL_HEADER_RE.exec(buf.toString('utf8', s, e)) : null;
-    this.lastStream = m ? m[2] : undefined;
+    // Kept (not decoded) in case a block starts on the next line: then it may be its `time stream` header.
+    this.prevBuf = buf;
+    this.prevStart = s;
+    this.prevEnd = e;
     this.sink.foreign();
   }
 
@@ -191,8 +193,14 @@ export class RecordExtractor implements LineSink {
     this.blkBase = lineNo;
     this.captures = [];
     this.blockMarked = false;
-    this.blockStream = this.lastStream;
-    this.lastStream = undefined;
+    this.blockStream = undefined;
+    // `aws logs tail --format json` prints `time stream` alone on the line before a pretty-printed message.
+    const p = this.prevBuf;
+    if (p !== undefined && this.prevEnd - this.prevStart < 600) {
+      const m = TAIL_HEADER_RE.exec(p.toString('utf8', this.prevStart, this.prevEnd));
+      if (m) this.blockStream = m[2];
+    }
+    this.prevBuf = undefined;
   }
 
   private blockLine(t: string, marked: boolean, lineNo: number): void {
@@ -201,6 +209,7 @@ export class RecordExtractor implements LineSink {
       // Not part of a pretty-printed document: the block was a stray `{`. Reprocess this line on its own.
       this.abandonBlock(lineNo);
       const b = Buffer.from(t, 'utf8');
+      this.prevBuf = undefined;
       this.plainLine(b, 0, b.length, marked, lineNo);
       return;
     }

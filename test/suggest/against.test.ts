@@ -120,6 +120,17 @@ describe('--against', () => {
     expect(r.stdout).toContain('127.0.0.1:6379 tcp');
   });
 
+  it('a name is checked at every sampled address: a deny CIDR catching one of them is reported', async () => {
+    const f = policy('cidr.yaml', 'version: 1\nallow:\n  - host: cdn.example.com\ndeny:\n  - cidr: 198.18.0.0/15\n');
+    const lines = ['192.0.2.1', '198.18.0.7', '192.0.2.2'].map((ip) => connect('cdn.example.com', ip, 443)).join('\n');
+    const r = await suggest(['--against', f, '--json'], { stdin: lines });
+    expect(r.code).toBe(1);
+    const rep = JSON.parse(r.stdout) as AgainstReport;
+    expect(rep.denied.map((d) => [d.target, d.fix.kind, d.fix.rule?.name])).toEqual([
+      ['cdn.example.com', 'remove-deny', 'deny[0]'],
+    ]);
+  });
+
   it('a policy that does not compile: exit 2, E_SUGGEST_POLICY with the compiler diagnostics', async () => {
     const f = policy('bad.yaml', 'version: 1\nallow:\n  - host: "a.*.example.com"\n');
     const r = await suggest(['--against', f], { stdin: LOGS });
