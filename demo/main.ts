@@ -125,7 +125,8 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
     const runtimeDir = join(work, 'runtime');
     mkdirSync(runtimeDir);
     cpSync(join(here, 'node-runtime.mjs'), join(runtimeDir, 'node-runtime.mjs'));
-    cpSync(join(root, 'demo', 'runtime', 'python_runtime.py'), join(runtimeDir, 'python_runtime.py'));
+    for (const f of ['python_runtime.py', 'python_ric_bootstrap.py'])
+      cpSync(join(root, 'demo', 'runtime', f), join(runtimeDir, f));
     const task = (id: string) => {
       const dir = join(work, 'task', id);
       cpSync(join(root, 'examples', 'functions', id), dir, { recursive: true });
@@ -141,11 +142,13 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
     });
     const py = spawnSync('python3', ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
     if (py.status === 0) {
+      // The real runtime interface client when it is installed (PyPI awslambdaric), else the demo's own loop.
+      const ric = spawnSync('python3', ['-c', 'import awslambdaric'], { stdio: 'ignore' }).status === 0;
       functions.push({
         id: 'python',
         handler: 'app.handler',
         executionEnv: `AWS_Lambda_python${py.stdout.trim()}`,
-        command: ['python3', join(runtimeDir, 'python_runtime.py')],
+        command: ['python3', join(runtimeDir, ric ? 'python_ric_bootstrap.py' : 'python_runtime.py')],
         task: task('python'),
       });
     } else {
