@@ -143,6 +143,25 @@ int eg_parse_endpoint(const char *s, struct eg_endpoint *ep) {
   return 0;
 }
 
+int eg_is_ip_literal(const char *node) {
+  /* fast path: host names almost always hold a letter outside hex digits and 'x' before any '%' */
+  for (const char *c = node; *c && *c != '%'; c++) {
+    char ch = *c;
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') || ch == '.' || ch == ':' ||
+          ch == 'x' || ch == 'X'))
+      return 0;
+  }
+  struct in_addr a4;
+  unsigned char a6[16];
+  if (inet_aton(node, &a4) != 0) return 1;
+  char tmp[64];
+  size_t n = strcspn(node, "%"); /* fe80::1%eth0 */
+  if (n >= sizeof tmp) return 0;
+  memcpy(tmp, node, n);
+  tmp[n] = '\0';
+  return inet_pton(AF_INET6, tmp, a6) == 1;
+}
+
 int eg_socket_proto(int fd, int *sock_type) {
   int type = 0;
   socklen_t l = sizeof type;

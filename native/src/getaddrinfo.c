@@ -13,7 +13,6 @@
  * Real function missing (dlsym): EAI_SYSTEM with errno ENOSYS.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>
@@ -21,18 +20,6 @@
 #include "guard.h"
 
 typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
-
-static int is_ip_literal(const char *node) {
-  struct in_addr a4;
-  unsigned char a6[16];
-  if (inet_aton(node, &a4) != 0) return 1;
-  char tmp[64];
-  size_t n = strcspn(node, "%"); /* fe80::1%eth0 */
-  if (n >= sizeof tmp) return 0;
-  memcpy(tmp, node, n);
-  tmp[n] = '\0';
-  return inet_pton(AF_INET6, tmp, a6) == 1;
-}
 
 static int service_port(const char *service) {
   if (service == NULL || service[0] == '\0') return EGP_PORT_UNKNOWN;
@@ -65,7 +52,7 @@ EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
     return real(node, service, hints, res);
   int saved = errno;
   eg_enter();
-  if (is_ip_literal(node)) {
+  if (eg_is_ip_literal(node)) {
     eg_leave();
     errno = saved;
     return real(node, service, hints, res);

@@ -25,9 +25,7 @@ typedef int (*ghb2r_fn)(const char *, int, struct hostent *, char *, size_t, str
 static int decide(const char *node, const char *call, char name[256], int *len) {
   *len = 0;
   if (node == NULL || node[0] == '\0') return 1;
-  struct in_addr a4;
-  unsigned char a6[16];
-  if (inet_aton(node, &a4) != 0 || inet_pton(AF_INET6, node, a6) == 1) return 1;
+  if (eg_is_ip_literal(node)) return 1;
   int n = egp_normalize_name(node, strlen(node), name);
   if (n < 0) {
     size_t raw = strlen(node);

@@ -106,6 +106,9 @@ int eg_sockaddr_ip(const struct sockaddr *sa, socklen_t len, egp_ip *ip, int *po
 size_t eg_ip_format(const egp_ip *ip, char *out) EG_HIDDEN;
 /* Parse "host:port" / "[v6]:port"; returns 0 on success. */
 int eg_parse_endpoint(const char *s, struct eg_endpoint *ep) EG_HIDDEN;
+/* 1 when a lookup's node is an IP literal that getaddrinfo/gethostbyname would parse without a query (inet_aton forms
+ * such as "127.1", IPv6 with an optional %scope). A name with any other character returns 0 without calling libc. */
+int eg_is_ip_literal(const char *node) EG_HIDDEN;
 /* The protocol of socket fd (SO_TYPE): EGP_PROTO_TCP / EGP_PROTO_UDP / EGP_PROTO_UNKNOWN. *is_stream set. */
 int eg_socket_proto(int fd, int *sock_type) EG_HIDDEN;
 

@@ -252,7 +252,9 @@ void eg_log_policy_error(const char *code, const char *path, const char *what, i
   char buf[EG_LOG_LINE_MAX];
   struct jbuf j;
   jb_init(&j, buf, sizeof buf);
-  common(&j, fail_closed ? 50 : 40, m.b, m.n, "policy");
+  /* the policy itself unusable: an error (50) in either mode; state-file / log-file / log-level problems: warnings */
+  int is_error = strncmp(code, "E_POLICY", 8) == 0 || strcmp(code, "E_CONFIG_MODE") == 0;
+  common(&j, is_error ? 50 : 40, m.b, m.n, "policy");
   jb_str(&j, "error", code, strlen(code));
   if (path) jb_str(&j, "path", path, strlen(path));
   jb_str(&j, "detail", what, strlen(what));

@@ -226,6 +226,12 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       });
       expect(probe(['gai', 'Other.TEST.']).logs[0]).toMatchObject({ host: 'other.test', rule: 'default' });
       expect(probe(['gai', 'allowed.test', String(P)]).results[0]).toMatchObject({ rc: 0, results: 1 });
+      // IP literals (inet_aton forms too) need no query: they pass, and the connect decides on the address
+      for (const lit of ['10.66.0.3', '0x0a.66.0.3', '10.66.3', 'fd66::9', 'fe80::1%lo']) {
+        const l = probe(['gai', lit]);
+        expect(l.results[0], lit).toMatchObject({ rc: 0 });
+        expect(l.logs, lit).toEqual([]);
+      }
     });
 
     it('binding: an allowed name’s address connects; the same address without the lookup, or a denied address behind an allowed name, does not', () => {
