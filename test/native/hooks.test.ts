@@ -310,6 +310,60 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
     });
   });
 
+  describe('shared state file (docs/STATE.md)', () => {
+    function stateFile(flags: number, requestId: string): string {
+      const b = Buffer.alloc(256);
+      b.write('EGSTATE\x01', 0, 'latin1');
+      b.writeUInt32LE(1, 8);
+      b.writeUInt32LE(256, 12);
+      b.writeBigUInt64LE(2n, 16); // seq: even = stable
+      b.writeBigUInt64LE(1n, 24); // invoke_seq
+      b.writeUInt32LE(flags, 32);
+      b.writeUInt32LE(requestId.length, 36);
+      b.write(requestId, 40, 'latin1');
+      const path = join(dir, `state-${flags}-${requestId}`);
+      writeFileSync(path, b);
+      return path;
+    }
+    const counters = (path: string) => {
+      const b = readFileSync(path);
+      return [128, 136, 144, 152].map((o) => Number(b.readBigUInt64LE(o)));
+    };
+
+    it('log lines carry the requestId; decisions are counted (allowed, denied, blocked, uncovered)', () => {
+      const st = stateFile(1, 'req-7f3a');
+      const r = probe(['connect', '10.66.0.3', String(P)], { EGRESS_GUARD_STATE: st });
+      expect(r.logs[0]).toMatchObject({ requestId: 'req-7f3a', blocked: true });
+      probe(['connect', '10.66.0.2', String(P)], { EGRESS_GUARD_STATE: st });
+      probe(['exec', join(BUILD, 'static-hello')], { EGRESS_GUARD_STATE: st });
+      expect(counters(st)).toEqual([1, 1, 1, 1]);
+    });
+
+    it('BUDGET_TRIPPED blocks new egress in enforce mode (rule budget), not in audit', () => {
+      const st = stateFile(3, 'req-budget');
+      const r = probe(['connect', '10.66.0.2', String(P)], { EGRESS_GUARD_STATE: st });
+      expect(r.results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
+      expect(r.logs[0]).toMatchObject({ rule: 'budget', blocked: true, requestId: 'req-budget' });
+      const a = probe(['connect', '10.66.0.2', String(P)], { EGRESS_GUARD_STATE: st, EGRESS_GUARD_MODE: 'audit' });
+      expect(a.results[0]).toEqual({ call: 'connect', rc: 0 });
+    });
+
+    it('a missing state file is created with its header; a foreign file is ignored with one warning', () => {
+      const st = join(dir, 'created-state');
+      probe(['connect', '10.66.0.2', String(P)], { EGRESS_GUARD_STATE: st });
+      const b = readFileSync(st);
+      expect(b.length).toBe(256);
+      expect(b.subarray(0, 8).toString('latin1')).toBe('EGSTATE\x01');
+      expect(Number(b.readBigUInt64LE(128))).toBe(1); // the allowed connect was counted
+      const foreign = join(dir, 'foreign-state');
+      writeFileSync(foreign, Buffer.alloc(256, 7));
+      const r = probe(['connect', '10.66.0.3', String(P)], { EGRESS_GUARD_STATE: foreign });
+      expect(where(r.logs, { event: 'policy' })[0]).toMatchObject({ error: 'E_STATE_INVALID', level: 40 });
+      expect(where(r.logs, { event: 'connect' })[0]).toMatchObject({ blocked: true });
+      expect(readFileSync(foreign).equals(Buffer.alloc(256, 7))).toBe(true); // never written
+    });
+  });
+
   describe('audit, off and broken policies', () => {
     it('audit: denied traffic proceeds and is logged once per distinct destination', () => {
       const r = probe(['threads', '10.66.0.2', '10.66.0.3', String(P)], { EGRESS_GUARD_MODE: 'audit' });
