@@ -168,47 +168,40 @@ describe('written files satisfy the format invariants', () => {
 });
 
 describe('reader checks (docs/FORMAT.md "How a reader validates")', () => {
+  const R = (b: Uint8Array) => sec(b, 1).offset; // first RULES record
   const cases: Array<[string, (b: Uint8Array) => Uint8Array, string]> = [
     ['valid file', (b) => b, 'ok'],
     ['too small', (b) => b.slice(0, 63), 'EGP_TOO_SMALL'],
-    ['bad magic', (b) => ((b[0] = 0x46), b), 'EGP_BAD_MAGIC'],
-    ['other version', (b) => (dv(b).setUint16(8, 2, true), b), 'EGP_BAD_VERSION'],
-    ['header size', (b) => (dv(b).setUint16(10, 72, true), b), 'EGP_BAD_HEADER_SIZE'],
-    ['unknown flag', (b) => (dv(b).setUint32(12, 4, true), b), 'EGP_UNKNOWN_FLAGS'],
+    ['bad magic', (b) => put(b, 0, 1, 0x46), 'EGP_BAD_MAGIC'],
+    ['other version', (b) => put(b, 8, 2, 2), 'EGP_BAD_VERSION'],
+    ['header size', (b) => put(b, 10, 2, 72), 'EGP_BAD_HEADER_SIZE'],
+    ['unknown flag', (b) => put(b, 12, 4, 4), 'EGP_UNKNOWN_FLAGS'],
     ['truncated', (b) => b.slice(0, b.length - 8), 'EGP_SIZE_MISMATCH'],
     ['extended', (b) => Uint8Array.from([...b, 0, 0, 0, 0, 0, 0, 0, 0]), 'EGP_SIZE_MISMATCH'],
-    ['section count 9', (b) => fixCrc((dv(b).setUint32(24, 9, true), b)), 'EGP_BAD_SECTION_COUNT'],
-    ['section count 65', (b) => fixCrc((dv(b).setUint32(24, 65, true), b)), 'EGP_BAD_SECTION_COUNT'],
-    ['meta crc', (b) => (dv(b).setUint32(36, 99, true), b), 'EGP_META_CRC'],
-    ['body crc', (b) => ((b[b.length - 40]! ^= 1), b), 'EGP_BODY_CRC'],
+    ['section count 9', (b) => fixCrc(put(b, 24, 4, 9)), 'EGP_BAD_SECTION_COUNT'],
+    ['section count 65', (b) => fixCrc(put(b, 24, 4, 65)), 'EGP_BAD_SECTION_COUNT'],
+    ['meta crc', (b) => put(b, 36, 4, 99), 'EGP_META_CRC'],
+    ['body crc', (b) => put(b, b.length - 40, 1, b[b.length - 40]! ^ 1), 'EGP_BODY_CRC'],
     ['table order', (b) => fixCrc(swapEntries(b, 2, 3)), 'EGP_SECTION_ORDER'],
-    ['duplicate id', (b) => fixCrc((dv(b).setUint32(64 + 16, 1, true), b)), 'EGP_SECTION_ORDER'],
-    ['missing id', (b) => fixCrc((dv(b).setUint32(64 + 9 * 16, 11, true), b)), 'EGP_SECTION_MISSING'],
+    ['duplicate id', (b) => fixCrc(put(b, 64 + 16, 4, 1)), 'EGP_SECTION_ORDER'],
+    ['missing id', (b) => fixCrc(put(b, 64 + 9 * 16, 4, 11)), 'EGP_SECTION_MISSING'],
     ['misaligned', (b) => fixCrc(addOffset(b, 3, 4)), 'EGP_SECTION_BOUNDS'],
     ['inside table', (b) => fixCrc(setOffset(b, 0, 64)), 'EGP_SECTION_BOUNDS'],
-    ['past the end', (b) => fixCrc((dv(b).setUint32(64 + 3 * 16 + 4, 1_000_000, true), b)), 'EGP_SECTION_BOUNDS'],
-    [
-      'huge offset',
-      (b) => fixCrc((dv(b).setBigUint64(64 + 3 * 16 + 8, 0xfffffffffffffff8n, true), b)),
-      'EGP_SECTION_BOUNDS',
-    ],
+    ['past the end', (b) => fixCrc(put(b, 64 + 3 * 16 + 4, 4, 1_000_000)), 'EGP_SECTION_BOUNDS'],
+    ['huge offset', (b) => fixCrc(put(b, 64 + 3 * 16 + 8, 8, 0xfffffffffffffff8n)), 'EGP_SECTION_BOUNDS'],
     ['overlap', (b) => fixCrc(setOffset(b, 1, sec(b, 1).offset)), 'EGP_SECTION_OVERLAP'],
-    ['rule count', (b) => fixCrc((dv(b).setUint32(36, 3, true), b)), 'EGP_RULE_COUNT'],
-    ['rule action', (b) => fixCrc(((b[sec(b, 1).offset + 8] = 2), b)), 'EGP_BAD_RULE'],
-    ['rule proto 0', (b) => fixCrc(((b[sec(b, 1).offset + 9] = 0), b)), 'EGP_BAD_RULE'],
-    ['rule kind 5', (b) => fixCrc(((b[sec(b, 1).offset + 10] = 5), b)), 'EGP_BAD_RULE'],
-    ['rule name empty', (b) => fixCrc((dv(b).setUint32(sec(b, 1).offset + 4, 0, true), b)), 'EGP_BAD_RULE'],
-    [
-      'rule name out of strings',
-      (b) => fixCrc((dv(b).setUint32(sec(b, 1).offset, 1_000_000, true), b)),
-      'EGP_BAD_RULE',
-    ],
-    ['rule ports out of range', (b) => fixCrc((dv(b).setUint32(sec(b, 1).offset + 16, 99, true), b)), 'EGP_BAD_RULE'],
-    ['port lo > hi', (b) => fixCrc((dv(b).setUint16(sec(b, 2).offset, 9999, true), b)), 'EGP_BAD_PORT_RANGE'],
-    ['rulesets word 0', (b) => fixCrc((dv(b).setUint32(sec(b, 3).offset, 1, true), b)), 'EGP_BAD_RULESETS'],
-    ['slots not a power of two', (b) => fixCrc((dv(b).setUint32(64 + 4 * 16 + 4, 3, true), b)), 'EGP_BAD_SLOTS'],
-    ['v4 first start', (b) => fixCrc((dv(b).setUint32(sec(b, 9).offset, 1, true), b)), 'EGP_BAD_INTERVALS'],
-    ['v6 first start', (b) => fixCrc(((b[sec(b, 10).offset + 15] = 1), b)), 'EGP_BAD_INTERVALS'],
+    ['rule count', (b) => fixCrc(put(b, 36, 4, 3)), 'EGP_RULE_COUNT'],
+    ['rule action', (b) => fixCrc(put(b, R(b) + 8, 1, 2)), 'EGP_BAD_RULE'],
+    ['rule proto 0', (b) => fixCrc(put(b, R(b) + 9, 1, 0)), 'EGP_BAD_RULE'],
+    ['rule kind 5', (b) => fixCrc(put(b, R(b) + 10, 1, 5)), 'EGP_BAD_RULE'],
+    ['rule name empty', (b) => fixCrc(put(b, R(b) + 4, 4, 0)), 'EGP_BAD_RULE'],
+    ['rule name out of strings', (b) => fixCrc(put(b, R(b), 4, 1_000_000)), 'EGP_BAD_RULE'],
+    ['rule ports out of range', (b) => fixCrc(put(b, R(b) + 16, 4, 99)), 'EGP_BAD_RULE'],
+    ['port lo > hi', (b) => fixCrc(put(b, sec(b, 2).offset, 2, 9999)), 'EGP_BAD_PORT_RANGE'],
+    ['rulesets word 0', (b) => fixCrc(put(b, sec(b, 3).offset, 4, 1)), 'EGP_BAD_RULESETS'],
+    ['slots not a power of two', (b) => fixCrc(put(b, 64 + 4 * 16 + 4, 4, 3)), 'EGP_BAD_SLOTS'],
+    ['v4 first start', (b) => fixCrc(put(b, sec(b, 9).offset, 4, 1)), 'EGP_BAD_INTERVALS'],
+    ['v6 first start', (b) => fixCrc(put(b, sec(b, 10).offset + 15, 1, 1)), 'EGP_BAD_INTERVALS'],
   ];
   it.each(cases)('%s → %s', (_t, mutate, code) => {
     expect(codeOf(mutate(tiny()))).toBe(code);
@@ -225,6 +218,16 @@ describe('reader checks (docs/FORMAT.md "How a reader validates")', () => {
     }
   });
 });
+
+/** Writes a little-endian integer of `size` bytes at `off`; returns the buffer. */
+function put(b: Uint8Array, off: number, size: 1 | 2 | 4 | 8, value: number | bigint): Uint8Array {
+  const v = dv(b);
+  if (size === 1) v.setUint8(off, Number(value));
+  else if (size === 2) v.setUint16(off, Number(value), true);
+  else if (size === 4) v.setUint32(off, Number(value), true);
+  else v.setBigUint64(off, BigInt(value), true);
+  return b;
+}
 
 function swapEntries(b: Uint8Array, i: number, j: number): Uint8Array {
   const a = b.slice(64 + i * 16, 64 + i * 16 + 16);
@@ -250,7 +253,7 @@ describe('large files, bounds at use, unknown sections', () => {
     const { bytes } = await compileAndLoad('version: 1\nallow: [a.test]\ndeny:\n  - hosts_file: n.txt\n', dir);
     expect(bytes.length).toBeGreaterThan(1024 * 1024);
     const b = bytes.slice();
-    b[b.length - 100]! ^= 0x55; // inside the last section
+    put(b, b.length - 100, 1, b[b.length - 100]! ^ 0x55); // inside the last section
     expect(codeOf(b)).toBe('ok');
     expect(codeOf(b, { verify: 'full' })).toBe('EGP_BODY_CRC');
     // and the big file decides like a small one
