@@ -55,6 +55,8 @@ const URLS = {
 
 interface FunctionSpec {
   id: 'node' | 'python';
+  /** What drives the handler: the runtime interface client in use. */
+  runtime: string;
   handler: string;
   executionEnv: string;
   command: string[];
@@ -135,6 +137,7 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
     };
     functions.push({
       id: 'node',
+      runtime: "the demo's Node runtime loop (demo/runtime/node-runtime.ts)",
       handler: 'index.handler',
       executionEnv: `AWS_Lambda_nodejs${process.versions.node.split('.')[0]}.x`,
       command: [process.execPath, join(runtimeDir, 'node-runtime.mjs')],
@@ -146,6 +149,9 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
       const ric = spawnSync('python3', ['-c', 'import awslambdaric'], { stdio: 'ignore' }).status === 0;
       functions.push({
         id: 'python',
+        runtime: ric
+          ? 'the AWS runtime interface client (PyPI awslambdaric)'
+          : "the demo's Python runtime loop (awslambdaric is not installed)",
         handler: 'app.handler',
         executionEnv: `AWS_Lambda_python${py.stdout.trim()}`,
         command: ['python3', join(runtimeDir, ric ? 'python_ric_bootstrap.py' : 'python_runtime.py')],
@@ -295,6 +301,7 @@ async function runFunction(cfg: InnerConfig, fn: FunctionSpec, mode: string, inv
   out(
     c.bold(`${fn.id} function (${mode}) — started as: wrapper ${fn.command.map((a) => a.split('/').pop()).join(' ')}`),
   );
+  out(c.dim(`  handler ${fn.handler}, driven by ${fn.runtime}; Runtime API on ${address}`));
   // Lambda starts `$AWS_LAMBDA_EXEC_WRAPPER <runtime command>`; the wrapper execs the runtime.
   const child = spawn(wrapper, fn.command, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const seenInvoke = new Set<string>();

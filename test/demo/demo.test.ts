@@ -12,6 +12,8 @@ import { needCommand, needNetns } from '../support/capability.js';
 const ok = needNetns();
 const python = needCommand('python3');
 const root = repoRoot();
+/** The real runtime interface client drives the Python example when it is installed (.ci/run installs it). */
+const ric = python && spawnSync('python3', ['-c', 'import awslambdaric'], { stdio: 'ignore' }).status === 0;
 
 /** The lines of one function run: from its header to the next header or the summary. */
 function section(output: string, fn: string, mode: string): string {
@@ -49,6 +51,7 @@ describe.skipIf(!ok)('npm run demo (short)', () => {
     it(`${fn}, audit: allows the partner API, logs the denied call as would-block and lets it through, flags the budget`, () => {
       const s = section(out, fn, 'audit');
       expect(s).toContain('started as: wrapper ');
+      if (fn === 'python' && ric) expect(s).toContain('python3 python_ric_bootstrap.py');
       expect(s).toMatch(
         new RegExp(
           `\\[${fn}·audit\\] req [0-9a-f]{8} ALLOW +connect api\\.partner\\.example \\(10\\.201\\.1\\.10:80/tcp\\)  rule=partner-api`,
