@@ -17,12 +17,27 @@
  *   and unlike the other commands' 2 for usage errors, because any status a command can return is the command's.
  *   `--help` prints the usage to stdout and returns 0. SIGINT/SIGTERM/SIGHUP/SIGQUIT received by `run` while the
  *   command runs are forwarded to it.
+ * - A command that is a statically linked ELF (no PT_INTERP, e.g. `CGO_ENABLED=0` Go) cannot load the library: `run`
+ *   still runs it, but first writes the same `uncovered` line the library writes when a guarded process execs one
+ *   (docs/LOGGING.md; `reason: "static"`, `call: "egress-guard run"`) to the guard's log destination.
  * Errors are written to `io.stderr` as one line `egress-guard run: <CODE>: <what> (<how to fix>)`; codes are stable.
  */
 import { type StdioOptions, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  closeSync,
+  existsSync,
+  constants as fsConstants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { constants, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePolicyFile, formatDiagnostic, PolicyError } from '../index.js';
 
@@ -179,6 +194,84 @@ export async function prepareRun(args: RunArgs, io: RunIo): Promise<Prepared> {
   return { env, cleanup };
 }
 
+/** The file `command` names, as execvp would find it (PATH search when it has no slash); undefined if none. */
+export function findExecutable(command: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const candidates = command.includes('/')
+    ? [resolve(cwd, command)]
+    : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).map((d) => resolve(cwd, d || '.', command));
+  for (const c of candidates) {
+    try {
+      accessSync(c, fsConstants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** True when `path` is an ELF executable without a PT_INTERP program header (statically linked). */
+export function isStaticElf(path: string): boolean {
+  let b: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      b = Buffer.alloc(64 * 1024);
+      b = b.subarray(0, readSync(fd, b, 0, b.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  if (b.length < 52 || b.readUInt32BE(0) !== 0x7f454c46) return false;
+  const is64 = b[4] === 2;
+  const le = b[5] === 1;
+  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const phoff = is64 ? Number(le ? b.readBigUInt64LE(32) : b.readBigUInt64BE(32)) : u32(28);
+  const phentsize = u16(is64 ? 54 : 42);
+  const phnum = u16(is64 ? 56 : 44);
+  if (phnum === 0 || phentsize < 4) return false;
+  for (let i = 0; i < phnum; i++) {
+    const off = phoff + i * phentsize;
+    if (off + 4 > b.length) return false; // program headers beyond what we read: do not guess
+    if (u32(off) === 3) return false; // PT_INTERP
+  }
+  return true;
+}
+
+/** Writes one `uncovered` line (docs/LOGGING.md) to the guard's log destination in `env`. */
+function logUncovered(path: string, env: NodeJS.ProcessEnv, policy: string, io: RunIo): void {
+  const dest = env.EGRESS_GUARD_LOG ?? 'stderr';
+  if (dest === 'off' || env.EGRESS_GUARD_LOG_LEVEL === 'off') return;
+  let mode = env.EGRESS_GUARD_MODE;
+  if (mode !== 'audit' && mode !== 'enforce') {
+    const head = readFileSync(policy).subarray(0, 16);
+    mode = head.length >= 16 && (head.readUInt32LE(12) & 1) === 1 ? 'enforce' : 'audit';
+  }
+  const line = `${JSON.stringify({
+    level: 40,
+    time: Date.now(),
+    pid: process.pid,
+    name: 'egress-guard',
+    msg: `uncovered exec ${path}: statically linked, the guard cannot see its traffic`,
+    event: 'uncovered',
+    path,
+    reason: 'static',
+    call: 'egress-guard run',
+    mode,
+  })}\n`;
+  if (dest === 'stderr') io.stderr(line);
+  else {
+    try {
+      appendFileSync(dest, line);
+    } catch {
+      io.stderr(line); // the library will not be able to log there either; never fail the run for it
+    }
+  }
+}
+
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 /** Spawns the command and resolves with its exit status (see the contract at the top). */
@@ -229,6 +322,10 @@ export async function runCommand(argv: string[], io: RunIo): Promise<number> {
     throw e;
   }
   try {
+    const exe = findExecutable(args.command[0] as string, prepared.env, io.cwd ?? process.cwd());
+    if (exe !== undefined && isStaticElf(exe)) {
+      logUncovered(exe, prepared.env, prepared.env.EGRESS_GUARD_POLICY as string, io);
+    }
     return await execute(args.command, prepared.env, io);
   } finally {
     prepared.cleanup();

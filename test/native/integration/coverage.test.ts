@@ -68,11 +68,15 @@ describe.skipIf(!ok)('coverage: what the guard sees and what it cannot', () => {
     expect(r.stdout, r.stderr).toContain('curl=7');
   });
 
-  it('NOT COVERED: a child that removes LD_PRELOAD from its environment', async () => {
+  it('NOT COVERED: a child that removes LD_PRELOAD from its environment — the exec is reported as `uncovered`', async () => {
     const r = await enforce('sh', ['-c', 'env -u LD_PRELOAD curl -sS --max-time 3 http://10.77.0.2:8080/']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe('hello from 10.77.0.2:8080\n');
     expect(logsWhere(r.logs, { event: 'connect', ip: '10.77.0.2' })).toEqual([]);
+    // env(1) still has the guard; it notices that it starts curl without it
+    const u = logsWhere(r.logs, { event: 'uncovered', reason: 'no-preload' });
+    expect(u, explain(r)).toHaveLength(1);
+    expect(String(u[0]?.path)).toMatch(/\/curl$/);
   });
 
   it('NOT COVERED: syscalls made with inline assembly (no libc call to intercept)', async () => {
@@ -105,7 +109,7 @@ describe.skipIf(!ok)('coverage: what the guard sees and what it cannot', () => {
       expect(logsWhere(r.logs, { event: 'dns' })).toEqual([]);
       const u = logsWhere(r.logs, { event: 'uncovered' });
       expect(u, explain(r)).toHaveLength(1);
-      expect(u[0]).toMatchObject({ path: exe, level: 40 });
+      expect(u[0]).toMatchObject({ path: exe, level: 40, reason: 'static' });
     },
     300_000,
   );

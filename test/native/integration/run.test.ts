@@ -1,6 +1,6 @@
 // `egress-guard run`: argument parsing, environment it gives the command (absolute paths, LD_PRELOAD once), exit
 // statuses, errors with stable codes — called as a function and through the built bin, guarding real programs.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   closeSync,
@@ -14,7 +14,15 @@ import {
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../../../policy/cli/index.js';
-import { parseRunArgs, RUN_USAGE, RunError, runCommand, withPreload } from '../../../policy/cli/run.js';
+import {
+  findExecutable,
+  isStaticElf,
+  parseRunArgs,
+  RUN_USAGE,
+  RunError,
+  runCommand,
+  withPreload,
+} from '../../../policy/cli/run.js';
 import { needCommand, needNetns } from '../../support/capability.js';
 import { BIN, compilePolicy, LIBRARY, logsWhere, needBin, needLibrary, ROOT, scratchDir } from '../../support/guard.js';
 import { runChild } from '../../support/netns.js';
@@ -65,6 +73,68 @@ describe('run: argument parsing', () => {
     expect(withPreload(`/usr/lib/libother.so ${lib}`, lib)).toBe(`/usr/lib/libother.so:${lib}`);
     expect(withPreload(withPreload('/a.so', lib), lib)).toBe(`${lib}:/a.so`);
   });
+});
+
+describe.skipIf(!needCommand('gcc'))('run: statically linked commands', () => {
+  it('tells static from dynamic ELF files (static, static-pie, dynamic, scripts)', () => {
+    const dir = join(scratchDir(), 'elf');
+    mkdirSync(dir, { recursive: true });
+    const src = join(dir, 'main.c');
+    writeFileSync(src, 'int main(void) { return 0; }\n');
+    const build = (out: string, flags: string[]) => {
+      const r = spawnSync('gcc', [...flags, '-o', join(dir, out), src], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(r.stderr);
+      return join(dir, out);
+    };
+    expect(isStaticElf(build('static', ['-static']))).toBe(true);
+    expect(isStaticElf(build('static-pie', ['-static-pie']))).toBe(true);
+    expect(isStaticElf(build('dynamic', []))).toBe(false);
+    expect(isStaticElf(src)).toBe(false);
+    expect(isStaticElf(join(dir, 'missing'))).toBe(false);
+  });
+
+  it('finds the command as execvp would', () => {
+    const sh = findExecutable('sh', { PATH: '/nonexistent:/usr/bin:/bin' }, '/');
+    expect(sh).toMatch(/^\/(usr\/)?bin\/sh$/);
+    expect(findExecutable('no-such-command-eg', { PATH: '/usr/bin:/bin' }, '/')).toBeUndefined();
+    expect(findExecutable('./x', { PATH: '' }, '/nonexistent')).toBeUndefined();
+  });
+
+  it.skipIf(!needLibrary())(
+    'writes one `uncovered` line to the guard log before running a static command',
+    async () => {
+      const dir = join(scratchDir(), 'elf-run');
+      mkdirSync(dir, { recursive: true });
+      const src = join(dir, 'main.c');
+      writeFileSync(src, 'int main(void) { return 4; }\n');
+      const exe = join(dir, 'static-prog');
+      expect(spawnSync('gcc', ['-static', '-o', exe, src]).status).toBe(0);
+      const log = join(dir, 'guard.log');
+      const egp = await compilePolicy(POLICY);
+      const r = await runFn(['--policy', egp, '--mode', 'audit', '--log', log, '--', exe]);
+      expect(r.status, r.stderr).toBe(4);
+      const lines = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines).toEqual([
+        expect.objectContaining({
+          name: 'egress-guard',
+          event: 'uncovered',
+          path: exe,
+          reason: 'static',
+          mode: 'audit',
+          level: 40,
+        }),
+      ]);
+      // a dynamic command gets no such line
+      const d = await runFn(['--policy', egp, '--log', join(dir, 'dyn.log'), '--', 'sh', '-c', 'exit 0']);
+      expect(d.status).toBe(0);
+      expect(existsSync(join(dir, 'dyn.log')) ? readFileSync(join(dir, 'dyn.log'), 'utf8') : '').not.toContain(
+        'uncovered',
+      );
+    },
+  );
 });
 
 interface Captured {
