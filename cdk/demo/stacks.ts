@@ -47,6 +47,11 @@ export interface GuardedFunctionsStackProps extends StackProps {
    * @default examples/policy.yaml
    */
   readonly policy?: string;
+  /**
+   * Targets of the example functions' three calls (ALLOWED_URL, DENIED_URL, BIG_URL).
+   * @default - the examples' own defaults (see examples/functions/node/index.mjs)
+   */
+  readonly urls?: { readonly allowed?: string; readonly denied?: string; readonly big?: string };
 }
 
 export class GuardedFunctionsStack extends Stack {
@@ -70,6 +75,11 @@ export class GuardedFunctionsStack extends Stack {
       timeout: Duration.seconds(60),
       memorySize: 512,
     });
+    for (const fn of [this.nodeFn, this.pythonFn]) {
+      if (props.urls?.allowed) fn.addEnvironment('ALLOWED_URL', props.urls.allowed);
+      if (props.urls?.denied) fn.addEnvironment('DENIED_URL', props.urls.denied);
+      if (props.urls?.big) fn.addEnvironment('BIG_URL', props.urls.big);
+    }
     // One line guards every function of the stack (an Aspect).
     EgressGuard.applyTo(this, { policy: props.policy ?? join(examples(), 'policy.yaml'), mode });
     new CfnOutput(this, 'NodeFunctionName', { value: this.nodeFn.functionName });

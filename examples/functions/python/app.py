@@ -1,8 +1,9 @@
 """Example Lambda function (Python) for egress-guard: one allowed call, one denied call, one big transfer.
 
 The event says which steps to run, in order: {"steps": ["allowed", "denied", "big"]} (the default is all three).
-Each step reports what happened from the function's point of view: {step, ok, status, bytes} or {step, ok: False,
-error} where `error` is the system error name (ENOTFOUND when the guard refused the name lookup, EACCES when it
+Each step reports what happened from the function's point of view: {step, ok: True, status, bytes} when an HTTP
+answer came back (any status: the network call went through), or {step, ok: False, error} where `error` is the
+system error name (ENOTFOUND when the guard refused the name lookup, EACCES when it
 refused the connection, ECONNREFUSED ...). Nothing here knows about the guard: that is the point.
 
 Targets come from the environment so the same code runs deployed and in `npm run demo` (see ../node/index.mjs).
@@ -15,7 +16,7 @@ import urllib.error
 import urllib.request
 
 TARGETS = {
-    "allowed": os.environ.get("ALLOWED_URL", "https://checkip.amazonaws.com/"),
+    "allowed": os.environ.get("ALLOWED_URL", "https://api.stripe.com/v1/charges"),
     "denied": os.environ.get("DENIED_URL", "https://example.com/"),
     "big": os.environ.get("BIG_URL", "https://registry.npmjs.org/aws-cdk-lib/-/aws-cdk-lib-2.170.0.tgz"),
 }
@@ -46,9 +47,9 @@ def _step(name):
                 if not chunk:
                     break
                 size += len(chunk)
-            return {"step": name, "ok": 200 <= res.status < 300, "status": res.status, "bytes": size}
+            return {"step": name, "ok": True, "status": res.status, "bytes": size}
     except urllib.error.HTTPError as e:
-        return {"step": name, "ok": False, "status": e.code, "bytes": 0}
+        return {"step": name, "ok": True, "status": e.code, "bytes": len(e.read() or b"")}
     except (urllib.error.URLError, OSError) as e:
         return {"step": name, "ok": False, "error": _error_code(e)}
 
