@@ -13,7 +13,8 @@
  * Reported: medians of lines/s and MB/s, the B/A time ratio, and the largest RSS sampled (every 50 ms) during the
  * B runs, next to the RSS before them: memory must not grow with the input.
  *
- * Usage: node dist/bench/suggest.js [--size 256MiB] [--repeat 3]   (or: npx vite-node bench/suggest.ts -- …)
+ * Usage: node dist/bench/suggest.js [--size 256MiB] [--repeat 3]   (or: npx vite-node bench/suggest.ts -- …);
+ * `KEEP=1` keeps the generated file and prints its path.
  */
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';

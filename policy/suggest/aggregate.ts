@@ -22,7 +22,7 @@ import type { BadCode, RecordContext, RecordSink } from './records.js';
 
 export const UNKNOWN_FUNCTION = '(unknown)';
 const RECENT_REQUESTS = 100_000;
-const MAX_PENDING = 100_000;
+export const MAX_PENDING = 100_000;
 const MAX_PENDING_PER_REQUEST = 256;
 const MAX_FUNCTIONS_PER_DEST = 64;
 const MAX_STREAMS = 100_000;
@@ -99,8 +99,16 @@ export class Aggregator implements RecordSink {
   private readonly fnByRequest = new Map<string, string>();
   private readonly fnByStream = new Map<string, string>();
   private readonly pending = new Map<string, Destination[]>();
+  /** insertion order of the two request-id maps, as rings: O(1) eviction of the oldest (a Map cannot pop its head) */
+  private readonly recentRing = new Ring(RECENT_REQUESTS);
+  private readonly pendingRing = new Ring(MAX_PENDING);
 
   constructor(private readonly defaultFunction?: string) {}
+
+  /** request ids whose network events wait for their invoke summary (≤ MAX_PENDING) */
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
 
   foreign(): void {
     this.stats.foreign++;
@@ -194,10 +202,11 @@ export class Aggregator implements RecordSink {
   private park(requestId: string, d: Destination): void {
     let list = this.pending.get(requestId);
     if (!list) {
-      if (this.pending.size >= MAX_PENDING) {
-        const [oldest, dests] = this.pending.entries().next().value as [string, Destination[]];
-        for (const x of dests) this.credit(x, this.defaultFunction);
-        this.pending.delete(oldest);
+      const oldest = this.pendingRing.push(requestId);
+      const given = oldest === undefined ? undefined : this.pending.get(oldest);
+      if (given) {
+        for (const x of given) this.credit(x, this.defaultFunction);
+        this.pending.delete(oldest!);
       }
       list = [];
       this.pending.set(requestId, list);
@@ -236,8 +245,9 @@ export class Aggregator implements RecordSink {
       this.fnByStream.set(ctx.stream, fn);
     }
     if (requestId === undefined) return;
-    if (this.fnByRequest.size >= RECENT_REQUESTS) {
-      this.fnByRequest.delete(this.fnByRequest.keys().next().value as string);
+    if (!this.fnByRequest.has(requestId)) {
+      const oldest = this.recentRing.push(requestId);
+      if (oldest !== undefined) this.fnByRequest.delete(oldest);
     }
     this.fnByRequest.set(requestId, fn);
     const parked = this.pending.get(requestId);
@@ -262,6 +272,21 @@ export class Aggregator implements RecordSink {
     b.rx.add(rx);
     b.tx.add(tx);
     b.total.add(rx + tx);
+  }
+}
+
+/** A fixed-size ring of keys: `push` returns the key it overwrote (the oldest), once full. */
+class Ring {
+  private readonly keys: Array<string | undefined>;
+  private next = 0;
+  constructor(size: number) {
+    this.keys = new Array<string | undefined>(size);
+  }
+  push(key: string): string | undefined {
+    const old = this.keys[this.next];
+    this.keys[this.next] = key;
+    this.next = (this.next + 1) % this.keys.length;
+    return old;
   }
 }
 

@@ -61,10 +61,41 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** Canonical address text, IPv4-mapped → IPv4; null when not an address. */
-export function canonicalIp(s: string): string | null {
+/**
+ * Small memo for the per-line normalisations: logs repeat the same few names and addresses millions of times.
+ * Bounded: cleared when full.
+ */
+class Memo<V> {
+  private readonly m = new Map<string, V>();
+  constructor(private readonly f: (k: string) => V) {}
+  get(k: string): V {
+    let v = this.m.get(k);
+    if (v === undefined && !this.m.has(k)) {
+      v = this.f(k);
+      if (this.m.size >= 10_000) this.m.clear();
+      this.m.set(k, v);
+    }
+    return v as V;
+  }
+}
+
+const LOOKS_LIKE_IP = /^[0-9.]+$|:/;
+
+const ipMemo = new Memo<string | null>((s) => {
+  if (!LOOKS_LIKE_IP.test(s)) return null;
   const a = parseAddr(s);
   return a ? formatAddr(toQueryAddress(a)) : null;
+});
+
+/** Normalised name, or null when it is not a valid DNS name. */
+const nameMemo = new Memo<string | null>((raw) => {
+  const h = normalizeName(raw);
+  return nameProblem(h, raw) === null ? h : null;
+});
+
+/** Canonical address text, IPv4-mapped → IPv4; null when not an address. */
+export function canonicalIp(s: string): string | null {
+  return ipMemo.get(s);
 }
 
 export function isLoopbackIp(ip: string): boolean {
@@ -134,8 +165,8 @@ function netEvent(
         return e;
       }
     } else {
-      const h = normalizeName(rawHost);
-      if (nameProblem(h, rawHost) !== null) return null;
+      const h = nameMemo.get(rawHost);
+      if (h === null) return null;
       e.host = h;
     }
   }
