@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { need, needNetns } from '../support/capability.js';
-import { logsWhere, needLibrary } from '../support/guard.js';
+import { logsWhere, needBin, needLibrary } from '../support/guard.js';
 import { buildGo, findGo, GO_STATIC_NAME, type GoBuild, isStaticElf } from './support/build.js';
 import { assertRun, type ClientExpectation } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, describeRun, runAll, stepOf, toRow } from './support/harness.js';
@@ -18,7 +18,11 @@ import { type ResultFact, writeResults } from './support/results.js';
 import { MODES, STEPS } from './support/scenario.js';
 
 const go = findGo();
-const ok = needNetns() && needLibrary() && need('go', go !== undefined, 'no /usr/local/go/bin/go and no `go` on PATH');
+const ok =
+  needNetns() &&
+  needLibrary() &&
+  needBin() &&
+  need('go', go !== undefined, 'no /usr/local/go/bin/go and no `go` on PATH');
 const version = go ? (/go(\d+\.\d+)/.exec(spawnSync(go, ['version'], { encoding: 'utf8' }).stdout)?.[1] ?? '?') : '?';
 
 function specs(bin: GoBuild): ClientSpec[] {
@@ -127,6 +131,26 @@ describe.skipIf(!ok)('compat: Go', () => {
     const sockets = (run?.guard.logs ?? []).filter((l) => l.event === 'connect' || l.event === 'sendto');
     expect(sockets, ctx).toEqual([]);
     expect(run?.uncovered, ctx).toEqual([]);
+  });
+
+  it('static, started by `egress-guard run`: the CLI logs one uncovered line naming it, then runs it unguarded', async () => {
+    const spec = { ...(SPECS[1] as ClientSpec), client: 'static-run', cmd: bin.static, args: [] };
+    const run = await lab.run(spec, 'enforce', { via: 'cli' });
+    const ctx = describeRun(run);
+    expect(run.guard.status, ctx).toBe(0);
+    expect(run.uncovered.length, ctx).toBe(1);
+    expect(run.uncovered[0]?.path, ctx).toBe(bin.static);
+    expect(run.uncovered[0]?.reason, ctx).toBe('static');
+    expect(run.uncovered[0]?.call, ctx).toBe('egress-guard run');
+    expect(stepOf(run, 'denied-ip').verdict, ctx).toBe('missed');
+    facts.push({
+      id: 'go-static-run',
+      runtime: 'Go',
+      title: `a static binary started with \`egress-guard run -- ${GO_STATIC_NAME}\``,
+      outcome:
+        '`egress-guard run` logs one `uncovered` line naming it (`reason: static`, `call: egress-guard run`), then runs ' +
+        'it; its traffic is not seen',
+    });
   });
 
   it('static, started directly with LD_PRELOAD in its environment (no guarded parent): nothing can warn', async () => {
