@@ -72,6 +72,26 @@ describe.skipIf(!ok)('byte budgets with the interposer', () => {
       env: { EGRESS_GUARD_POLICY: policy, EGRESS_GUARD_MODE: mode },
     });
 
+  it('python, EGRESS_GUARD_INTERRUPT=off: the handler runs to its end, then the invocation fails typed', async () => {
+    const invokes = overAndNext('python', 'enforce');
+    (invokes[0]!.event as { thenConnect: { expectInterrupt: boolean } }).thenConnect.expectInterrupt = false;
+    const r = await runDriver({
+      lang: 'python',
+      original: 'transfer.handler',
+      invokes,
+      ns: w.fn,
+      preload: true,
+      settle: true,
+      env: { EGRESS_GUARD_POLICY: policy, EGRESS_GUARD_MODE: 'enforce', EGRESS_GUARD_INTERRUPT: 'off' },
+    });
+    const [over, settled, next] = r.results;
+    expect(over).toMatchObject({ ok: false, error: { name: 'EgressBudgetExceededError', code: 'E_BUDGET_EXCEEDED' } });
+    // not interrupted: the whole download completed, then the new connect was refused
+    expect(settled?.settled).toEqual({ afterTrip: { connected: false, code: 'EACCES' }, interrupted: false });
+    expect(lines(r, 'invoke', 'over-enforce')[0]?.rxBytes).toBeGreaterThan(3 * MiB);
+    expect(next).toMatchObject({ ok: true });
+  });
+
   describe.each(['node', 'python'] as const)('%s wrapper', (lang) => {
     it('enforce: trips, blocks the next connect with the request id, fails typed, next invoke clean', async () => {
       const r = await run(lang, 'enforce');
