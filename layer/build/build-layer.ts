@@ -15,7 +15,9 @@
  * Run directly (`npm run build:layer`) it builds both zips and prints their sizes.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +39,12 @@ export function repoRoot(): string {
   }
 }
 
+let flockAvailable: boolean | undefined;
+function hasFlock(): boolean {
+  flockAvailable ??= spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0;
+  return flockAvailable;
+}
+
 export class LayerBuildError extends Error {
   constructor(
     readonly code: string,
@@ -47,8 +55,14 @@ export class LayerBuildError extends Error {
   }
 }
 
+/**
+ * Runs a build step under an exclusive lock (flock(1)) shared by every process building this checkout, so parallel
+ * test files (or a test and a CDK synth) never write the same library or bundle at the same time.
+ */
 function run(cmd: string, args: string[], cwd: string): void {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  const lock = join(tmpdir(), `egress-guard-build-${createHash('sha256').update(cwd).digest('hex').slice(0, 12)}.lock`);
+  const [c, a] = hasFlock() ? ['flock', [lock, cmd, ...args]] : [cmd, args];
+  const r = spawnSync(c, a, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   if (r.status !== 0) {
     throw new LayerBuildError(
       'E_LAYER_STEP',

@@ -198,7 +198,7 @@ describe.each(shells)('exec wrapper under %s', (shell) => {
   });
 
   it('without the library: audit logs one coded line and runs unguarded; enforce refuses to start', () => {
-    const emptyOpt = join(dir, `empty-${shell}`);
+    const emptyOpt = join(dir, `empty "quoted\\" ${shell}`); // the error line stays valid JSON
     mkdirSync(join(emptyOpt, 'egress-guard'), { recursive: true });
     copyFileSync(join(opt, 'egress-guard', 'wrapper'), join(emptyOpt, 'egress-guard', 'wrapper'));
     const audit = probeRun(shell, [], { EGRESS_GUARD_OPT: emptyOpt });
@@ -211,6 +211,7 @@ describe.each(shells)('exec wrapper under %s', (shell) => {
       error: 'E_WRAPPER_LIB_MISSING',
       level: 50,
     });
+    expect(JSON.parse(lines[0] ?? '').msg).toContain(emptyOpt);
     expect(audit.out?.env.LD_PRELOAD).toBeUndefined();
     const enforce = probeRun(shell, [], { EGRESS_GUARD_OPT: emptyOpt, EGRESS_GUARD_MODE: 'enforce' });
     expect(enforce.r.status).toBe(78);
