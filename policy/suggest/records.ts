@@ -261,7 +261,10 @@ export class RecordExtractor implements LineSink {
       .slice(c.start - this.blkBase, lineNo - this.blkBase + 1)
       .join('\n')
       .replace(/,\s*$/, '');
-    if (!text.includes('egress-guard')) return;
+    if (!text.includes('egress-guard')) {
+      this.sink.foreign();
+      return;
+    }
     const ctx: RecordContext = { source: this.source, line: lineNo };
     if (this.blockStream !== undefined) ctx.stream = this.blockStream;
     let obj: unknown;
@@ -272,6 +275,7 @@ export class RecordExtractor implements LineSink {
       return;
     }
     if (this.object(obj, ctx, 0)) this.blockMarked = false;
+    else this.sink.foreign();
   }
 
   /** Drops retained lines that no open capture can still need. */

@@ -114,7 +114,7 @@ export function headerLines(stats: Stats, lines: number): string[] {
   );
   out.push(
     `# Read ${n(lines)} lines: ${n(stats.guardRecords)} guard records (${n(stats.netEvents)} network events, ` +
-      `${n(stats.invokes)} invoke summaries), ${n(stats.foreign)} other lines skipped, ${n(badCount(stats))} bad lines.`,
+      `${n(stats.invokes)} invoke summaries), ${n(stats.foreign)} other lines or events skipped, ${n(badCount(stats))} bad lines.`,
   );
   if (stats.firstTime !== undefined) out.push(`# Observed from ${iso(stats.firstTime)} to ${iso(stats.lastTime)}.`);
   const omitted = [...stats.omitted].sort();

@@ -88,7 +88,7 @@ export function summary(agg: Aggregator): string {
   const lines = [
     `egress-guard suggest: read ${n(s.lines)} lines: ${n(s.guardRecords)} guard records ` +
       `(${n(s.netEvents)} network events, ${n(s.invokes)} invoke summaries, ${n(s.otherGuard)} other), ` +
-      `${n(agg.destinations.size)} distinct destinations; ${n(s.foreign)} other lines skipped; ` +
+      `${n(agg.destinations.size)} distinct destinations; ${n(s.foreign)} other lines or events skipped; ` +
       `${n(badCount(s))} bad lines skipped`,
   ];
   for (const [code, b] of [...s.bad].sort()) {
