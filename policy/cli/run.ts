@@ -37,7 +37,7 @@ import {
   statSync,
 } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePolicyFile, formatDiagnostic, PolicyError } from '../index.js';
 
@@ -127,11 +127,16 @@ export function defaultLibrary(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.EGRESS_GUARD_LIBRARY || join(packageRoot(), 'native/build/libegressguard.so'));
 }
 
-/** `LD_PRELOAD` with `lib` first, exactly once (entries are separated by `:` or spaces, as ld.so reads them). */
+/**
+ * `LD_PRELOAD` with `lib` first, exactly once (entries are separated by `:` or spaces, as ld.so reads them). An entry
+ * that is already `lib` stays where it is; another copy of the guard (same file name, other path — e.g. a layer's
+ * `/opt/…/libegressguard.so` inherited from the environment) is dropped, so two guards never run in one process.
+ */
 export function withPreload(existing: string | undefined, lib: string): string {
   const entries = (existing ?? '').split(/[:\s]+/).filter((e) => e !== '');
-  if (entries.some((e) => resolve(e) === lib)) return entries.join(':');
-  return [lib, ...entries].join(':');
+  const others = entries.filter((e) => resolve(e) === lib || basename(e) !== basename(lib));
+  if (others.some((e) => resolve(e) === lib)) return others.join(':');
+  return [lib, ...others].join(':');
 }
 
 function isCompiled(path: string): boolean {

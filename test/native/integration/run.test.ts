@@ -72,6 +72,8 @@ describe('run: argument parsing', () => {
     expect(withPreload('/usr/lib/libother.so', lib)).toBe(`${lib}:/usr/lib/libother.so`);
     expect(withPreload(`/usr/lib/libother.so ${lib}`, lib)).toBe(`/usr/lib/libother.so:${lib}`);
     expect(withPreload(withPreload('/a.so', lib), lib)).toBe(`${lib}:/a.so`);
+    // another copy of the guard is replaced, never loaded next to ours
+    expect(withPreload('/opt/lib/libegressguard.so:/a.so', lib)).toBe(`${lib}:/a.so`);
   });
 });
 
