@@ -146,6 +146,36 @@ describe.skipIf(!ok)('compat: Node.js', () => {
     });
   });
 
+  it('dns.resolve4 then connect to the answer: the address is not bound to the allowed name', async () => {
+    const spec: ClientSpec = {
+      ...RESOLVE4,
+      client: 'dns.resolve4-connect',
+      steps: ['allowed'],
+      reach: 'server',
+      args: [client('dns-resolve4-connect.mjs')],
+    };
+    const enforce = await lab.run(spec, 'enforce');
+    const ctx = describeRun(enforce);
+    const step = stepOf(enforce, 'allowed');
+    const line = step.logs.find((l) => l.event === 'connect');
+    // The measured truth: c-ares' answer never reaches the guard's bindings, so the connect is decided by address
+    // alone and the policy allows no address: blocked, although the name is allowed.
+    expect(step.program?.ok, ctx).toBe(false);
+    expect(step.program?.what, ctx).toBe('EACCES');
+    expect(step.reached, ctx).toBe(false);
+    expect(line?.decision, ctx).toBe('deny');
+    expect(line?.rule, ctx).toBe('default');
+    expect(line?.host, ctx).toBeUndefined();
+    facts.push({
+      id: 'node-resolve4-connect',
+      runtime: 'Node.js',
+      title: '`dns.resolve4` (c-ares) for an allowed name, then `http.get` to the returned address, enforce mode',
+      outcome:
+        'blocked (`EACCES`, rule `default`): only getaddrinfo-family lookups bind an address to its name, so traffic ' +
+        'to an allowed name found through raw DNS is denied unless the policy also allows the address',
+    });
+  });
+
   it('dns.resolve4: a nameserver the policy does not allow is denied by destination', async () => {
     const policy = await compilePolicy(POLICY_NAMESERVER_DENIED);
     const before = lab.server.of('dns').length;
