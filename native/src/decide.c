@@ -62,26 +62,31 @@ static int is_loopback_query(const struct eg_query *q) {
          (q->host_len > 10 && memcmp(q->host + q->host_len - 10, ".localhost", 10) == 0);
 }
 
-int eg_check(const struct eg_query *q, const char *errno_name) {
-  egp_decision d;
+/* Steps 1–4 (see the top of this file) without counting or logging. */
+static void decide(const struct eg_query *q, egp_decision *d) {
   int builtin = 0;
   if (endpoint_match(&eg.runtime_api, q) || endpoint_name(&eg.runtime_api, q)) {
-    d.allow = 1, d.rule = EG_RULE_RUNTIME_API, builtin = 1;
+    d->allow = 1, d->rule = EG_RULE_RUNTIME_API, builtin = 1;
   } else if (endpoint_match(&eg.xray, q) || endpoint_name(&eg.xray, q)) {
-    d.allow = 1, d.rule = EG_RULE_XRAY, builtin = 1;
+    d->allow = 1, d->rule = EG_RULE_XRAY, builtin = 1;
   } else if (!eg.policy_ok) {
-    if (is_loopback_query(q)) d.allow = 1, d.rule = EGP_RULE_LOOPBACK, builtin = 1;
-    else d.allow = 0, d.rule = EG_RULE_POLICY_ERROR;
+    if (is_loopback_query(q)) d->allow = 1, d->rule = EGP_RULE_LOOPBACK, builtin = 1;
+    else d->allow = 0, d->rule = EG_RULE_POLICY_ERROR;
   } else if (q->ip == NULL) {
-    egp_decide_name(&eg.policy, q->host, q->host_len, q->port, q->proto, &d);
+    egp_decide_name(&eg.policy, q->host, q->host_len, q->port, q->proto, d);
   } else {
-    egp_decide_addr(&eg.policy, q->ip, q->port, q->proto, q->host, q->host_len, &d);
+    egp_decide_addr(&eg.policy, q->ip, q->port, q->proto, q->host, q->host_len, d);
   }
-  if (d.allow && !builtin && d.rule != EGP_RULE_LOOPBACK && eg.mode == EG_MODE_ENFORCE && eg_state_budget_tripped() &&
+  if (d->allow && !builtin && d->rule != EGP_RULE_LOOPBACK && eg.mode == EG_MODE_ENFORCE && eg_state_budget_tripped() &&
       !is_loopback_query(q)) {
-    d.allow = 0;
-    d.rule = EG_RULE_BUDGET;
+    d->allow = 0;
+    d->rule = EG_RULE_BUDGET;
   }
+}
+
+int eg_check(const struct eg_query *q, const char *errno_name) {
+  egp_decision d;
+  decide(q, &d);
   int blocked = !d.allow && eg.mode == EG_MODE_ENFORCE;
   eg_state_count(d.allow ? EG_COUNT_ALLOWED : EG_COUNT_DENIED);
   if (blocked) eg_state_count(EG_COUNT_BLOCKED);
@@ -89,11 +94,39 @@ int eg_check(const struct eg_query *q, const char *errno_name) {
   return !blocked;
 }
 
+/*
+ * Fast path for connect/send when allowed traffic is not logged (level below `allow`): if the destination is allowed
+ * for TCP AND for UDP at this port, the call is allowed whatever the socket's type — and then also with the protocol
+ * and port unknown (raw sockets): an unknown port or protocol only ever widens what allow rules match and narrows what
+ * deny rules match (FORMAT.md "matches the use"). So the SO_TYPE query (a system call, the guard's largest cost on an
+ * allowed connect) is skipped. Anything else takes the full path, which knows the protocol for the log line.
+ */
+static int allowed_for_any_proto(const struct eg_query *q) {
+  if (eg.level >= EG_LEVEL_ALLOW) return 0;
+  struct eg_query t = *q;
+  egp_decision d;
+  t.proto = EGP_PROTO_TCP;
+  decide(&t, &d);
+  if (!d.allow) return 0;
+  t.proto = EGP_PROTO_UDP;
+  decide(&t, &d);
+  return d.allow;
+}
+
 int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen_t len, const char *event,
                       const char *call, int only_dgram) {
   egp_ip ip;
   int port;
   if (!eg_sockaddr_ip(sa, len, &ip, &port)) return 1; /* not AF_INET/AF_INET6 (or unusable): passes untouched */
+  char bound[256];
+  size_t blen = eg_bound_name(&ip, bound);
+  if (*sock_type < 0) {
+    struct eg_query fq = {event, call, blen ? bound : NULL, blen, &ip, port, EGP_PROTO_UNKNOWN};
+    if (allowed_for_any_proto(&fq)) {
+      eg_state_count(EG_COUNT_ALLOWED);
+      return 1;
+    }
+  }
   int type = *sock_type;
   if (type < 0) {
     eg_socket_proto(fd, &type);
@@ -102,8 +135,6 @@ int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen
   int proto = type == SOCK_STREAM ? EGP_PROTO_TCP : type == SOCK_DGRAM ? EGP_PROTO_UDP : EGP_PROTO_UNKNOWN;
   if (only_dgram && type == SOCK_STREAM) return 1; /* a connected stream ignores the address (no MSG_FASTOPEN) */
   if (type != SOCK_STREAM && type != SOCK_DGRAM) port = EGP_PORT_UNKNOWN; /* raw/other: the field is not a port */
-  char bound[256];
-  size_t blen = eg_bound_name(&ip, bound);
   struct eg_query q = {event, call, blen ? bound : NULL, blen, &ip, port, proto};
   return eg_check(&q, "EACCES");
 }

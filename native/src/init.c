@@ -116,18 +116,21 @@ static void do_init(void) {
 
 void eg_init_slow(void) {
   int s = 0;
+  /* the re-entry guard goes up BEFORE the state does: a signal handler that runs a hook on this thread while it
+   * initialises must pass straight through, never wait for an init that cannot finish until the handler returns */
+  eg_enter();
   if (__atomic_compare_exchange_n(&eg_init_state, &s, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
     static int atfork_done;
-    eg_enter();
     if (!atfork_done) {
       atfork_done = 1;
       pthread_atfork(NULL, NULL, atfork_child);
     }
     do_init();
-    eg_leave();
     __atomic_store_n(&eg_init_state, 2, __ATOMIC_RELEASE);
+    eg_leave();
     return;
   }
+  eg_leave();
   while (__atomic_load_n(&eg_init_state, __ATOMIC_ACQUIRE) != 2) {
     if (__atomic_load_n(&eg_init_state, __ATOMIC_ACQUIRE) == 0) { /* reset by a fork in the child: retry */
       eg_init_slow();
