@@ -48,7 +48,12 @@ allow:
     proto: udp
   - name: v6ok
     cidr: "fd66::1/128"
+  - name: both8
+    cidr: 10.66.0.8/32
 deny:
+  - name: udp8
+    cidr: 10.66.0.8/32
+    proto: udp
   - name: denied-name
     host: denied.test
   - name: hole7
@@ -78,7 +83,7 @@ function probe(args: string[], env: Record<string, string> = {}): ProbeResult {
     'ip -6 addr add fd66::1/128 dev lo nodad',
     `mount --bind ${dir}/hosts /etc/hosts`,
     `ready=$(mktemp -u ${dir}/ready.XXXXXX)`,
-    `env -u LD_PRELOAD ${PROBE} listen "$ready" 10.66.0.2:${P} 10.66.0.3:${P} 10.66.0.4:${P} 10.66.0.7:${P} "fd66::1:${P}" >/dev/null 2>&1 &`,
+    `env -u LD_PRELOAD ${PROBE} listen "$ready" 10.66.0.2:${P} 10.66.0.3:${P} 10.66.0.4:${P} 10.66.0.7:${P} 10.66.0.8:${P} "fd66::1:${P}" >/dev/null 2>&1 &`,
     'lpid=$!',
     'i=0; while [ ! -e "$ready" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done',
     'set +e',
@@ -166,6 +171,11 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       expect(probe(['sendto', '10.66.0.2', '8081']).results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
       expect(probe(['sendto', '10.66.0.20', '53']).results[0]).toEqual({ call: 'sendto', rc: 1 });
       expect(probe(['connect', '10.66.0.20', String(P)]).results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
+      // allowed for any protocol but denied for UDP: the socket's type decides
+      expect(probe(['connect', '10.66.0.8', String(P)]).results[0]).toEqual({ call: 'connect', rc: 0 });
+      const u8 = probe(['sendto', '10.66.0.8', String(P)]);
+      expect(u8.results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
+      expect(u8.logs[0]).toMatchObject({ rule: 'udp8', proto: 'udp', blocked: true });
     });
 
     it('IPv4-mapped IPv6 is decided (and logged) as IPv4; IPv6 rules apply', () => {
