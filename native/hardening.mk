@@ -80,7 +80,7 @@ fuzz-regress: fuzz-build
 define run_fuzz
 	@for f in $(FUZZERS); do \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$f; \
-	  $(FUZZ_DIR)/fuzz_$$f -max_total_time=$(1) -max_len=65536 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+	  $(FUZZ_DIR)/fuzz_$$f -max_total_time=$(1) -max_len=65536 -use_value_profile=1 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_DIR)/crash-$$f- $(FUZZ_DIR)/corpus-$$f fuzz/corpus/$$f >$(FUZZ_DIR)/fuzz-$$f.log 2>&1; \
 	  rc=$$?; grep -E '^stat::(number_of_executed_units|new_units_added)|^#[0-9]+ +DONE' $(FUZZ_DIR)/fuzz-$$f.log; \
 	  echo "fuzz $$f: corpus $$(ls $(FUZZ_DIR)/corpus-$$f | wc -l) files, exit $$rc"; \
@@ -93,3 +93,11 @@ fuzz: fuzz-regress
 
 fuzz-ci: fuzz-regress
 	$(call run_fuzz,$(FUZZ_CI_SECONDS))
+
+# The probe of test/hardening (one lookup + one connect, JSON result) — plain and ASan+UBSan builds.
+$(BUILD)/probe: stress/probe.c | $(BUILD)
+	$(CC) $(CFLAGS_BASE) -o $@ $<
+$(BUILD)/asan/probe: stress/probe.c | $(BUILD)/asan
+	$(SAN_CC) $(SAN_BASE) $(ASAN_FLAGS) -shared-libsan -o $@ $<
+$(BUILD)/asan/egpcheck: fuzz/egpcheck.c $(CORE_SRCS) $(HEADERS) | $(BUILD)/asan
+	$(SAN_CC) $(SAN_BASE) $(ASAN_FLAGS) -o $@ fuzz/egpcheck.c $(CORE_SRCS)
