@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../support/guard.js';
@@ -47,6 +47,12 @@ function cached(kind: string, key: string, build: (dir: string) => void): string
       renameSync(tmp, dir);
     } catch {
       // another run finished the same build first: use theirs
+    }
+    // Builds of older sources are never used again: remove them (best effort).
+    for (const old of readdirSync(BUILD_ROOT)) {
+      if (old.startsWith(`${kind}-`) && !old.startsWith(`${kind}-tmp-`) && join(BUILD_ROOT, old) !== dir) {
+        rmSync(join(BUILD_ROOT, old), { recursive: true, force: true });
+      }
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
