@@ -9,9 +9,11 @@
  *
  * Method: generate the file once; then, interleaved (A B A B …), `--repeat` times each:
  *  A. baseline: read the file in 1 MiB chunks and count newlines (what any line-based tool must at least do);
+ *  P. parse floor: `readline` over the file and `JSON.parse` of every line that contains `egress-guard` (what any
+ *     JSON-aware reader of these logs must at least do);
  *  B. suggest: the real pipeline (`collect` + `suggestPolicy`, including its compile-and-match self-check).
- * Reported: medians of lines/s and MB/s, the B/A time ratio, and the largest RSS sampled (every 50 ms) during the
- * B runs, next to the RSS before them: memory must not grow with the input.
+ * Reported: medians of lines/s and MB/s, B's time relative to A and to P, and the largest RSS sampled (every 50 ms)
+ * during the B runs, next to the RSS before them: memory must not grow with the input.
  *
  * Usage: node dist/bench/suggest.js [--size 256MiB] [--repeat 3]   (or: npx vite-node bench/suggest.ts -- …);
  * `KEEP=1` keeps the generated file and prints its path.
@@ -19,6 +21,7 @@
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { openInput } from '../policy/suggest/input.js';
 import { collect, suggestPolicy } from '../policy/suggest/run.js';
 
@@ -123,6 +126,22 @@ async function baseline(file: string): Promise<number> {
   return n;
 }
 
+async function parseFloor(file: string): Promise<number> {
+  let n = 0;
+  const rl = createInterface({
+    input: createReadStream(file, { highWaterMark: 1 << 20 }),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of rl) {
+    n++;
+    if (line.includes('egress-guard')) {
+      const i = line.indexOf('{');
+      JSON.parse(line.slice(i));
+    }
+  }
+  return n;
+}
+
 async function runSuggest(file: string): Promise<{ lines: number; rules: number; destinations: number }> {
   const agg = await collect([openInput(file, process.stdin)]);
   const s = await suggestPolicy(agg);
@@ -149,12 +168,16 @@ async function main(): Promise<void> {
     const rssBefore = process.memoryUsage().rss;
     let rssMax = rssBefore;
     const baseT: number[] = [];
+    const parseT: number[] = [];
     const sugT: number[] = [];
     let last = { lines: 0, rules: 0, destinations: 0 };
     for (let i = 0; i < repeat; i++) {
       let t = performance.now();
       const n = await baseline(file);
       baseT.push((performance.now() - t) / 1000);
+      t = performance.now();
+      await parseFloor(file);
+      parseT.push((performance.now() - t) / 1000);
       const sampler = setInterval(() => {
         rssMax = Math.max(rssMax, process.memoryUsage().rss);
       }, 50);
@@ -164,15 +187,19 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       rssMax = Math.max(rssMax, process.memoryUsage().rss);
       if (n !== last.lines) throw new Error(`line counts differ: baseline ${n}, suggest ${last.lines}`);
-      console.log(`run ${i + 1}: baseline ${baseT[i]!.toFixed(2)} s, suggest ${sugT[i]!.toFixed(2)} s`);
+      console.log(
+        `run ${i + 1}: newline count ${baseT[i]!.toFixed(2)} s, parse floor ${parseT[i]!.toFixed(2)} s, suggest ${sugT[i]!.toFixed(2)} s`,
+      );
     }
     const mb = bytes / 2 ** 20;
     const b = median(baseT);
+    const p = median(parseT);
     const s = median(sugT);
     console.log(`suggest: ${last.destinations} distinct destinations → ${last.rules} rules`);
     console.log(
       `median over ${repeat} interleaved runs: suggest ${Math.round(lines / s).toLocaleString('en-US')} lines/s ` +
-        `(${(mb / s).toFixed(0)} MiB/s); baseline newline count ${(mb / b).toFixed(0)} MiB/s; ratio ${(s / b).toFixed(1)}×`,
+        `(${(mb / s).toFixed(0)} MiB/s); newline count ${(mb / b).toFixed(0)} MiB/s (suggest takes ${(s / b).toFixed(1)}×); ` +
+        `readline + JSON.parse floor ${Math.round(lines / p).toLocaleString('en-US')} lines/s (suggest takes ${(s / p).toFixed(1)}×)`,
     );
     console.log(
       `RSS before the suggest runs ${(rssBefore / 2 ** 20).toFixed(0)} MiB, largest during them ${(rssMax / 2 ** 20).toFixed(0)} MiB`,
