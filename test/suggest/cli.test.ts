@@ -69,6 +69,19 @@ describe('suggest CLI', () => {
     expect((await suggest(['--function', 'fn-c'], { stdin: none })).stdout).toContain('by fn-c (1)');
   });
 
+  it('many functions: the comment names the five busiest with counts, then how many more', async () => {
+    const lines: string[] = [];
+    for (let f = 1; f <= 7; f++) {
+      for (let k = 0; k < f; k++)
+        lines.push(connect('api.example.com', '192.0.2.1', 443, { requestId: `r-${f}-${k}` }));
+      for (let k = 0; k < f; k++) lines.push(invokeLine(`fn-${f}`, `r-${f}-${k}`, 1, 1));
+    }
+    const r = await suggest([], { stdin: lines.join('\n') });
+    expect(r.stdout).toContain(
+      'seen 28 times (connect 28) by fn-7 (7), fn-6 (6), fn-5 (5), fn-4 (4), fn-3 (3) and 2 more;',
+    );
+  });
+
   it('the committed samples are exactly what test/fixtures/logs/generate.ts writes', () => {
     if (process.env.UPDATE_FIXTURES === '1') generate(FIXTURES);
     const tmp = mkdtempSync(join(dir, 'gen-'));
