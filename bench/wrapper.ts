@@ -10,17 +10,19 @@
  * the sampler timer is armed), shared state file, guard log to a file (on Lambda it is a pipe to the log agent), EMF to
  * stdout (sent to /dev/null here). Timing noise from other processes on this 2-core machine hits both sides of a pair.
  *
- * Usage: node dist/bench/wrapper.js [--invokes 5000] [--sample-ms 10] [--no-python]
+ * Usage: npm run bench:wrapper -- [--invokes 5000] [--sample-ms 10] [--no-python]
+ * (= vite-node bench/wrapper.ts; the workers are bench/wrapper-worker.mjs and bench/wrapper.py)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { compilePolicyTextSync } from '../policy/index.js';
 
+// bench/wrapper.ts (vite-node) or dist/bench/wrapper.js (compiled): the repository root is one or two levels up
 const here = dirname(fileURLToPath(import.meta.url));
-// dist/bench/wrapper.js → the repository root is two levels up either way (bench/ or dist/bench/)
-const root = resolve(here, here.includes(`${join('dist', 'bench')}`) ? '../..' : '..');
+const root = resolve(here, here.endsWith(join('dist', 'bench')) ? '../..' : '..');
 const fnDir = join(root, 'bench/wrapper-fn');
 
 interface Stats {
@@ -33,70 +35,12 @@ interface Stats {
   addedMedianUs: number;
 }
 
-function q(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-}
-
-export function summarize(lang: string, plain: number[], wrapped: number[]): Stats {
-  const d = plain.map((p, i) => (wrapped[i] as number) - p).sort((a, b) => a - b);
-  const ps = [...plain].sort((a, b) => a - b);
-  const ws = [...wrapped].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return {
-    lang,
-    invokes: plain.length,
-    plainMedianUs: r(q(ps, 0.5)),
-    wrappedMedianUs: r(q(ws, 0.5)),
-    plainP90Us: r(q(ps, 0.9)),
-    wrappedP90Us: r(q(ws, 0.9)),
-    addedMedianUs: r(q(d, 0.5)),
-  };
-}
-
-async function worker(n: number, out: string): Promise<void> {
-  const bundle = process.env.EG_BENCH_BUNDLE as string;
-  const wrapped = (await import(pathToFileURL(bundle).href)).handler as (e: unknown, c: unknown) => Promise<unknown>;
-  const plain = (await import(pathToFileURL(join(fnDir, 'noop.mjs')).href)).handler as typeof wrapped;
-  const ctx = (i: number) => ({
-    awsRequestId: `bench-${i}-0000-0000-0000-000000000000`,
-    functionName: 'bench',
-    getRemainingTimeInMillis: () => 30_000,
-    callbackWaitsForEmptyEventLoop: true,
-  });
-  const time = async (h: typeof wrapped, i: number) => {
-    const t0 = process.hrtime.bigint();
-    await h({ n: i }, ctx(i));
-    return Number(process.hrtime.bigint() - t0) / 1000;
-  };
-  const warm = Math.min(500, n);
-  for (let i = 0; i < warm; i++) {
-    await time(wrapped, i);
-    await time(plain, i);
-  }
-  const p: number[] = [];
-  const w: number[] = [];
-  for (let i = 0; i < n; i++) {
-    if (i % 2 === 0) {
-      w.push(await time(wrapped, i));
-      p.push(await time(plain, i));
-    } else {
-      p.push(await time(plain, i));
-      w.push(await time(wrapped, i));
-    }
-  }
-  writeFileSync(out, JSON.stringify(summarize('node', p, w)));
-}
-
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--worker') {
-    await worker(Number(process.argv[3]), process.argv[4] as string);
-    return;
-  }
   const n = arg('--invokes', 5000);
   const sampleMs = arg('--sample-ms', 10);
   const dir = mkdtempSync(join(tmpdir(), 'eg-bench-'));
@@ -108,7 +52,6 @@ async function main(): Promise<void> {
     if (b.status !== 0) throw new Error('bundle failed');
     // a policy with budgets far above what a no-op moves: the sampler is armed, nothing trips
     const policy = join(dir, 'bench.egp');
-    const { compilePolicyTextSync } = await import(pathToFileURL(join(root, 'dist/policy/index.js')).href);
     writeFileSync(
       policy,
       compilePolicyTextSync(
@@ -129,7 +72,7 @@ async function main(): Promise<void> {
     };
     const results: Stats[] = [];
     const nodeOut = join(dir, 'node.json');
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--worker', String(n), nodeOut], {
+    const r = spawnSync(process.execPath, [join(root, 'bench/wrapper-worker.mjs'), String(n), nodeOut], {
       env,
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -9,7 +9,8 @@
  *   not `/proc/net/dev`: `ProcNetDevError` with code `E_PROCNETDEV_FORMAT`.
  *   Kernel format (`net/core/net-procfs.c`): `"%6s:%8llu %7llu …"`, so a long name or a wide counter leaves no blank
  *   after the colon (`verylongname0:123…`). Interface names never contain `:` or blanks (`dev_valid_name`), so the
- *   first colon ends the name.
+ *   first colon ends the name. Only the four counters used are validated; a line whose other fields are damaged but
+ *   whose byte and packet counters are digits still counts.
  * - `interfaceFilter({include, exclude})` builds the predicate that says which interfaces count. Patterns are exact
  *   names or globs with `*`. Default: every interface except `lo` (Lambda's names change over time — `vint_runtime`,
  *   `vinternal_1`, `telemetry1_sb` … — so nothing is hard-coded; ../shared/LAMBDA-FACTS.md "/proc/net/dev inside
@@ -65,17 +66,24 @@ export function parseProcNetDev(text: string): ParsedProcNetDev {
       .slice(colon + 1)
       .trim()
       .split(BLANKS);
-    if (name === '' || BLANKS.test(name) || fields.length < 16 || !fields.every((f) => DIGITS.test(f))) {
+    // Only the four counters used are checked and converted (this runs twice per invoke and on every budget sample).
+    const rb = fields[0] as string;
+    const rp = fields[1] as string;
+    const tb = fields[8] as string;
+    const tp = fields[9] as string;
+    if (
+      name === '' ||
+      BLANKS.test(name) ||
+      fields.length < 16 ||
+      !DIGITS.test(rb) ||
+      !DIGITS.test(rp) ||
+      !DIGITS.test(tb) ||
+      !DIGITS.test(tp)
+    ) {
       malformed.push(i + 1);
       continue;
     }
-    interfaces.push({
-      name,
-      rxBytes: BigInt(fields[0] as string),
-      rxPackets: BigInt(fields[1] as string),
-      txBytes: BigInt(fields[8] as string),
-      txPackets: BigInt(fields[9] as string),
-    });
+    interfaces.push({ name, rxBytes: BigInt(rb), rxPackets: BigInt(rp), txBytes: BigInt(tb), txPackets: BigInt(tp) });
   }
   if (headers === 0) {
     throw new ProcNetDevError(
