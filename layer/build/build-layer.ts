@@ -12,7 +12,8 @@
  * put on PYTHONPATH, by the wrapper, and only for Python functions.
  *
  * Exports `stageLayer` (used by the CDK layer construct's local bundling and by the demo) and `buildLayers`.
- * Run directly (`npm run build:layer`) it builds both zips and prints their sizes.
+ * Run directly (`npm run build:layer`) it builds both zips and prints their sizes; `-- --host` (what `npm run demo`
+ * uses) or `-- x86_64` / `-- arm64` builds only those.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -198,9 +199,22 @@ export function buildLayers(arches: readonly LayerArch[] = LAYER_ARCHES, outDir?
   return results;
 }
 
+/** CLI arguments: none = every architecture; `x86_64` / `arm64` = those; `--host` = this machine's only. */
+export function archesFromArgs(args: string[]): LayerArch[] {
+  if (args.length === 0) return [...LAYER_ARCHES];
+  return args.map((a) => {
+    if (a === '--host') return process.arch === 'arm64' ? 'arm64' : 'x86_64';
+    if (a === 'x86_64' || a === 'arm64') return a;
+    throw new LayerBuildError(
+      'E_LAYER_USAGE',
+      `egress-guard layer build: unknown argument '${a}' (expected x86_64, arm64 or --host)`,
+    );
+  });
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    for (const l of buildLayers()) {
+    for (const l of buildLayers(archesFromArgs(process.argv.slice(2)))) {
       console.log(`${relative(process.cwd(), l.zip)}  ${l.bytes} bytes  (${l.files.length} files)`);
     }
   } catch (e) {
