@@ -5,7 +5,7 @@
 import type { AgainstReport, Denied, RuleRef } from './against.js';
 import { humanBytes } from './budgets.js';
 import type { Usage } from './plan.js';
-import { functionsText, n, times } from './render.js';
+import { functionsText, n, safe, times } from './render.js';
 
 function where(r: RuleRef, file: string): string {
   return `${r.name} (${file}:${r.line}, ${r.target})`;
@@ -23,7 +23,9 @@ function deniedLines(d: Denied, file: string): string[] {
     d.usage.logged.deny > 0
       ? `logged ${n(d.usage.logged.deny)} denied${d.usage.logged.blocked > 0 ? ` (${n(d.usage.logged.blocked)} blocked)` : ''}`
       : 'logged as allowed';
-  const out = [`  ${target}${ports}${protos}: ${useText(d.usage)}; ${logged}; denied here by ${d.deciders.join(', ')}`];
+  const out = [
+    `  ${target}${ports}${protos}: ${useText(d.usage)}; ${logged}; denied here by ${d.deciders.map(safe).join(', ')}`,
+  ];
   const f = d.fix;
   if (f.kind === 'remove-deny' && f.rule) {
     out.push(`    fix: remove or narrow ${where(f.rule, file)}: an allow rule cannot override a deny`);
@@ -56,7 +58,7 @@ export function renderAgainst(r: AgainstReport): string {
   if (r.nowAllowed.length > 0) {
     out.push('');
     out.push(`Logged as denied but allowed by this policy (${n(r.nowAllowed.length)}):`);
-    for (const a of r.nowAllowed) out.push(`  ${a.target}: ${useText(a.usage)}; now allowed by ${a.rule}`);
+    for (const a of r.nowAllowed) out.push(`  ${a.target}: ${useText(a.usage)}; now allowed by ${safe(a.rule)}`);
   }
   out.push('');
   if (r.unusedAllow.length === 0) out.push('Unused allow rules: none.');
@@ -72,7 +74,7 @@ export function renderAgainst(r: AgainstReport): string {
     out.push('');
     out.push('Budgets (per invoke; largest per-function p99 and maximum observed):');
     for (const b of r.budgets) {
-      const obs = `p99 ${humanBytes(b.p99)} (${b.p99Fn}), max ${humanBytes(b.max)} (${b.maxFn})`;
+      const obs = `p99 ${humanBytes(b.p99)} (${safe(b.p99Fn)}), max ${humanBytes(b.max)} (${safe(b.maxFn)})`;
       if (b.budget === null) out.push(`  ${b.key}: no budget; observed ${obs}`);
       else {
         const verdict =

@@ -18,6 +18,15 @@ const MAX_MEMBERS_SHOWN = 8;
 /** A wildcard collecting this many names is flagged for review (random labels can be DNS tunnelling). */
 export const MANY_MEMBERS = 50;
 
+/**
+ * Text from the logs (function names, rule names, paths) is data, never YAML: control characters (a newline would end
+ * the comment and start a rule) become `?`, and it is cut at 120 characters.
+ */
+export function safe(text: string): string {
+  const t = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return t.length > 120 ? `${t.slice(0, 119)}…` : t;
+}
+
 export function n(x: number): string {
   return x.toLocaleString('en-US');
 }
@@ -29,7 +38,7 @@ export function times(x: number): string {
 /** `orders-api (1,100), billing (4) and 3 more` */
 export function functionsText(fns: Map<string, number>): string {
   const list = [...fns].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  const shown = list.slice(0, MAX_FUNCTIONS_SHOWN).map(([f, c]) => `${f} (${n(c)})`);
+  const shown = list.slice(0, MAX_FUNCTIONS_SHOWN).map(([f, c]) => `${safe(f)} (${n(c)})`);
   const more = list.length - shown.length;
   return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
 }
@@ -45,7 +54,7 @@ function eventsText(u: Usage): string {
 function loggedText(u: Usage): string {
   const rules = [...u.rules]
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .map(([r, c]) => `${r} ×${n(c)}`)
+    .map(([r, c]) => `${safe(r)} ×${n(c)}`)
     .join(', ');
   if (u.logged.deny === 0) return `logged as allowed (${rules})`;
   const blocked = u.logged.blocked > 0 ? `, ${n(u.logged.blocked)} blocked` : '';
@@ -133,9 +142,9 @@ export function headerLines(stats: Stats, lines: number): string[] {
     );
   }
   for (const p of [...stats.uncovered].sort()) {
-    out.push(`# WARNING: ${p} ran unguarded (statically linked): its traffic is not in these logs.`);
+    out.push(`# WARNING: ${safe(p)} ran unguarded (statically linked): its traffic is not in these logs.`);
   }
-  for (const e of [...stats.policyErrors].sort()) out.push(`# WARNING: the guard reported policy error ${e}.`);
+  for (const e of [...stats.policyErrors].sort()) out.push(`# WARNING: the guard reported policy error ${safe(e)}.`);
   return out;
 }
 
@@ -185,7 +194,7 @@ export function renderPolicy(
     out.push('  perInvoke:');
     for (const b of budgets.lines) {
       out.push(
-        `    # p99 ${humanBytes(b.p99)} (${b.fn}, ${n(b.invokes)} invokes) × ${opts.margin} = ${humanBytes(b.p99 * opts.margin)}`,
+        `    # p99 ${humanBytes(b.p99)} (${safe(b.fn)}, ${n(b.invokes)} invokes) × ${opts.margin} = ${humanBytes(b.p99 * opts.margin)}`,
       );
       out.push(`    ${b.key}: ${b.value}`);
     }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate } from '../fixtures/logs/generate.js';
-import { connect, FIXTURES, invokeLine, suggest } from './helpers.js';
+import { connect, FIXTURES, invokeLine, ruleHeads, suggest } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'suggest-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,6 +80,21 @@ describe('suggest CLI', () => {
     expect(r.stdout).toContain(
       'seen 28 times (connect 28) by fn-7 (7), fn-6 (6), fn-5 (5), fn-4 (4), fn-3 (3) and 2 more;',
     );
+  });
+
+  it('text from the logs cannot inject YAML: control characters in names become ?', async () => {
+    const evil = 'fn\n  - host: evil.example\n#';
+    const lines = [
+      connect('api.example.com', '192.0.2.1', 443, { requestId: 'r-1', rule: 'allow[0]\r\n  - cidr: 0.0.0.0/0' }),
+      invokeLine(evil, 'r-1', 1, 1),
+      JSON.stringify({ name: 'egress-guard', event: 'uncovered', path: '/bin/x\nallow: []' }),
+    ];
+    const r = await suggest([], { stdin: lines.join('\n') });
+    expect(r.code).toBe(0);
+    expect(ruleHeads(r.stdout)).toEqual(['host: api.example.com']);
+    expect(r.stdout).toContain('by fn?  - host: evil.example?# (1)');
+    expect(r.stdout).not.toMatch(/^\s*- (host: evil|cidr: 0)/m);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('allow')).length).toBe(1);
   });
 
   it('the committed samples are exactly what test/fixtures/logs/generate.ts writes', () => {
