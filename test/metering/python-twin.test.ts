@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { emfLine } from '../../layer/node/emf.js';
 import { readPolicyHeader } from '../../layer/node/policy.js';
 import { deltaBytes, interfaceFilter, parseProcNetDev } from '../../layer/node/procnetdev.js';
 import { InvokeStateFile } from '../../layer/node/state.js';
@@ -128,5 +129,35 @@ print('{}')`);
     s.end(false);
     s.begin('r2', true);
     expect(readFileSync(pyPath).equals(readFileSync(nodePath))).toBe(true);
+  });
+
+  it('writes the same EMF objects (metric sets per mode, escaping of odd names)', () => {
+    const got = py(`
+print(json.dumps([json.loads(g.emf_line('NS "q"', 'fn\u00e9', 'req-1', 123, 456, True, 2, c)) for c in (False, True)]))`) as Record<
+      string,
+      Record<string, unknown>
+    >[];
+    const want = [false, true].map(
+      (c) =>
+        JSON.parse(
+          emfLine({
+            namespace: 'NS "q"',
+            functionName: 'fn\u00e9',
+            requestId: 'req-1',
+            rxBytes: 123,
+            txBytes: 456,
+            budgetExceeded: true,
+            blocked: 2,
+            concurrent: c,
+            timestamp: 0,
+          }),
+        ) as Record<string, Record<string, unknown>>,
+    );
+    for (const [i, w] of want.entries()) {
+      const p = got[i] as Record<string, Record<string, unknown>>;
+      expect(typeof p._aws?.Timestamp).toBe('number');
+      (p._aws as Record<string, unknown>).Timestamp = 0;
+      expect(p).toEqual(w);
+    }
   });
 });
