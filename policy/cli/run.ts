@@ -9,7 +9,8 @@
  *   paths break in children that change directory).
  * - Library: `EGRESS_GUARD_LIBRARY`, else `native/build/libegressguard.so` under the package root. It must exist:
  *   glibc ignores a missing preload with a warning and runs the program unguarded, which `run` must never do silently.
- *   `LD_PRELOAD` gets the absolute library path prepended once (an entry already naming it is left alone).
+ *   `LD_PRELOAD` gets the absolute library path prepended once (an entry already naming it is left alone; another
+ *   copy of `libegressguard.so` is dropped so two guards never load into one process).
  * - `--mode` sets `EGRESS_GUARD_MODE` (omitted: the environment's value, else the file's mode).
  *   `--log` sets `EGRESS_GUARD_LOG` (`stderr`, `off`, or a path made absolute).
  * - Exit status: the command's; 128+n when it died of signal n; 127 when it was not found, 126 when it could not be
