@@ -10,7 +10,7 @@
  * - Policies never go into environment variables (4 KB limit for all of them, shared/LAMBDA-FACTS.md).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -109,6 +109,8 @@ export class EgressGuardPolicy extends Construct {
     this.compiled = precompiled ?? compilePolicyForSynth(props.policy);
     const name = `${this.compiled.hash}.egp`;
     const dir = mkdtempSync(join(tmpdir(), 'egress-guard-policy-'));
+    // CDK copies the asset into the cloud assembly during synthesis; the temp dir goes when the process ends.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(join(dir, 'egress-guard', 'policies'), { recursive: true });
     writeFileSync(join(dir, 'egress-guard', 'policies', name), this.compiled.bytes, { mode: 0o644 });
     this.policyPath = `/opt/egress-guard/policies/${name}`;
