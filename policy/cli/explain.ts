@@ -74,7 +74,7 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
     if (target.kind === 'name' && values.name !== undefined) {
       throw new UsageError('E_USAGE', '--name applies to an address, not to a host name');
     }
-    const { policy } = loadAnyPolicy(positionals[0]!, io.cwd);
+    const { policy } = await loadAnyPolicy(positionals[0]!, io.cwd);
     const proto = values.udp ? 'udp' : values.tcp ? 'tcp' : target.port !== undefined ? 'tcp' : undefined;
     const r =
       target.kind === 'name'

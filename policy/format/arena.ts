@@ -20,6 +20,16 @@ export class ByteArena {
     return at;
   }
 
+  /** Appends `src[off, off+len)` without creating a view (cheap for millions of short keys). */
+  appendFrom(src: Uint8Array, off: number, len: number): number {
+    this.reserve(len);
+    const at = this.length;
+    const buf = this.buf;
+    for (let k = 0; k < len; k++) buf[at + k] = src[off + k]!;
+    this.length += len;
+    return at;
+  }
+
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.length);
   }

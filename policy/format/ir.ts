@@ -79,7 +79,8 @@ export class NameList {
   /** Adds `src[start, start+len)` (already normalised) for `rule`. */
   addBytes(src: Uint8Array, start: number, len: number, rule: number): void {
     this.reserve(len);
-    this.bytes.set(src.subarray(start, start + len), this.used);
+    const b = this.bytes;
+    for (let k = 0; k < len; k++) b[this.used + k] = src[start + k]!;
     this.push(len, rule);
   }
 

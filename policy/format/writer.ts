@@ -126,8 +126,11 @@ export function encodePolicy(ir: IrPolicy): Uint8Array {
   return out;
 }
 
-/** Little-endian bytes of a u32 array (copies; the platform may be big-endian in principle). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** Little-endian bytes of a u32 array (a view on little-endian machines, a converted copy otherwise). */
 function u32le(words: Uint32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
   const b = new Uint8Array(words.length * 4);
   const v = new DataView(b.buffer);
   for (let i = 0; i < words.length; i++) v.setUint32(i * 4, words[i]!, true);

@@ -6,8 +6,8 @@
  * past RULESETS, or a rule index ≥ rule_count counts as "not found" (never an exception, never an out-of-range read).
  */
 import { FLAG_ALLOW_LOOPBACK, FLAG_ENFORCE, NO_BUDGET, Section } from '../format/constants.js';
-import { hashBytes } from '../format/hash.js';
-import { normalizeName } from '../names/normalize.js';
+import { hashBytes, hashString } from '../format/hash.js';
+import { isAscii, normalizeName } from '../names/normalize.js';
 import { type Addr, parseAddr, toQueryAddress } from '../net/ip.js';
 import { type Sections, type VerifyOptions, validateFile } from './validate.js';
 
@@ -156,8 +156,11 @@ export class CompiledPolicy {
     const entries = this.s[entriesId];
     const cap = slots.count;
     if (cap === 0) return 0;
-    const k = utf8.encode(key);
-    const h = hashBytes(k, 0, k.length);
+    // normalised names are ASCII: hash and compare the string's char codes directly (no encoding per lookup)
+    const ascii = isAscii(key);
+    const k = ascii ? null : utf8.encode(key);
+    const klen = k ? k.length : key.length;
+    const h = k ? hashBytes(k, 0, k.length) : hashString(key);
     const strings = this.s[Section.STRINGS];
     let i = h & (cap - 1);
     for (let probes = 0; probes < cap; probes++) {
@@ -167,10 +170,10 @@ export class CompiledPolicy {
         const e = entries.offset + (s - 1) * 16;
         const keyOff = this.view.getUint32(e + 4, true);
         const keyLen = this.view.getUint32(e + 8, true);
-        if (this.view.getUint32(e, true) === h && keyLen === k.length && keyOff + keyLen <= strings.count) {
+        if (this.view.getUint32(e, true) === h && keyLen === klen && keyOff + keyLen <= strings.count) {
           let eq = true;
           const base = strings.offset + keyOff;
-          for (let b = 0; b < keyLen && eq; b++) eq = this.bytes[base + b] === k[b];
+          for (let b = 0; b < keyLen && eq; b++) eq = this.bytes[base + b] === (k ? k[b] : key.charCodeAt(b));
           if (eq) return this.view.getUint32(e + 12, true);
         }
       }

@@ -119,6 +119,7 @@ export function scanNamesFile(
       len++;
     }
     let key: Uint8Array;
+    let keyLen: number;
     if (ascii) {
       if (star >= 0) {
         report('WILDCARD_FORM', `bad wildcard: ${WILDCARD_FORMS}`, lineStart, end, star, 1);
@@ -139,18 +140,19 @@ export function scanNamesFile(
       }
       if (len > 0 && scratch[len - 1] === C.DOT && len <= scratch.length) len--;
       if (len > scratch.length) len = scratch.length; // too long: caught below
-      key = scratch.subarray(0, len);
+      key = scratch;
+      keyLen = len;
     } else {
       const raw = utf8.decode(data.subarray(start, e));
-      const n = normalizeName(raw);
-      key = new TextEncoder().encode(n);
+      key = new TextEncoder().encode(normalizeName(raw));
+      keyLen = key.length;
     }
-    const problem = checkLabels(key, data.subarray(start, e), ascii);
+    const problem = ascii ? checkLabels(key, keyLen) : checkIdn(key, data.subarray(start, e));
     if (problem) {
       report(problem.code, problem.message, lineStart, end, s, e - s);
       continue;
     }
-    if (!isWild && parseIPv4(latin1.decode(key)) !== null) {
+    if (!isWild && allDigitsAndDots(key, keyLen) && parseIPv4(latin1.decode(key.subarray(0, keyLen))) !== null) {
       report(
         'NAMES_FILE_IP',
         'an IP address is not a name: put addresses in `ip:` or `cidr:` rules',
@@ -162,10 +164,10 @@ export function scanNamesFile(
       continue;
     }
     if (isWild) {
-      wild.addBytes(key, 0, key.length, rule);
+      wild.addBytes(key, 0, keyLen, rule);
       nWild++;
     } else {
-      exact.addBytes(key, 0, key.length, rule);
+      exact.addBytes(key, 0, keyLen, rule);
       nExact++;
     }
   }
@@ -182,21 +184,35 @@ export function scanNamesFile(
   return { exact: nExact, wild: nWild, diagnostics };
 }
 
-function checkLabels(key: Uint8Array, raw: Uint8Array, ascii: boolean): { code: string; message: string } | null {
-  if (!ascii) {
-    const s = new TextDecoder().decode(key);
-    const p = nameProblem(s, utf8.decode(raw));
-    if (p === 'idn') {
-      return { code: 'HOST_IDN_INVALID', message: 'internationalised name that cannot be converted to punycode' };
-    }
-    if (p) return { code: 'HOST_INVALID', message: `invalid host name (${p})` };
-    return null;
+function allDigitsAndDots(key: Uint8Array, len: number): boolean {
+  for (let i = 0; i < len; i++) {
+    const b = key[i]!;
+    if (b !== C.DOT && (b < 0x30 || b > 0x39)) return false;
   }
-  if (key.length === 0) return { code: 'HOST_INVALID', message: 'empty name' };
-  if (key.length > 253) return { code: 'HOST_TOO_LONG', message: 'name longer than 253 characters' };
+  return true;
+}
+
+type Problem = { code: string; message: string } | null;
+
+/** Slow path for a line with non-ASCII bytes: `key` is its normalised form. */
+function checkIdn(key: Uint8Array, raw: Uint8Array): Problem {
+  const p = nameProblem(utf8.decode(key), utf8.decode(raw));
+  if (p === 'idn') {
+    return { code: 'HOST_IDN_INVALID', message: 'internationalised name that cannot be converted to punycode' };
+  }
+  if (p === 'too-long') return { code: 'HOST_TOO_LONG', message: 'name longer than 253 characters' };
+  if (p === 'label-too-long') return { code: 'HOST_LABEL_TOO_LONG', message: 'a label is longer than 63 characters' };
+  if (p) return { code: 'HOST_INVALID', message: `invalid host name (${p})` };
+  return null;
+}
+
+/** Lengths of a lower-cased ASCII key whose bytes are already known to be valid name characters. */
+function checkLabels(key: Uint8Array, len: number): Problem {
+  if (len === 0) return { code: 'HOST_INVALID', message: 'empty name' };
+  if (len > 253) return { code: 'HOST_TOO_LONG', message: 'name longer than 253 characters' };
   let labelStart = 0;
-  for (let i = 0; i <= key.length; i++) {
-    if (i === key.length || key[i] === C.DOT) {
+  for (let i = 0; i <= len; i++) {
+    if (i === len || key[i] === C.DOT) {
       const l = i - labelStart;
       if (l === 0) {
         return { code: 'HOST_INVALID', message: 'empty label (two dots in a row, or a leading dot)' };
