@@ -4,7 +4,9 @@
  * Contract: these NEVER block and never change what runs. Before the real call they look at the target and log one
  * `uncovered` event (docs/LOGGING.md) and count it in the state file when the guard will not be inside the child:
  *   reason "static":     an ELF with no PT_INTERP (statically linked, e.g. CGO_ENABLED=0 Go): LD_PRELOAD cannot load;
- *   reason "no-preload": the child's environment has no LD_PRELOAD naming libegressguard.
+ *   reason "no-preload": the child's environment has no LD_PRELOAD naming this library's file — reported only when
+ *                        this process got the library through LD_PRELOAD (not /etc/ld.so.preload or DT_NEEDED,
+ *                        which reach the child anyway).
  * Only the first 64 program headers are read (pread into a stack buffer); unreadable or non-ELF targets (scripts) are
  * not reported. The dynamic loader run directly (ld-linux*.so …) is not reported. execvp/execlp/posix_spawnp find
  * the file along the caller's PATH exactly as far as needed to name it. execl* collect their arguments into a stack
@@ -72,10 +74,11 @@ static int is_loader(const char *path) {
   return strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld.so", 5) == 0 || strncmp(base, "ld64.so", 7) == 0;
 }
 
+/* 1 when the child's environment preloads this library (matched by its file name, e.g. libegressguard.so). */
 static int env_has_guard(char *const envp[]) {
   if (envp == NULL) return 0;
   for (char *const *e = envp; *e != NULL; e++)
-    if (strncmp(*e, "LD_PRELOAD=", 11) == 0 && strstr(*e + 11, "libegressguard") != NULL) return 1;
+    if (strncmp(*e, "LD_PRELOAD=", 11) == 0 && strstr(*e + 11, eg.self_name) != NULL) return 1;
   return 0;
 }
 
@@ -111,7 +114,7 @@ static void inspect(const char *path, char *const envp[], const char *call) {
   eg_enter();
   const char *reason = NULL;
   if (!is_loader(path) && is_static_elf(path)) reason = "static";
-  else if (!env_has_guard(envp)) reason = "no-preload";
+  else if (eg.preloaded_by_env && !env_has_guard(envp)) reason = "no-preload";
   if (reason) {
     eg_state_count(EG_COUNT_UNCOVERED);
     eg_log_uncovered(path, reason, call);

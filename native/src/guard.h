@@ -52,6 +52,10 @@ struct eg_config {
   int log_to_stderr;      /* EGRESS_GUARD_LOG=stderr (default) */
   char log_path[1024];    /* EGRESS_GUARD_LOG=<path> */
   char policy_path[1024];
+  /* exec.c: this library's file name (basename), and whether our own LD_PRELOAD names it — if the library came in
+   * another way (/etc/ld.so.preload, DT_NEEDED), a child without LD_PRELOAD is still guarded: no "no-preload". */
+  char self_name[256];
+  int preloaded_by_env;
 };
 extern struct eg_config eg EG_HIDDEN;
 

@@ -20,9 +20,11 @@
  *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "guard.h"
@@ -112,6 +114,16 @@ static void do_init(void) {
   if (eg_parse_endpoint(getenv("AWS_LAMBDA_RUNTIME_API"), &eg.runtime_api) == 0) eg.runtime_api.protos = EGP_PROTO_TCP;
   parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
   eg_state_open(getenv("EGRESS_GUARD_STATE"));
+
+  Dl_info self;
+  const char *base = "libegressguard";
+  if (dladdr((void *)(uintptr_t)&do_init, &self) != 0 && self.dli_fname != NULL) {
+    const char *slash = strrchr(self.dli_fname, '/');
+    base = slash ? slash + 1 : self.dli_fname;
+  }
+  copy_env(eg.self_name, sizeof eg.self_name, base);
+  const char *pre = getenv("LD_PRELOAD");
+  eg.preloaded_by_env = pre != NULL && eg.self_name[0] != '\0' && strstr(pre, eg.self_name) != NULL;
 }
 
 void eg_init_slow(void) {
