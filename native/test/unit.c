@@ -10,7 +10,8 @@
  *     corrupted copy of tiny.egp (CRCs recomputed where the check under test comes after them);
  *  3. use-time bounds checks: corrupt sets/slots/keys decide "not found", never read out of bounds;
  *  4. robustness: 20,000 random corruptions (CRC fixed up so they reach the matcher) are parsed and queried;
- *  5. JSON escaping of hostile strings; 6. the test writer round-trips; 7. CRC/hash test vectors.
+ *  5. JSON escaping of hostile strings; 6. the test writer round-trips; 7. CRC/hash test vectors;
+ *  8. files over 1 MiB: the body CRC only with verify_full (EGRESS_GUARD_VERIFY=full).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -514,6 +515,33 @@ static void writer_tests(void) {
   free(buf);
 }
 
+/* Policies over 1 MiB: the body CRC is checked only with verify_full (FORMAT.md check 4); bounds checks still hold. */
+static void large_file_tests(void) {
+  enum { N = 30000 };
+  struct egpw_rule *rules = calloc(N, sizeof *rules);
+  char(*names)[48] = calloc(N, 48);
+  for (int i = 0; i < N; i++) {
+    snprintf(names[i], 48, "host-%06d.large.example.com", i);
+    rules[i] = (struct egpw_rule){names[i], 0, 3, EGPW_HOST, names[i], 0, {{0, 0}}};
+  }
+  uint8_t *buf;
+  size_t len;
+  egp_t p;
+  struct egp_error err;
+  int built = egpw_build(rules, N, EGP_FLAG_ENFORCE, &buf, &len) == 0;
+  check(built && len > EGP_BODY_CRC_ALWAYS_MAX, "a 30,000-rule test policy is larger than 1 MiB", NULL);
+  if (!built) return;
+  check(egp_parse(&p, buf, len, 0, &err) == 0, "a large valid file parses without the full body CRC", NULL);
+  buf[len - 200] ^= 0x5a; /* inside the last section (V6 intervals) or padding before it */
+  int fast = egp_parse(&p, buf, len, 0, &err) == 0;
+  int full = egp_parse(&p, buf, len, 1, &err);
+  check(fast && full != 0 && err.code == EGP_E_BODY_CRC,
+        "above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_CRC with it", NULL);
+  free(buf);
+  free(rules);
+  free(names);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : "../test/fixtures/golden";
   check(egp_crc32(0, "123456789", 9) == 0xCBF43926u, "crc32(\"123456789\") = 0xCBF43926", NULL);
@@ -533,6 +561,7 @@ int main(int argc, char **argv) {
   }
   json_tests();
   writer_tests();
+  large_file_tests();
   printf("# passed %d failed %d\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -68,6 +68,13 @@ describe.skipIf(!haveCc)('native C unit tests (make -C native check)', () => {
     expect(out).toMatch(/^ok \d+ - 20000 random corruptions handled without a crash \(\d+ parsed and queried\)$/m);
   });
 
+  it('checks the body CRC of files over 1 MiB only with EGRESS_GUARD_VERIFY=full', () => {
+    expect(out).toMatch(/^ok \d+ - a large valid file parses without the full body CRC$/m);
+    expect(out).toMatch(
+      /^ok \d+ - above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_CRC with it$/m,
+    );
+  });
+
   it('escapes hostile strings into one valid JSON line', () => {
     expect(out).toMatch(/^ok \d+ - escapes quotes, backslashes, newline, control bytes and DEL$/m);
     expect(out).toMatch(/^ok \d+ - invalid UTF-8 becomes \\ufffd/m);
