@@ -98,13 +98,30 @@ describe('concurrent invokes (Node, one process)', () => {
         { requestId: 's1', event: { url: `${url}/bytes/${300 * KiB}` } },
         { requestId: 's2', event: { url: `${url}/bytes/${10 * KiB}` } },
       ],
-      env: { ...COUNT_LO, EGRESS_GUARD_POLICY: policy },
+      env: { ...COUNT_LO, EGRESS_GUARD_POLICY: policy, EGRESS_GUARD_METRICS_NAMESPACE: 'Team/Egress' },
       // s1 fails at the trip while its download goes on; let it end before s2 starts (else its tail lands in s2)
       settle: true,
     });
     expect(r.results[0]).toMatchObject({ ok: false, error: { code: 'E_BUDGET_EXCEEDED', budget: 'rxBytes' } });
     expect(r.results[2]).toMatchObject({ requestId: 's2', ok: true, value: { downloaded: 10 * KiB } });
     expect(lines(r, 'invoke', 's2')[0]).not.toHaveProperty('concurrent');
+    const emf = r.stdout.filter((l) => l._aws);
+    expect(emf.map((l) => [l._aws.CloudWatchMetrics[0].Namespace, l.requestId, l.BudgetExceeded])).toEqual([
+      ['Team/Egress', 's1', 1],
+      ['Team/Egress', 's2', 0],
+    ]);
+  });
+
+  it('writes no EMF line with EGRESS_GUARD_METRICS=off, and still the summary', async () => {
+    const r = await runDriver({
+      lang: 'node',
+      handler: bundle.replace(/\.mjs$/, '.handler'),
+      original: 'fetchlo.handler',
+      invokes: [{ requestId: 'quiet', event: { url: `${url}/bytes/10` } }],
+      env: { EGRESS_GUARD_METRICS: 'off' },
+    });
+    expect(r.stdout.filter((l) => l._aws)).toEqual([]);
+    expect(lines(r, 'invoke', 'quiet')).toHaveLength(1);
   });
 });
 
