@@ -281,7 +281,8 @@ export class RecordExtractor implements LineSink {
   /** Drops retained lines that no open capture can still need. */
   private trimRetained(lineNo: number): void {
     let min = Number.POSITIVE_INFINITY;
-    for (const c of this.captures) if (!c.overflow && c.start < min) min = c.start;
+    // a capture with an inner object is never parsed whole: its lines need not be kept
+    for (const c of this.captures) if (!c.overflow && !c.hasInner && c.start < min) min = c.start;
     if (min === Number.POSITIVE_INFINITY) {
       this.blk = [];
       this.blkBase = lineNo + 1;

@@ -75,6 +75,23 @@ describe('input forms', () => {
     expect(await heads(events.map((e) => JSON.stringify(e)).join('\n'))).toEqual(sorted(EXPECTED));
   });
 
+  it('an export larger than the 1 MiB object cap is read event by event, none lost', async () => {
+    const events = [];
+    for (let i = 0; i < 6000; i++) {
+      const m =
+        i % 3 === 0
+          ? connect(`h${i % 40}.example.com`, '192.0.2.1', 443)
+          : `START RequestId: ${REQ} ${'x'.repeat(300)}`;
+      events.push({ logStreamName: '2026/11/27/[$LATEST]0123abcd', timestamp: i, message: `${m}\n`, eventId: `${i}` });
+    }
+    const doc = JSON.stringify({ events }, null, 4);
+    expect(doc.length).toBeGreaterThan(2 << 20);
+    const r = await suggest([], { stdin: doc });
+    expect(r.stderr).toContain('2,000 network events');
+    expect(r.stderr).toContain('4,000 other lines or events skipped');
+    expect(r.stderr).toContain('0 bad lines');
+  });
+
   it('counts each event of a pretty export once', async () => {
     const events = [A, A, A].map((m, i) => ({ logStreamName: 's', timestamp: i, message: m, eventId: `${i}` }));
     const r = await suggest([], { stdin: JSON.stringify({ events }, null, 4) });
