@@ -23,7 +23,11 @@ export const MANY_MEMBERS = 50;
  * the comment and start a rule) become `?`, and it is cut at 120 characters.
  */
 export function safe(text: string): string {
-  const t = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  let t = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    t += c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 ? '?' : ch;
+  }
   return t.length > 120 ? `${t.slice(0, 119)}…` : t;
 }
 
