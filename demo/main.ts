@@ -102,10 +102,16 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
       }
     }
   };
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    process.on(sig, () => {
+      cleanup();
+      process.exit(code);
+    });
+  }
   try {
     // 1. The example policy, compiled as `egress-guard compile` would.
     const policySrc = policyArg ? resolve(policyArg) : join(root, 'examples', 'policy.yaml');
@@ -194,6 +200,7 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
       out(c.bold(`── ${mode.toUpperCase()} mode ${'─'.repeat(60)}`));
       for (const fn of functions) {
         const ns = createFunctionNs(`${prefix}-fn${++run}`, internet, HOSTS);
+        cleanups.push(() => ns.destroy()); // also on a signal mid-run; deleting twice is harmless
         try {
           const cfgPath = join(work, `inner-${run}.json`);
           writeFileSync(cfgPath, JSON.stringify({ opt, work, short, mode, fn, rows } satisfies InnerConfig));
@@ -204,6 +211,7 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
               stdio: 'inherit',
             },
           );
+          cleanups.push(() => inner.kill('SIGKILL'));
           const code = await new Promise<number>((ok) => inner.on('exit', (c) => ok(c ?? 1)));
           if (code !== 0) throw new Error(`the ${fn.id} run in ${mode} mode failed (exit ${code})`);
         } finally {
