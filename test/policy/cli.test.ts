@@ -1,10 +1,12 @@
 /**
  * The CLI, called as the function the `egress-guard` binary runs (`cli(argv, io)`), on real files in a temp dir.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCompiled } from '../../policy/index.js';
+import { need } from '../support/capability.js';
 import { runCli, tempDir } from './helpers.js';
 
 const GOLDEN = join(import.meta.dirname, '../fixtures/golden');
@@ -135,5 +137,23 @@ describe('egress-guard CLI', () => {
     const unknown = await runCli(['frobnicate'], dir);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('E_USAGE');
+  });
+});
+
+const BIN = join(import.meta.dirname, '../../dist/policy/bin.js');
+const built = need('the built CLI (dist/)', existsSync(BIN), 'run `npm run build:ts` first (npm test builds it)');
+
+describe.skipIf(!built)('the egress-guard executable', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'p.yaml'), readFileSync(join(GOLDEN, 'tiny.yaml')));
+
+  it('maps cli() results to exit codes: compile 0, explain deny 1, usage 2', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+    const c = run('compile', 'p.yaml');
+    expect(c.status, c.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'p.egp')).equals(readFileSync(join(GOLDEN, 'tiny.egp')))).toBe(true);
+    expect(run('explain', 'p.egp', 'api.example.com').status).toBe(0);
+    expect(run('explain', 'p.egp', 'x.ngrok.io:443').status).toBe(1);
+    expect(run('explain', 'p.egp').status).toBe(2);
   });
 });
