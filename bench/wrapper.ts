@@ -94,6 +94,7 @@ async function main(): Promise<void> {
     }
     console.log(`wrapper overhead per invoke (µs), ${n} interleaved pairs, sampling every ${sampleMs} ms`);
     console.table(results);
+    console.log(JSON.stringify({ bench: 'wrapper', results })); // one line for `npm run bench` (bench/run.ts)
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
