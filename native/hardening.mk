@@ -4,7 +4,7 @@
 #   make asan       ASan+UBSan: build/asan/libegressguard.so (+ C unit tests, run when test/unit.c exists) + stress
 #   make tsan       TSan:       build/tsan/libegressguard.so + a stress program that links it first (see below)
 #   make fuzz       every harness for FUZZ_SECONDS (default 300) each, corpus in build/fuzz/corpus-<name>
-#   make fuzz-ci    replay the committed seeds and crash reproducers, then FUZZ_CI_SECONDS (default 20) each
+#   make fuzz-ci    replay the committed seeds and crash reproducers, then FUZZ_CI_SECONDS (default 15) each
 #   make fuzz-regress  replay only (no fuzzing): seeds + every committed reproducer must pass
 # The load test itself (32 threads × 5,000 lookups/connects under the sanitized library) needs a network namespace
 # and runs from test/hardening/load.test.ts.
@@ -18,7 +18,7 @@ SAN_LIB_LDFLAGS := -shared -shared-libsan -Wl,--version-script=libegressguard.ma
 FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS     := egp json
 FUZZ_SECONDS    ?= 300
-FUZZ_CI_SECONDS ?= 20
+FUZZ_CI_SECONDS ?= 15
 FUZZ_DIR    := $(BUILD)/fuzz
 HAVE_UNIT   := $(wildcard test/unit.c)
 
