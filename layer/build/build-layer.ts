@@ -15,7 +15,7 @@
  * Run directly (`npm run build:layer`) it builds both zips and prints their sizes; `-- --host` (what `npm run demo`
  * uses) or `-- x86_64` / `-- arm64` builds only those.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,6 +40,10 @@ export function repoRoot(): string {
   }
 }
 
+function lockPath(root: string): string {
+  return join(tmpdir(), `egress-guard-build-${createHash('sha256').update(root).digest('hex').slice(0, 12)}.lock`);
+}
+
 let flockAvailable: boolean | undefined;
 function hasFlock(): boolean {
   flockAvailable ??= spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -61,7 +65,7 @@ export class LayerBuildError extends Error {
  * test files (or a test and a CDK synth) never write the same library or bundle at the same time.
  */
 function run(cmd: string, args: string[], cwd: string): void {
-  const lock = join(tmpdir(), `egress-guard-build-${createHash('sha256').update(cwd).digest('hex').slice(0, 12)}.lock`);
+  const lock = lockPath(cwd);
   const [c, a] = hasFlock() ? ['flock', [lock, cmd, ...args]] : [cmd, args];
   const r = spawnSync(c, a, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   if (r.status !== 0) {
@@ -102,6 +106,43 @@ export function buildInputs(arch: LayerArch, root = repoRoot()): void {
     run('npm', ['run', '-s', 'build:layer-node'], root);
     built.add('node');
   }
+}
+
+/**
+ * Phases 1 and 2 without blocking the event loop (for test files and other async callers): the same commands, under
+ * the same lock, awaited; afterwards `buildInputs`/`stageLayer` in this process find them done.
+ */
+export async function prebuild(arches: readonly LayerArch[] = LAYER_ARCHES, root = repoRoot()): Promise<void> {
+  const steps: [string, string[]][] = [];
+  for (const arch of arches) {
+    const target = arch === 'arm64' ? 'aarch64' : 'all';
+    if (!built.has(`native:${target}`))
+      steps.push(['make', ['-s', '-C', 'native', ...(arch === 'arm64' ? ['aarch64'] : [])]]);
+  }
+  if (!built.has('node')) steps.push(['npm', ['run', '-s', 'build:layer-node']]);
+  for (const [cmd, args] of steps) {
+    const lock = lockPath(root);
+    const [c, a] = hasFlock() ? ['flock', [lock, cmd, ...args]] : [cmd, args];
+    const r = await new Promise<{ status: number | null; output: string }>((done) => {
+      const child = spawn(c, a, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      child.stderr?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      child.on('close', (status) => done({ status, output }));
+    });
+    if (r.status !== 0) {
+      throw new LayerBuildError(
+        'E_LAYER_STEP',
+        `egress-guard layer build: \`${cmd} ${args.join(' ')}\` failed (${r.status}):\n${r.output}`,
+      );
+    }
+  }
+  for (const arch of arches) built.add(`native:${arch === 'arm64' ? 'aarch64' : 'all'}`);
+  built.add('node');
 }
 
 /**

@@ -2,7 +2,7 @@
  * The demo CDK app synthesises with the real CLI (`npx cdk synth`, as docs/DEPLOY.md says), offline: inside a
  * network namespace with no network at all when root is available. Needs `npm run build` first (npm test does it).
  */
-import { spawnSync } from 'node:child_process';
+import { type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,29 @@ import { isRoot, runs } from '../support/capability.js';
 const root = repoRoot();
 const out = mkdtempSync(join(tmpdir(), 'eg-cdk-demo-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+/**
+ * spawn, awaited: a long child must not block the test worker's event loop (vitest's worker RPC times out after a
+ * minute of a blocked loop, which spawnSync would cause).
+ */
+function run(cmd: string, args: string[], opts: SpawnOptions & { timeout: number }) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGTERM'), opts.timeout);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
 
 interface CfnResource {
   Type: string;
@@ -27,14 +50,13 @@ function resources(stack: string, type: string): CfnResource[] {
 }
 
 describe('demo CDK app', () => {
-  it('synthesises offline with `npx cdk synth` in enforce mode', () => {
+  it('synthesises offline with `npx cdk synth` in enforce mode', async () => {
     expect(existsSync(join(root, 'dist', 'cdk', 'demo', 'app.js')), 'run `npm run build` first').toBe(true);
     // Offline for real: a fresh network namespace has only a down loopback.
     const offline = isRoot() && runs('unshare', ['-n', 'true']) ? ['unshare', '-n'] : [];
     const cmd = [...offline, 'npx', 'cdk', 'synth', '--no-notices', '-q', '-o', out, '-c', 'mode=enforce'];
-    const r = spawnSync(cmd[0] as string, cmd.slice(1), {
+    const r = await run(cmd[0] as string, cmd.slice(1), {
       cwd: join(root, 'cdk', 'demo'),
-      encoding: 'utf8',
       env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_VALIDATION: 'false' },
       timeout: 240_000,
     });

@@ -15,6 +15,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicyForSynth, EgressGuard, EgressGuardPolicyError, WRAPPER_PATH } from '../../cdk/index.js';
+import { prebuild } from '../../layer/build/build-layer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const POLICY = join(here, 'fixtures', 'policy.yaml');
@@ -43,7 +44,8 @@ describe('EgressGuard on one stack', () => {
   let guard: EgressGuard;
   let x86: lambda.Function;
   let arm: lambda.Function;
-  beforeAll(() => {
+  beforeAll(async () => {
+    await prebuild(); // the builds the synthesis runs synchronously, done first without blocking the worker
     // Prepare
     app = new App();
     const stack = new Stack(app, 'Guarded');
@@ -61,7 +63,7 @@ describe('EgressGuard on one stack', () => {
       environment: { EGRESS_GUARD_LOG_LEVEL: 'all' },
     });
     t = Template.fromStack(stack);
-  });
+  }, 300_000); // the first synthesis builds the interposer for both architectures
 
   it('adds one guard layer per architecture, with that architecture only', () => {
     // Assess
@@ -206,7 +208,7 @@ describe('EgressGuard as an aspect over a whole app', () => {
     ann.hasError('/B/FourLayers', Match.stringLikeRegexp('already has 4 layers'));
     ann.hasInfo('/B/Java', Match.stringLikeRegexp('metering and budgets exist only for Node.js and Python'));
     expect(java.runtime.name).toBe('java21');
-  });
+  }, 120_000);
 
   it('guards a single function with EgressGuard.guard and leaves its neighbours alone', () => {
     const stack = new Stack(new App(), 'One');

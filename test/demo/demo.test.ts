@@ -3,15 +3,39 @@
  * real exec wrapper, the real interposer and metering wrappers, the example functions, servers in network
  * namespaces. Asserts what a person reads in the output, not just the exit status.
  */
-import { spawnSync } from 'node:child_process';
+import { type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildLayers, repoRoot } from '../../layer/build/build-layer.js';
+import { buildLayers, prebuild, repoRoot } from '../../layer/build/build-layer.js';
 import { needCommand, needNetns } from '../support/capability.js';
 
 const ok = needNetns();
 const python = needCommand('python3');
 const root = repoRoot();
+
+/**
+ * spawn, awaited: a long child must not block the test worker's event loop (vitest's worker RPC times out after a
+ * minute of a blocked loop, which spawnSync would cause).
+ */
+function run(cmd: string, args: string[], opts: SpawnOptions & { timeout: number }) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGTERM'), opts.timeout);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 /** The real runtime interface client drives the Python example when it is installed (.ci/run installs it). */
 const ric = python && spawnSync('python3', ['-c', 'import awslambdaric'], { stdio: 'ignore' }).status === 0;
 
@@ -27,11 +51,11 @@ function section(output: string, fn: string, mode: string): string {
 describe.skipIf(!ok)('npm run demo (short)', () => {
   let out = '';
   let status: number | null = null;
-  beforeAll(() => {
+  beforeAll(async () => {
+    await prebuild([process.arch === 'arm64' ? 'arm64' : 'x86_64']);
     buildLayers([process.arch === 'arm64' ? 'arm64' : 'x86_64']);
-    const r = spawnSync(process.execPath, [join(root, 'demo', 'start.mjs'), '--short'], {
+    const r = await run(process.execPath, [join(root, 'demo', 'start.mjs'), '--short'], {
       cwd: root,
-      encoding: 'utf8',
       env: { ...process.env, NO_COLOR: '1' },
       timeout: 240_000,
     });

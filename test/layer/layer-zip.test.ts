@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BuiltLayer, buildLayers, MAX_LAYER_ZIP_BYTES } from '../../layer/build/build-layer.js';
+import { type BuiltLayer, buildLayers, MAX_LAYER_ZIP_BYTES, prebuild } from '../../layer/build/build-layer.js';
 import { need, runs } from '../support/capability.js';
 
 const ok = need('zip and unzip', runs('zip', ['-v']) && runs('unzip', ['-v']), 'zip/unzip are not installed');
@@ -40,7 +40,8 @@ function elfMachine(zip: string, name: string): number {
 describe.skipIf(!ok)('layer zips', () => {
   let out = '';
   let layers: BuiltLayer[] = [];
-  beforeAll(() => {
+  beforeAll(async () => {
+    await prebuild();
     out = mkdtempSync(join(tmpdir(), 'eg-layer-'));
     layers = buildLayers(undefined, out);
   }, 300_000);

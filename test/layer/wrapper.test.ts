@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildInputs, layerSources } from '../../layer/build/build-layer.js';
+import { buildInputs, layerSources, prebuild } from '../../layer/build/build-layer.js';
 import { need, needCommand, runs } from '../support/capability.js';
 
 const shells = ['dash', 'bash'].filter((s) => need(s, runs(s, ['-c', 'true']), `${s} -c true did not run`));
@@ -34,7 +34,8 @@ const otherLib = [
   '/usr/lib64/libm.so.6',
 ].find((p) => existsSync(p));
 
-beforeAll(() => {
+beforeAll(async () => {
+  await prebuild([process.arch === 'arm64' ? 'arm64' : 'x86_64']);
   buildInputs(process.arch === 'arm64' ? 'arm64' : 'x86_64');
   const src = layerSources(process.arch === 'arm64' ? 'arm64' : 'x86_64');
   dir = mkdtempSync(join(tmpdir(), 'eg-wrapper-'));
