@@ -1,7 +1,8 @@
 /**
  * Helpers shared by the hardening tests (test/hardening/*.test.ts).
  *
- * - `make(...targets)`: builds native targets (hardening.mk) once per process; throws with the output on failure.
+ * - `make(...targets)`: builds native targets (hardening.mk) once per process, one make at a time across test files
+ *   (flock); throws with the output on failure.
  * - `sanitizerRuntime('asan')`: absolute path of clang's shared ASan runtime (it must be the first LD_PRELOAD entry,
  *   before the sanitized libegressguard.so).
  * - builds: 'plain' preloads native/build/libegressguard.so; 'asan' preloads the ASan runtime and
@@ -13,7 +14,7 @@
  * - `SANITIZER_ERRORS`: what a sanitizer report looks like on stderr.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GuardLog } from '../support/guard.js';
 import { LIBRARY, ROOT, scratchDir } from '../support/guard.js';
@@ -26,7 +27,12 @@ const built = new Set<string>();
 export function make(...targets: string[]): void {
   const todo = targets.filter((t) => !built.has(t));
   if (todo.length === 0) return;
-  const r = spawnSync('make', ['-s', '-C', NATIVE, ...todo], { encoding: 'utf8', timeout: 600_000 });
+  // test files run in parallel and share targets (build/asan/…): one make at a time across processes (flock(1))
+  mkdirSync(BUILD, { recursive: true });
+  const r = spawnSync('flock', [join(BUILD, '.hardening-make.lock'), 'make', '-s', '-C', NATIVE, ...todo], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   if (r.status !== 0) throw new Error(`make ${todo.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
   for (const t of todo) built.add(t);
 }
