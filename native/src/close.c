@@ -1,9 +1,11 @@
 /*
- * close.c — hooks for close, close_range, dup2, dup3: the guard's only per-fd state is its own log descriptor.
+ * close.c — hooks for close, close_range, dup2, dup3: the guard's per-fd state is its own log descriptor and the
+ * raw-DNS hint bits (dns.c).
  *
  * Contract: these never change what the call does (same arguments, same result, errno untouched); they only tell
  * log.c when the host closes or overwrites the number the guard logs to, so the guard never writes a log line into a
- * socket or file the host later opens on that number. No init is needed (before init there is no log fd), so
+ * socket or file the host later opens on that number, and clear dns.c's "connected to port 53" bit of the number
+ * (an atomic bit operation, only when the bit is set). No init is needed (before init there is no log fd), so
  * close() costs one compare. syscall(SYS_close) and friends are covered in syscall.c (libuv closes that way).
  * Missing real function: -1/ENOSYS.
  */
@@ -25,6 +27,7 @@ EG_EXPORT int close(int fd) {
     return -1;
   }
   if (!eg_inside()) eg_log_fd_closed(fd);
+  eg_dns_forget(fd);
   return real(fd);
 }
 
@@ -36,6 +39,7 @@ EG_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
   }
   if (!eg_inside() && !(flags & 4 /* CLOSE_RANGE_CLOEXEC */))
     eg_log_fd_range_closed(first, last);
+  if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */)) eg_dns_forget_range(first, last);
   return real(first, last, flags);
 }
 
@@ -47,6 +51,7 @@ EG_EXPORT int dup2(int oldfd, int newfd) {
   }
   int r = real(oldfd, newfd);
   if (r >= 0 && !eg_inside()) eg_log_fd_replaced(newfd);
+  if (r >= 0 && oldfd != newfd) eg_dns_forget(newfd);
   return r;
 }
 
@@ -58,5 +63,6 @@ EG_EXPORT int dup3(int oldfd, int newfd, int flags) {
   }
   int r = real(oldfd, newfd, flags);
   if (r >= 0 && !eg_inside()) eg_log_fd_replaced(newfd);
+  if (r >= 0) eg_dns_forget(newfd);
   return r;
 }

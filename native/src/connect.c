@@ -5,6 +5,7 @@
  * libc. An AF_INET/AF_INET6 destination (IPv4-mapped normalised) is decided with its bound name (eg_check_sockaddr);
  * enforce + deny returns -1 with errno EACCES at once, without calling libc ("a local firewall rule", connect(2)).
  * errno is preserved on every path that reaches libc. Real function missing: -1/ENOSYS.
+ * It also tells dns.c whether the descriptor now talks to port 53 (the raw-DNS hint bit; any other connect clears it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +27,7 @@ EG_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   eg_enter();
   int type = -1;
   int ok = eg_check_sockaddr(fd, &type, addr, len, "connect", "connect", 0);
+  if (ok) eg_dns_note_connect(fd, addr, len);
   eg_leave();
   if (!ok) {
     errno = EACCES;

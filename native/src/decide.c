@@ -8,6 +8,7 @@
  *  2. no valid policy: loopback passes (builtin:loopback: it is not egress), everything else is denied with rule
  *     `policy-error` — blocked in enforce (fail closed), allowed and logged in audit (fail open);
  *  3. the policy decides (decide_name / decide_addr with the bound name);
+ *  0. a raw DNS packet to port 53 whose question cannot be parsed (dns.c, no name): deny, rule `dns-malformed`;
  *  4. enforce + an allow that is not loopback/builtin + BUDGET_TRIPPED in the state file → deny, rule `budget`.
  * Enforce mode blocks a deny; audit lets it through (the log says "would block").
  */
@@ -24,6 +25,7 @@ const char *eg_rule_display(int32_t rule, uint32_t *len) {
   case EG_RULE_XRAY: s = "builtin:xray"; break;
   case EG_RULE_BUDGET: s = "budget"; break;
   case EG_RULE_POLICY_ERROR: s = "policy-error"; break;
+  case EG_RULE_DNS_MALFORMED: s = "dns-malformed"; break;
   default:
     if (eg.policy_ok) {
       s = egp_rule_name(&eg.policy, rule, len);
@@ -65,6 +67,10 @@ static int is_loopback_query(const struct eg_query *q) {
 /* Steps 1–4 (see the top of this file) without counting or logging. */
 static void decide(const struct eg_query *q, egp_decision *d) {
   int builtin = 0;
+  if (q->ip == NULL && q->host == NULL) { /* a raw DNS question that could not be parsed (dns.c): never allowed */
+    d->allow = 0, d->rule = EG_RULE_DNS_MALFORMED;
+    return;
+  }
   if (endpoint_match(&eg.runtime_api, q) || endpoint_name(&eg.runtime_api, q)) {
     d->allow = 1, d->rule = EG_RULE_RUNTIME_API, builtin = 1;
   } else if (endpoint_match(&eg.xray, q) || endpoint_name(&eg.xray, q)) {

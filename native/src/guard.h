@@ -28,7 +28,8 @@ enum {
   EG_RULE_RUNTIME_API = -3, /* builtin:runtime-api */
   EG_RULE_XRAY = -4,        /* builtin:xray */
   EG_RULE_BUDGET = -5,      /* budget */
-  EG_RULE_POLICY_ERROR = -6 /* policy-error */
+  EG_RULE_POLICY_ERROR = -6, /* policy-error */
+  EG_RULE_DNS_MALFORMED = -7 /* dns-malformed: a raw DNS query whose name cannot be parsed (dns.c) */
 };
 
 /* An always-allowed endpoint from the environment (LAMBDA-FACTS "/proc/net/dev inside Lambda"). */
@@ -77,6 +78,7 @@ static inline void eg_leave(void) { eg_depth--; }
 /* --- real.c: the next definition of each hooked symbol, resolved lazily with dlsym(RTLD_NEXT) --- */
 enum eg_real_id {
   EG_REAL_CONNECT,
+  EG_REAL_SEND,
   EG_REAL_SENDTO,
   EG_REAL_SENDMSG,
   EG_REAL_SENDMMSG,
@@ -140,6 +142,16 @@ int eg_check(const struct eg_query *q, const char *errno_name) EG_HIDDEN;
 int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen_t len, const char *event,
                       const char *call, int only_dgram) EG_HIDDEN;
 const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
+
+/* --- dns.c: the query name of raw DNS datagrams to port 53 (contract at the top of dns.c) --- */
+struct iovec;
+int eg_dns_marked(int fd) EG_HIDDEN; /* the hint bit (1 for descriptors beyond the table) */
+void eg_dns_note_connect(int fd, const struct sockaddr *sa, socklen_t len) EG_HIDDEN;
+void eg_dns_forget(int fd) EG_HIDDEN;
+void eg_dns_forget_range(unsigned long first, unsigned long last) EG_HIDDEN;
+/* 1 = the send may proceed. addr NULL: the connected peer. Data: buf/n, or iov/iovcnt when iov != NULL. */
+int eg_dns_check(int fd, int *sock_type, const struct sockaddr *addr, socklen_t alen, const void *buf, size_t n,
+                 const struct iovec *iov, size_t iovcnt, const char *call) EG_HIDDEN;
 
 /* --- state.c: the shared invoke-state file (docs/STATE.md) --- */
 void eg_state_open(const char *path) EG_HIDDEN;

@@ -16,6 +16,7 @@
 
 static const char *const names[EG_REAL_COUNT] = {
     [EG_REAL_CONNECT] = "connect",
+    [EG_REAL_SEND] = "send",
     [EG_REAL_SENDTO] = "sendto",
     [EG_REAL_SENDMSG] = "sendmsg",
     [EG_REAL_SENDMMSG] = "sendmmsg",

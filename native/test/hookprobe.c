@@ -7,7 +7,11 @@
  *   sendmmsg IP1 IP2 PORT | fastopen IP PORT | unix PATH | gai NAME [PORT] | ghbn NAME | ghbn_r NAME | ghbn2_r NAME
  *   syscall-passthrough | sigpipe IP PORT | logfd-reuse IP PORT | exec PATH | spawn PATH | threads IP_OK IP_DENY PORT
  *   fork IP PORT | gai-connect NAME PORT | listen READYFILE IP:PORT… | ctor (libctorprobe.so's constructor connected to EG_CTOR_CONNECT before the guard's init)
- * `IP` may be IPv4 or IPv6 (also ::ffff:a.b.c.d).
+ *   dns HOW IP NAME: a UDP socket connect()ed to IP:53 sends a DNS query for NAME without an address, with HOW =
+ *   send | sendto | sendmsg | sendmmsg | syscall (SYS_sendto) | junk (send() of 1 non-DNS byte) | reconnect (connect
+ *   again to IP:9999, then send() "x": no longer a DNS socket)
+ * `IP` may be IPv4 or IPv6 (also ::ffff:a.b.c.d). Datagrams to port 53 carry a DNS query for allowed2.test (the raw-DNS
+ * check parses them), other datagrams the byte "x".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -68,6 +72,33 @@ static socklen_t mkaddr(const char *ip, int port, struct sockaddr_storage *ss) {
   exit(2);
 }
 
+/* A DNS query (id 0x4547, RD, one question, type A, class IN) for name into b; returns its length. */
+static size_t dns_query(const char *name, unsigned char b[300]) {
+  static const unsigned char hdr[12] = {0x45, 0x47, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  memcpy(b, hdr, 12);
+  size_t n = 12;
+  while (*name && n < 280) {
+    const char *dot = strchr(name, '.');
+    size_t l = dot ? (size_t)(dot - name) : strlen(name);
+    if (l > 63 || n + 1 + l > 280) break;
+    b[n++] = (unsigned char)l;
+    memcpy(b + n, name, l);
+    n += l;
+    name += l + (dot ? 1 : 0);
+  }
+  b[n++] = 0;
+  static const unsigned char q[4] = {0, 1, 0, 1};
+  memcpy(b + n, q, 4);
+  return n + 4;
+}
+
+static unsigned char pl[300];
+static size_t pln;
+static void payload_for(int port) {
+  if (port == 53) pln = dns_query("allowed2.test", pl);
+  else pl[0] = 'x', pln = 1;
+}
+
 static int do_connect(const char *ip, int port, int via_syscall) {
   struct sockaddr_storage ss;
   socklen_t l = mkaddr(ip, port, &ss);
@@ -106,10 +137,11 @@ int main(int argc, char **argv) {
     socklen_t l = mkaddr(argv[2], atoi(argv[3]), &ss);
     int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
     long rc;
-    if (cmd[0] == 's' && cmd[1] == 'y') rc = syscall(SYS_sendto, fd, "x", 1, 0, (struct sockaddr *)&ss, l);
-    else if (strcmp(cmd, "sendto") == 0) rc = sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, l);
+    payload_for(atoi(argv[3]));
+    if (cmd[0] == 's' && cmd[1] == 'y') rc = syscall(SYS_sendto, fd, pl, pln, 0, (struct sockaddr *)&ss, l);
+    else if (strcmp(cmd, "sendto") == 0) rc = sendto(fd, pl, pln, 0, (struct sockaddr *)&ss, l);
     else {
-      struct iovec iov = {"x", 1};
+      struct iovec iov = {pl, pln};
       struct msghdr m = {.msg_name = &ss, .msg_namelen = l, .msg_iov = &iov, .msg_iovlen = 1};
       rc = sendmsg(fd, &m, 0);
     }
@@ -118,7 +150,8 @@ int main(int argc, char **argv) {
     struct sockaddr_storage s1, s2;
     socklen_t l1 = mkaddr(argv[2], atoi(argv[4]), &s1), l2 = mkaddr(argv[3], atoi(argv[4]), &s2);
     int fd = socket(s1.ss_family, SOCK_DGRAM, 0);
-    struct iovec iov = {"x", 1};
+    payload_for(atoi(argv[4]));
+    struct iovec iov = {pl, pln};
     struct mmsghdr v[2];
     memset(v, 0, sizeof v);
     v[0].msg_hdr = (struct msghdr){.msg_name = &s1, .msg_namelen = l1, .msg_iov = &iov, .msg_iovlen = 1};
@@ -264,6 +297,38 @@ int main(int argc, char **argv) {
       report("gai-connect", c, errno);
       freeaddrinfo(res);
     }
+  } else if (strcmp(cmd, "dns") == 0 && argc == 5) {
+    const char *how = argv[2];
+    socklen_t l = mkaddr(argv[3], 53, &ss);
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (connect(fd, (struct sockaddr *)&ss, l) != 0) {
+      report("dns-connect", -1, errno);
+      return 0;
+    }
+    unsigned char q[300];
+    size_t n = dns_query(argv[4], q);
+    struct iovec iov[2] = {{q, 5}, {q + 5, n - 5}}; /* split: the parser must gather the iovecs */
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    long rc;
+    errno = 0;
+    if (strcmp(how, "send") == 0) rc = send(fd, q, n, 0);
+    else if (strcmp(how, "sendto") == 0) rc = sendto(fd, q, n, 0, NULL, 0);
+    else if (strcmp(how, "sendmsg") == 0) rc = sendmsg(fd, &m, 0);
+    else if (strcmp(how, "sendmmsg") == 0) {
+      struct mmsghdr v[1];
+      memset(v, 0, sizeof v);
+      v[0].msg_hdr = m;
+      rc = sendmmsg(fd, v, 1, 0);
+    } else if (strcmp(how, "syscall") == 0) rc = syscall(SYS_sendto, fd, q, n, 0, NULL, 0);
+    else if (strcmp(how, "junk") == 0) rc = send(fd, "x", 1, 0);
+    else if (strcmp(how, "reconnect") == 0) {
+      socklen_t l2 = mkaddr(argv[3], 9999, &ss);
+      rc = connect(fd, (struct sockaddr *)&ss, l2);
+      if (rc == 0) rc = send(fd, "x", 1, 0);
+    } else return 2;
+    char call[64];
+    snprintf(call, sizeof call, "dns-%s", how);
+    report(call, rc, errno);
   } else if (strcmp(cmd, "ctor") == 0) {
     int e = 0;
     int rc = ctorprobe_result(&e);

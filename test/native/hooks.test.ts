@@ -169,7 +169,8 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       expect(probe(['connect', '10.66.0.2', '8081']).results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
       expect(probe(['sendto', '10.66.0.2', String(P)]).results[0]).toEqual({ call: 'sendto', rc: 1 }); // no proto: both
       expect(probe(['sendto', '10.66.0.2', '8081']).results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
-      expect(probe(['sendto', '10.66.0.20', '53']).results[0]).toEqual({ call: 'sendto', rc: 1 });
+      // (to port 53 the probe sends a DNS query for allowed2.test, 31 bytes: the raw-DNS check lets it through)
+      expect(probe(['sendto', '10.66.0.20', '53']).results[0]).toEqual({ call: 'sendto', rc: 31 });
       expect(probe(['connect', '10.66.0.20', String(P)]).results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
       // allowed for any protocol but denied for UDP: the socket's type decides
       expect(probe(['connect', '10.66.0.8', String(P)]).results[0]).toEqual({ call: 'connect', rc: 0 });
@@ -203,7 +204,7 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
 
     it('sendmsg, sendmmsg (allowed prefix sent) and TCP Fast Open are checked', () => {
       expect(probe(['sendmsg', '10.66.0.9', '53']).results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
-      expect(probe(['sendmsg', '10.66.0.20', '53']).results[0]).toEqual({ call: 'sendmsg', rc: 1 });
+      expect(probe(['sendmsg', '10.66.0.20', '53']).results[0]).toEqual({ call: 'sendmsg', rc: 31 });
       expect(probe(['sendmmsg', '10.66.0.20', '10.66.0.9', '53']).results[0]).toEqual({ call: 'sendmmsg', rc: 1 });
       expect(probe(['sendmmsg', '10.66.0.9', '10.66.0.20', '53']).results[0]).toMatchObject({
         rc: -1,
@@ -212,6 +213,51 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       const f = probe(['fastopen', '10.66.0.3', String(P)]);
       expect(f.results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
       expect(f.logs[0]).toMatchObject({ call: 'sendto', proto: 'tcp', blocked: true });
+    });
+
+    it('raw DNS: the query name of a datagram to port 53 is decided, also on a connected socket (no address)', () => {
+      const calls: Record<string, string> = {
+        send: 'send(dns)',
+        sendto: 'sendto(dns)',
+        sendmsg: 'sendmsg(dns)',
+        sendmmsg: 'sendmmsg(dns)',
+        syscall: 'syscall(sendto,dns)',
+      };
+      for (const [how, call] of Object.entries(calls)) {
+        const ok = probe(['dns', how, '10.66.0.20', 'allowed2.test']);
+        expect(ok.results[0], how).toEqual({ call: `dns-${how}`, rc: how === 'sendmmsg' ? 1 : 31 });
+        expect(ok.logs, how).toEqual([]);
+        const d = probe(['dns', how, '10.66.0.20', 'Denied.TEST']);
+        expect(d.results[0], how).toMatchObject({ rc: -1, errno: 'EACCES' });
+        expect(d.logs, how).toHaveLength(1);
+        expect(d.logs[0], how).toMatchObject({
+          level: 50,
+          event: 'dns',
+          host: 'denied.test',
+          rule: 'denied-name',
+          decision: 'deny',
+          blocked: true,
+          call,
+          errno: 'EACCES',
+        });
+        expect(d.logs[0]?.ip, how).toBeUndefined();
+      }
+      // a name no rule allows: default; bytes that are not a DNS question: dns-malformed
+      const other = probe(['dns', 'send', '10.66.0.20', 'other.test']);
+      expect(other.results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
+      expect(other.logs[0]).toMatchObject({ event: 'dns', host: 'other.test', rule: 'default', blocked: true });
+      const junk = probe(['dns', 'junk', '10.66.0.20', 'allowed2.test']);
+      expect(junk.results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
+      expect(junk.logs[0]).toMatchObject({ event: 'dns', rule: 'dns-malformed', blocked: true, call: 'send(dns)' });
+      expect(junk.logs[0]?.host).toBeUndefined();
+      // connected elsewhere afterwards: no longer parsed
+      expect(probe(['dns', 'reconnect', '10.66.0.20', 'x']).results[0]).toEqual({ call: 'dns-reconnect', rc: 1 });
+      // audit: the query leaves and the log says it would have been blocked
+      const a = probe(['dns', 'send', '10.66.0.20', 'denied.test'], { EGRESS_GUARD_MODE: 'audit' });
+      expect(a.results[0]).toEqual({ call: 'dns-send', rc: 29 });
+      const dnsLines = a.logs.filter((l) => l.event === 'dns');
+      expect(dnsLines).toHaveLength(1);
+      expect(dnsLines[0]).toMatchObject({ host: 'denied.test', decision: 'deny', blocked: false, call: 'send(dns)' });
     });
 
     it('non-INET sockets pass', () => {

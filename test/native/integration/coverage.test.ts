@@ -145,33 +145,57 @@ describe.skipIf(!ok)('coverage: what the guard sees and what it cannot', () => {
     300_000,
   );
 
-  it('PARTLY COVERED: raw DNS packets — the nameserver destination is checked, the query name inside is not', async () => {
+  it('COVERED: raw DNS packets to port 53 — the query name inside is decided before the packet leaves', async () => {
     const rawdns = join(FIX, 'rawdns.py');
+    const seen = (name: string) => world.server.of('dns').filter((e) => e.name === name).length;
     // with no rule for the nameserver, the datagram itself is refused
     const blocked = await enforce(PYTHON, [rawdns, 'evil-dns.test', '10.77.0.53']);
     expect(blocked.stdout.trim(), explain(blocked)).toBe('error EACCES');
     expect(logsWhere(blocked.logs, { event: 'sendto', ip: '10.77.0.53', port: 53, blocked: true })).toHaveLength(1);
-    // once the nameserver is an allowed destination, a query for a DENIED name goes out and is answered
-    const before = world.server.of('dns').filter((e) => e.name === 'evil-dns.test').length;
+    // the nameserver is an allowed destination: a query for an allowed name goes out and is answered …
+    const before = seen('evil-dns.test');
+    const allowedBefore = seen('dns-only.test');
+    const good = await enforce(PYTHON, [rawdns, 'dns-only.test', '10.77.0.53'], { policy: COVERAGE_POLICY });
+    expect(good.stdout.trim(), explain(good)).toBe('answer 10.77.0.5');
+    // … a query for a DENIED name (Python sendto with the address) is refused before it leaves
     const r = await enforce(PYTHON, [rawdns, 'evil-dns.test', '10.77.0.53'], { policy: COVERAGE_POLICY });
-    expect(r.stdout.trim(), explain(r)).toBe('answer 10.77.0.2');
-    expect(logsWhere(r.logs, { blocked: true })).toEqual([]);
+    expect(r.stdout.trim(), explain(r)).toBe('error EACCES');
     expect(
-      await world.server.waitFor(
-        () => world.server.of('dns').filter((e) => e.name === 'evil-dns.test').length > before,
-      ),
-    ).toBe(true);
-    // Node's dns.resolve4 (c-ares) sends the same raw packets: same outcome; dns.lookup (libc) is refused
+      logsWhere(r.logs, { event: 'dns', host: 'evil-dns.test', call: 'sendto(dns)', blocked: true, rule: 'evil-dns' }),
+    ).toHaveLength(1);
+    // a hostile question (a compression pointer to itself) is not parsed but refused
+    const ptr = await enforce(PYTHON, [rawdns, '@pointer', '10.77.0.53'], { policy: COVERAGE_POLICY });
+    expect(ptr.stdout.trim(), explain(ptr)).toBe('error EACCES');
+    expect(logsWhere(ptr.logs, { event: 'dns', rule: 'dns-malformed', blocked: true })).toHaveLength(1);
+    // Node's dns.resolve4 (c-ares: connect() to the nameserver, then send() without an address): same decision
     const n = await nodeProbe(
       world,
       [
+        { op: 'resolve4', host: 'dns-only.test' },
         { op: 'resolve4', host: 'evil-dns.test' },
         { op: 'lookup', host: 'evil-dns.test' },
       ],
       { policy: COVERAGE_POLICY, mode: 'enforce' },
     );
-    expect(n.results[0], explain(n)).toMatchObject({ ok: true, addresses: ['10.77.0.2'] });
-    expect(n.results[1]).toMatchObject({ ok: false, code: 'ENOTFOUND' });
+    expect(n.results[0], explain(n)).toMatchObject({ ok: true, addresses: ['10.77.0.5'] });
+    expect(n.results[1]).toMatchObject({ ok: false });
+    expect(n.results[2]).toMatchObject({ ok: false, code: 'ENOTFOUND' });
+    expect(
+      logsWhere(n.logs, { event: 'dns', host: 'evil-dns.test', call: 'send(dns)', blocked: true }),
+    ).not.toHaveLength(0);
+    // the allowed queries above reached the server; the denied ones never did
+    expect(await world.server.waitFor(() => seen('dns-only.test') >= allowedBefore + 2)).toBe(true);
+    expect(seen('evil-dns.test')).toBe(before);
+    // audit: the same query leaves, and the log says it would have been blocked
+    const a = await nodeProbe(world, [{ op: 'resolve4', host: 'evil-dns.test' }], {
+      policy: COVERAGE_POLICY,
+      mode: 'audit',
+    });
+    expect(a.results[0], explain(a)).toMatchObject({ ok: true, addresses: ['10.77.0.2'] });
+    expect(
+      logsWhere(a.logs, { event: 'dns', host: 'evil-dns.test', call: 'send(dns)', decision: 'deny', blocked: false }),
+    ).toHaveLength(1);
+    expect(await world.server.waitFor(() => seen('evil-dns.test') > before)).toBe(true);
   });
 
   it("NOT SEEN (by design): glibc's own resolver sockets — the name is checked at getaddrinfo instead", async () => {
