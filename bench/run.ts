@@ -1,0 +1,452 @@
+/**
+ * `npm run bench`: every benchmark of issue 6, side by side with its goal (BENCHMARKS.md explains each one).
+ *
+ *   npm run bench [-- --quick] [-- --json] [-- --out FILE] [-- --only hooks,decision,…]
+ * (= npm run build, then node dist/bench/run.js). Prints a table, writes the results as JSON to `.bench/results.json`
+ * (or --out), and with --json also prints that JSON to stdout (the table then goes to stderr). --quick: few
+ * iterations and small policies — the smoke test in `npm test` (test/bench/bench.test.ts); its figures mean nothing.
+ *
+ * Fairness rules every benchmark here follows: guarded and unguarded runs alternate (the order rotating round by
+ * round) so drift in machine speed hits both; each figure is the median over rounds of the ratio measured within one
+ * round, with min and max so the noise is visible; CPU time (not wall time) where another process's load would
+ * otherwise be counted. The benchmarks (key in the JSON → program):
+ *   hooks     native/build/bench_hooks in its `child` mode (loops of socket+connect+accept+close and of
+ *             getaddrinfo("localhost")), unguarded / audit / enforce, with the 100-rule policy of bench/policies.ts
+ *   decision  bench/native/decide.c on policies of 10, 1k, 100k, 1M rules (mkpolicy), per class of lookup
+ *   startup   bench/native/spawntime.c: `node -e 0` and `python3 -c pass`, 1M-rule policy (the compiled denylist)
+ *   compile   `egress-guard compile` (the CLI, end to end) on the 100-rule policy and on a 1M-name denylist
+ *   wrapper   bench/wrapper.ts (Node and Python handler wrappers, interleaved pairs of invocations)
+ *   memory    bench/native/rss.c: /proc/self/smaps, the policy mapping counted apart
+ *   layer     layer/build (buildLayers) into a scratch directory: zip bytes per architecture
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildLayers } from '../layer/build/build-layer.js';
+import { denylistPolicy, hooksPolicy, sizedPolicy } from './policies.js';
+import { type Spread, spread } from './stats.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, here.endsWith(join('dist', 'bench')) ? '../..' : '..');
+const args = process.argv.slice(2);
+const flag = (f: string) => args.includes(f);
+const opt = (f: string) => {
+  const i = args.indexOf(f);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = flag('--quick');
+const jsonOut = flag('--json');
+const outFile = resolve(opt('--out') ?? join(root, '.bench/results.json'));
+const only = opt('--only')?.split(',');
+const want = (k: string) => !only || only.includes(k);
+const say = (s: string) => (jsonOut ? process.stderr : process.stdout).write(`${s}\n`);
+
+const NATIVE = join(root, 'native');
+const LIB = join(NATIVE, 'build/libegressguard.so');
+const CLI = join(root, 'dist/policy/bin.js');
+const work = mkdtempSync(join(tmpdir(), 'eg-bench6-'));
+const bin = (name: string) => join(work, name);
+
+/** Goals from issue 6. */
+export const GOALS = {
+  hooksRatio: 1.03,
+  decisionNsAt1M: 100,
+  startupRatio: 1.02,
+  compileMs: 10_000,
+  wrapperAddedUs: 200,
+  layerZipBytes: 1_000_000,
+};
+
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env, stderrFile?: string): string {
+  const r = spawnSync(cmd, argv, { env, encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (stderrFile && r.stderr) writeFileSync(stderrFile, r.stderr, { flag: 'a' });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function compileC(name: string, srcs: string[], extra: string[] = []): string {
+  const out = bin(name);
+  run('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', ...extra, '-o', out, ...srcs]);
+  return out;
+}
+
+function compilePolicy(yamlPath: string, out: string): number {
+  const t = performance.now();
+  run(process.execPath, [CLI, 'compile', yamlPath, '-o', out, '-q']);
+  return performance.now() - t;
+}
+
+function machine() {
+  const model = cpus()[0]?.model ?? 'unknown';
+  const nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  const kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
+  return {
+    nproc,
+    cpuModel: model,
+    kernel,
+    node: process.version,
+    loadAverageStart: loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1 + 2: hook loops
+
+interface HookFigure {
+  loop: string;
+  iters: number;
+  rounds: number;
+  unguardedNs: number;
+  audit: Spread & { guardedNs: number };
+  enforce: Spread & { guardedNs: number };
+}
+
+function hooks(p100: string): HookFigure[] {
+  const hb = join(NATIVE, 'build/bench_hooks');
+  const rounds = quick ? 3 : 15;
+  const iters = quick ? 200 : 4000;
+  const log = bin('hooks-guard.log');
+  const arms = ['plain', 'audit', 'enforce'] as const;
+  const envFor = (arm: (typeof arms)[number]): NodeJS.ProcessEnv => {
+    const e = { ...process.env };
+    delete e.LD_PRELOAD;
+    if (arm === 'plain') return e;
+    // default logging: stderr (collected into a file by run()), default level for the mode
+    return { ...e, LD_PRELOAD: LIB, EGRESS_GUARD_POLICY: p100, EGRESS_GUARD_MODE: arm };
+  };
+  const out: HookFigure[] = [];
+  for (const loop of ['connect', 'gai']) {
+    const ns: Record<string, number[]> = { plain: [], audit: [], enforce: [] };
+    for (let r = 0; r < rounds; r++) {
+      // rotate the order each round: plain/audit/enforce, audit/enforce/plain, enforce/plain/audit
+      for (let k = 0; k < 3; k++) {
+        const arm = arms[(r + k) % 3]!;
+        ns[arm]!.push(Number(run(hb, ['child', loop, String(iters)], envFor(arm), log).trim()));
+      }
+    }
+    const fig = (arm: 'audit' | 'enforce') => ({
+      ...spread(ns[arm]!.map((g, i) => g / ns.plain![i]!)),
+      guardedNs: spread(ns[arm]!).median,
+    });
+    out.push({
+      loop: loop === 'connect' ? 'socket+connect+accept+close' : 'getaddrinfo("localhost")',
+      iters,
+      rounds,
+      unguardedNs: spread(ns.plain!).median,
+      audit: fig('audit'),
+      enforce: fig('enforce'),
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3: decision cost
+
+interface DecisionRow {
+  rules: number;
+  fileBytes: number;
+  cls: string;
+  set: string;
+  queries: number;
+  nsMedian: number;
+  nsMin: number;
+  nsMax: number;
+}
+
+function decision(): DecisionRow[] {
+  const src = join(NATIVE, 'src');
+  const decide = compileC(
+    'decide',
+    [join(root, 'bench/native/decide.c'), ...['egp_load.c', 'egp_match.c', 'crc32.c'].map((f) => join(src, f))],
+    [`-I${src}`],
+  );
+  const rows: DecisionRow[] = [];
+  for (const n of quick ? [10, 1000] : [10, 1000, 100_000, 1_000_000]) {
+    const s = sizedPolicy(n);
+    const rulesFile = bin(`rules${n}.txt`);
+    const q = bin(`q${n}.txt`);
+    const egp = bin(`s${n}.egp`);
+    writeFileSync(rulesFile, s.rules);
+    writeFileSync(q, s.queries);
+    const r = spawnSync(join(NATIVE, 'build/mkpolicy'), [egp, 'enforce'], { input: readFileSync(rulesFile) });
+    if (r.status !== 0) throw new Error(`mkpolicy failed: ${r.stderr}`);
+    const fileBytes = statSync(egp).size;
+    const lines = run(decide, [egp, q, quick ? '3' : '7', quick ? '20000' : '300000'])
+      .trim()
+      .split('\n');
+    for (const l of lines)
+      rows.push({ rules: n, fileBytes, ...(JSON.parse(l) as Omit<DecisionRow, 'rules' | 'fileBytes'>) });
+    rmSync(egp, { force: true });
+    rmSync(rulesFile, { force: true });
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4: process start
+
+interface StartupFigure {
+  command: string;
+  rounds: number;
+  unguardedWallMs: number;
+  guardedWallMs: number;
+  unguardedCpuMs: number;
+  guardedCpuMs: number;
+  cpu: Spread;
+  wall: Spread;
+}
+
+function startup(bigPolicy: string): StartupFigure[] {
+  const st = compileC('spawntime', [join(root, 'bench/native/spawntime.c')]);
+  const py = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  const cmds: Array<[string, string[]]> = [[process.execPath, ['-e', '0']]];
+  if (py) cmds.push([py, ['-c', 'pass']]);
+  const rounds = quick ? 3 : 31;
+  return cmds.map(([cmd, a]) => {
+    const j = JSON.parse(run(st, [LIB, bigPolicy, String(rounds), '--', cmd, ...a])) as Record<string, number[]>;
+    const ratio = (g: number[], p: number[]) => spread(g.map((x, i) => x / p[i]!));
+    return {
+      command: `${cmd.endsWith('node') ? 'node' : 'python3'} ${a.join(' ')}`,
+      rounds,
+      unguardedWallMs: spread(j.plainWallUs!).median / 1000,
+      guardedWallMs: spread(j.guardedWallUs!).median / 1000,
+      unguardedCpuMs: spread(j.plainCpuUs!).median / 1000,
+      guardedCpuMs: spread(j.guardedCpuUs!).median / 1000,
+      cpu: ratio(j.guardedCpuUs!, j.plainCpuUs!),
+      wall: ratio(j.guardedWallUs!, j.plainWallUs!),
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 5: compile
+
+interface CompileFigure {
+  policy: string;
+  names: number;
+  runs: number;
+  wallMs: Spread;
+  outputBytes: number;
+}
+
+function compileBench(): { figures: CompileFigure[]; bigPolicy: string; p100: string } {
+  const small = bin('p100.yaml');
+  writeFileSync(small, hooksPolicy());
+  const p100 = bin('p100.egp');
+  compilePolicy(small, p100); // warm the page cache
+  const smallRuns = Array.from({ length: quick ? 2 : 7 }, () => compilePolicy(small, p100));
+  const n = quick ? 10_000 : 1_000_000;
+  const dl = denylistPolicy(n, 'feed.txt');
+  const big = bin('denylist.yaml');
+  writeFileSync(big, dl.yaml);
+  writeFileSync(bin('feed.txt'), dl.namesFile);
+  const bigPolicy = bin('denylist.egp');
+  const bigRuns = Array.from({ length: quick ? 1 : 3 }, () => compilePolicy(big, bigPolicy));
+  return {
+    bigPolicy,
+    p100,
+    figures: [
+      {
+        policy: '100 rules',
+        names: 0,
+        runs: smallRuns.length,
+        wallMs: spread(smallRuns),
+        outputBytes: statSync(p100).size,
+      },
+      {
+        policy: `100 rules + ${n.toLocaleString('en')}-name denylist`,
+        names: n,
+        runs: bigRuns.length,
+        wallMs: spread(bigRuns),
+        outputBytes: statSync(bigPolicy).size,
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 6: handler wrappers
+
+interface WrapperFigure {
+  lang: string;
+  invokes: number;
+  plainMedianUs: number;
+  wrappedMedianUs: number;
+  plainP90Us: number;
+  wrappedP90Us: number;
+  addedMedianUs: number;
+}
+
+function wrapper(): WrapperFigure[] {
+  const out = run(process.execPath, [join(root, 'dist/bench/wrapper.js'), '--invokes', quick ? '200' : '5000']);
+  const line = out
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{"bench":"wrapper"'));
+  if (!line) throw new Error(`bench/wrapper printed no JSON line:\n${out}`);
+  return (JSON.parse(line) as { results: WrapperFigure[] }).results;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 7: memory
+
+interface MemoryFigure {
+  policy: string;
+  policyFileBytes: number;
+  unguardedRssKb: number;
+  guardedRssKb: number;
+  policyMappedRssKb: number;
+  policyMappedSizeKb: number;
+  libraryRssKb: number;
+  addedExcludingPolicyKb: number;
+}
+
+function memory(policies: Array<[string, string]>): MemoryFigure[] {
+  const rss = compileC('rss', [join(root, 'bench/native/rss.c')]);
+  const rounds = quick ? 2 : 7;
+  type M = { rssKb: number; policyRssKb: number; policySizeKb: number; libRssKb: number };
+  const plainEnv = { ...process.env };
+  delete plainEnv.LD_PRELOAD;
+  return policies.map(([label, p]) => {
+    const plain: M[] = [];
+    const guarded: M[] = [];
+    const env = { ...plainEnv, LD_PRELOAD: LIB, EGRESS_GUARD_POLICY: p, EGRESS_GUARD_MODE: 'enforce' };
+    for (let r = 0; r < rounds; r++) {
+      const a = () => plain.push(JSON.parse(run(rss, [p], plainEnv)) as M);
+      const b = () => guarded.push(JSON.parse(run(rss, [p], env)) as M);
+      for (const f of r % 2 ? [b, a] : [a, b]) f();
+    }
+    const med = (xs: M[], k: keyof M) => spread(xs.map((x) => x[k])).median;
+    const g = med(guarded, 'rssKb');
+    const pr = med(guarded, 'policyRssKb');
+    const u = med(plain, 'rssKb');
+    return {
+      policy: label,
+      policyFileBytes: statSync(p).size,
+      unguardedRssKb: u,
+      guardedRssKb: g,
+      policyMappedRssKb: pr,
+      policyMappedSizeKb: med(guarded, 'policySizeKb'),
+      libraryRssKb: med(guarded, 'libRssKb'),
+      addedExcludingPolicyKb: g - pr - u,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 8: layer
+
+function layer(): Array<{ arch: string; zipBytes: number }> {
+  const dir = bin('layer');
+  mkdirSync(dir, { recursive: true });
+  return buildLayers(undefined, dir).map((l) => ({ arch: l.arch, zipBytes: statSync(l.zip).size }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const fmt = (x: number, d = 3) => x.toFixed(d);
+const rng = (s: Spread, d = 3) => `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt(s.max, d)})`;
+const ok = (met: boolean) => (met ? 'met' : 'MISSED');
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  const m = machine();
+  say(
+    `egress-guard benchmarks${quick ? ' (QUICK: smoke test, figures meaningless)' : ''} — ${m.nproc} × ${m.cpuModel}, kernel ${m.kernel}, load ${m.loadAverageStart.join(' ')}`,
+  );
+  const results: Record<string, unknown> = { quick, started, machine: m, goals: GOALS };
+  const rows: string[][] = [];
+  const step = <T>(name: string, f: () => T): T | undefined => {
+    if (!want(name)) return undefined;
+    const t = performance.now();
+    say(`… ${name}`);
+    const r = f();
+    say(`  ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    results[name] = r;
+    return r;
+  };
+  try {
+    // compile first: it produces the 100-rule policy (hooks, memory) and the 1M-rule policy (startup, memory)
+    const c = compileBench();
+    if (want('compile')) results.compile = c.figures;
+    for (const f of c.figures)
+      rows.push([
+        `5 compile (CLI), ${f.policy}`,
+        `${fmt(f.wallMs.median, 0)} ms (${fmt(f.wallMs.min, 0)}–${fmt(f.wallMs.max, 0)})`,
+        `≤ ${GOALS.compileMs} ms`,
+        ok(f.wallMs.median <= GOALS.compileMs),
+      ]);
+    const h = step('hooks', () => hooks(c.p100));
+    for (const f of h ?? [])
+      for (const mode of ['audit', 'enforce'] as const)
+        rows.push([
+          `${f.loop.startsWith('socket') ? 1 : 2} ${f.loop}, ${mode}`,
+          `ratio ${rng(f[mode])}; ${fmt(f.unguardedNs / 1000, 2)} → ${fmt(f[mode].guardedNs / 1000, 2)} µs`,
+          `≤ ${GOALS.hooksRatio}`,
+          ok(f[mode].median <= GOALS.hooksRatio),
+        ]);
+    const d = step('decision', decision);
+    for (const r of d ?? [])
+      rows.push([
+        `3 decision, ${r.rules.toLocaleString('en')} rules, ${r.cls} (${r.set}, ${r.queries} queries)`,
+        `${fmt(r.nsMedian, 1)} ns (${fmt(r.nsMin, 1)}–${fmt(r.nsMax, 1)})`,
+        r.rules === 1_000_000 ? `≤ ${GOALS.decisionNsAt1M} ns` : '',
+        r.rules === 1_000_000 ? ok(r.nsMedian <= GOALS.decisionNsAt1M) : '',
+      ]);
+    const s = step('startup', () => startup(c.bigPolicy));
+    for (const f of s ?? [])
+      rows.push([
+        `4 start \`${f.command}\`, ${quick ? 'small' : '1M-rule'} policy`,
+        `CPU ratio ${rng(f.cpu)}; wall ratio ${rng(f.wall)}; ${fmt(f.unguardedCpuMs, 1)} → ${fmt(f.guardedCpuMs, 1)} ms CPU`,
+        `≤ ${GOALS.startupRatio}`,
+        ok(f.cpu.median <= GOALS.startupRatio),
+      ]);
+    const w = step('wrapper', wrapper);
+    for (const f of w ?? [])
+      rows.push([
+        `6 ${f.lang} handler wrapper, added per invoke`,
+        `${fmt(f.addedMedianUs, 1)} µs (plain ${f.plainMedianUs} µs, wrapped ${f.wrappedMedianUs} µs, p90 ${f.plainP90Us} → ${f.wrappedP90Us})`,
+        `≤ ${GOALS.wrapperAddedUs} µs`,
+        ok(f.addedMedianUs <= GOALS.wrapperAddedUs),
+      ]);
+    const mem = step('memory', () =>
+      memory([
+        ['100 rules', c.p100],
+        [quick ? '10k-name denylist' : '1M-rule (1M-name denylist)', c.bigPolicy],
+      ]),
+    );
+    for (const f of mem ?? [])
+      rows.push([
+        `7 RSS added, ${f.policy}`,
+        `${f.addedExcludingPolicyKb} KiB + policy mapping ${f.policyMappedRssKb} KiB resident of ${f.policyMappedSizeKb} KiB (lib ${f.libraryRssKb} KiB; ${f.unguardedRssKb} → ${f.guardedRssKb} KiB)`,
+        '',
+        '',
+      ]);
+    const l = step('layer', layer);
+    for (const f of l ?? [])
+      rows.push([
+        `8 layer zip ${f.arch}`,
+        `${f.zipBytes} bytes`,
+        `≤ ${GOALS.layerZipBytes}`,
+        ok(f.zipBytes <= GOALS.layerZipBytes),
+      ]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  results.finished = new Date().toISOString();
+  results.loadAverageEnd = loadavg().map((x) => +x.toFixed(2));
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), 4));
+  say('');
+  say(['figure', 'measured: median (min–max)', 'goal', ''].map((h, i) => h.padEnd(widths[i]!)).join('  '));
+  for (const r of rows) say(r.map((c2, i) => c2.padEnd(widths[i]!)).join('  '));
+  say(`load average at the end: ${(results.loadAverageEnd as number[]).join(' ')}; JSON: ${outFile}`);
+  mkdirSync(dirname(outFile), { recursive: true });
+  const json = JSON.stringify(results, null, 2);
+  writeFileSync(outFile, `${json}\n`);
+  if (jsonOut) process.stdout.write(`${json}\n`);
+}
+
+await main();

@@ -1,0 +1,101 @@
+/**
+ * Smoke test of `npm run bench` (bench/run.ts) in --quick mode: every benchmark still runs end to end and the JSON
+ * it writes holds every figure of issue 6 with sane types. NO timing assertions: this machine is shared and noisy,
+ * and quick mode's figures mean nothing (BENCHMARKS.md holds the real ones).
+ * Needs what `npm test` already built (dist/, native/build/), a C compiler, python3 and zip.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { needCommand } from '../support/capability.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const ok = needCommand('cc') && needCommand('python3') && needCommand('zip', '-v');
+const dir = mkdtempSync(join(tmpdir(), 'eg-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const pos = (x: unknown) => {
+  expect(typeof x).toBe('number');
+  expect(Number.isFinite(x)).toBe(true);
+  expect(x as number).toBeGreaterThan(0);
+};
+const spreadOk = (s: { median: number; min: number; max: number }) => {
+  pos(s.median);
+  expect(s.min).toBeLessThanOrEqual(s.median);
+  expect(s.max).toBeGreaterThanOrEqual(s.median);
+};
+
+describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
+  it('runs every benchmark and writes JSON with every figure', { timeout: 300_000 }, () => {
+    const out = join(dir, 'results.json');
+    const r = spawnSync(process.execPath, [join(root, 'dist/bench/run.js'), '--quick', '--json', '--out', out], {
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+      timeout: 280_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout);
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    expect(printed).toEqual(j);
+    expect(j.quick).toBe(true);
+    pos(j.machine.nproc);
+    expect(j.machine.loadAverageStart).toHaveLength(3);
+
+    // 1 + 2: both loops, audit and enforce, ratios against the same run's baseline
+    expect(j.hooks.map((h: { loop: string }) => h.loop)).toEqual([
+      'socket+connect+accept+close',
+      'getaddrinfo("localhost")',
+    ]);
+    for (const h of j.hooks) {
+      pos(h.unguardedNs);
+      for (const m of [h.audit, h.enforce]) {
+        spreadOk(m);
+        pos(m.guardedNs);
+      }
+    }
+    // 3: every class of lookup at every size quick mode runs, both working sets
+    const classes = new Set(j.decision.map((d: { cls: string }) => d.cls));
+    expect([...classes].sort()).toEqual(['ipv4', 'ipv6', 'name', 'wildcard']);
+    expect(new Set(j.decision.map((d: { rules: number }) => d.rules))).toEqual(new Set([10, 1000]));
+    for (const d of j.decision) {
+      pos(d.nsMedian);
+      pos(d.fileBytes);
+      expect(['hot', 'spread']).toContain(d.set);
+    }
+    // 4: node and python start-up
+    expect(j.startup.map((s: { command: string }) => s.command)).toEqual(['node -e 0', 'python3 -c pass']);
+    for (const s of j.startup) {
+      spreadOk(s.cpu);
+      spreadOk(s.wall);
+      pos(s.unguardedCpuMs);
+    }
+    // 5: compile, 100 rules and the denylist
+    expect(j.compile).toHaveLength(2);
+    for (const c of j.compile) {
+      spreadOk(c.wallMs);
+      pos(c.outputBytes);
+    }
+    expect(j.compile[1].names).toBeGreaterThan(0);
+    // 6: both wrappers
+    expect(j.wrapper.map((w: { lang: string }) => w.lang)).toEqual(['node', 'python']);
+    for (const w of j.wrapper) {
+      pos(w.plainMedianUs);
+      pos(w.wrappedMedianUs);
+      expect(typeof w.addedMedianUs).toBe('number');
+    }
+    // 7: memory, small and large policy; the library's own mapping is found
+    expect(j.memory).toHaveLength(2);
+    for (const m of j.memory) {
+      pos(m.unguardedRssKb);
+      pos(m.guardedRssKb);
+      pos(m.libraryRssKb);
+      expect(typeof m.addedExcludingPolicyKb).toBe('number');
+      expect(typeof m.policyMappedRssKb).toBe('number');
+    }
+    // 8: both layer zips
+    expect(j.layer.map((l: { arch: string }) => l.arch).sort()).toEqual(['arm64', 'x86_64']);
+    for (const l of j.layer) pos(l.zipBytes);
+  });
+});
