@@ -11,11 +11,12 @@ import { resolve } from 'node:path';
 import { type Diagnostic, PolicyError, sortDiagnostics } from '../diagnostics.js';
 import { NameList } from '../format/ir.js';
 import { encodePolicy } from '../format/writer.js';
+import { loadCompiled } from '../match/compiled.js';
 import { PolicySource } from '../parse/source.js';
 import { checkSchema, withoutBadParts } from '../schema/validate.js';
 import type { PolicyAst } from '../semantic/ast.js';
 import { checkPolicy } from '../semantic/check.js';
-import { findWarnings } from '../semantic/warnings.js';
+import { findWarnings, namesFileCancellations } from '../semantic/warnings.js';
 import { lowerPolicy } from './lower.js';
 import { writeFileAtomic } from './write-atomic.js';
 
@@ -56,6 +57,12 @@ export function compilePolicyTextSync(text: string, filename: string, opts: Comp
     throw new PolicyError(sortDiagnostics(diagnostics));
   }
   const bytes = encodePolicy(lowerPolicy(checked.ast, exact, wild));
+  const warned = new Set(
+    diagnostics
+      .filter((d) => d.code === 'ALLOW_CANCELLED_BY_DENY')
+      .map((d) => checked.ast!.rules.find((r) => r.line === d.line && r.col === d.col)?.index ?? -1),
+  );
+  diagnostics.push(...namesFileCancellations(src, checked.ast, loadCompiled(bytes), warned));
   return { bytes, warnings: sortDiagnostics(diagnostics), ast: checked.ast };
 }
 

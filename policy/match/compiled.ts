@@ -182,6 +182,28 @@ export class CompiledPolicy {
     return 0;
   }
 
+  /**
+   * Every rule index in the name candidates of normalised `name` (ascending, no duplicates), whatever its action,
+   * ports or protocol; `exact: false` leaves the EXACT entry out (`'*.' + suffix` then gives the rules covering
+   * the whole wildcard). For tools (the compiler's warnings), not for decisions.
+   */
+  candidateRules(name: string, exact = true): number[] {
+    const sets = this.nameCandidates(name);
+    if (!exact) sets.shift();
+    const out = new Set<number>();
+    const words = this.s[Section.RULESETS];
+    for (const set of sets) {
+      if (set === 0 || set >= words.count) continue;
+      const n = this.view.getUint32(words.offset + set * 4, true);
+      if (set + 1 + n > words.count) continue;
+      for (let k = 0; k < n; k++) {
+        const r = this.view.getUint32(words.offset + (set + 1 + k) * 4, true);
+        if (r < this.raw.length) out.add(r);
+      }
+    }
+    return [...out].sort((a, b) => a - b);
+  }
+
   /** The sets of every name candidate of normalised `name`: the EXACT entry, then WILD entries of each suffix. */
   private nameCandidates(name: string): number[] {
     const out = [this.lookup('exact', name)];

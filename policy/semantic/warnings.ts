@@ -11,11 +11,13 @@
  * - ALLOW_ALL_ADDRESSES: an allow `cidr` with prefix /0.
  * - CIDR_INCLUDES_IPV4: an IPv6 allow/deny network that contains all of `::ffff:0:0/96` also matches every IPv4
  *   address (IPv4-mapped addresses are IPv4 addresses).
- * Rules from names files take no part in the pairwise checks (their names are not held in memory as objects).
+ * Rules from names files take no part in the pairwise checks (their names are not held in memory as objects);
+ * `namesFileCancellations` finds allow rules cancelled by a names-file deny rule through the compiled tables.
  * The pairwise checks are O(rules²) and skipped above `MAX_PAIRWISE_RULES` rules.
  */
 import { getPublicSuffix } from 'tldts';
 import type { Diagnostic } from '../diagnostics.js';
+import type { CompiledPolicy } from '../match/compiled.js';
 import { V4_MAPPED_BASE, V4_MAPPED_LAST } from '../net/ip.js';
 import type { PolicySource } from '../parse/source.js';
 import type { AstRule, PolicyAst } from './ast.js';
@@ -107,6 +109,46 @@ export function findWarnings(src: PolicySource, ast: PolicyAst): Diagnostic[] {
         'CIDR_INCLUDES_IPV4',
         `${label(r)} contains ::ffff:0:0/96, so it also matches every IPv4 address (IPv4-mapped addresses are looked up as IPv4)`,
         r,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * ALLOW_CANCELLED_BY_DENY for names files: an allow `host` (or `*.suffix`) rule whose name (every name below the
+ * suffix) is denied on every port and protocol it allows by a deny rule's names file. Uses the compiled name tables,
+ * so it costs a few hash probes per allow rule whatever the size of the files. `already` = rules warned about.
+ */
+export function namesFileCancellations(
+  src: PolicySource,
+  ast: PolicyAst,
+  compiled: CompiledPolicy,
+  already: ReadonlySet<number>,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (!ast.rules.some((r) => r.action === 'deny' && r.target.kind === 'names-file')) return out;
+  for (const a of ast.rules) {
+    if (a.action !== 'allow' || already.has(a.index)) continue;
+    const t = a.target;
+    const cands =
+      t.kind === 'host'
+        ? compiled.candidateRules(t.name)
+        : t.kind === 'wildcard'
+          ? compiled.candidateRules(`*.${t.suffix}`, false)
+          : [];
+    const deny = cands
+      .map((i) => ast.rules[i]!)
+      .find((d) => d.action === 'deny' && d.target.kind === 'names-file' && useCovers(d, a));
+    if (deny) {
+      out.push(
+        src.diag(
+          'ALLOW_CANCELLED_BY_DENY',
+          `${label(a)} never allows anything: the names file of deny rule ${label(deny)} lists ${t.kind === 'host' ? 'this name' : 'a parent of these names'} (deny always wins). Remove one of them`,
+          a.path,
+          'value',
+          'warning',
+        ),
       );
     }
   }

@@ -264,6 +264,17 @@ describe('names files', () => {
       dir,
     ));
 
+  it('an allow rule entirely denied by a names file gets a warning', async () => {
+    const { warnings } = await compileAndLoad(
+      'version: 1\nallow:\n  - host: mal.test\n    ports: [443]\n  - "*.x.c2.test"\n  - host: fine.test\ndeny:\n  - hosts_file: feed.txt\n',
+      dir,
+    );
+    expect(warnings.map((w) => [w.code, w.line])).toEqual([
+      ['ALLOW_CANCELLED_BY_DENY', 3],
+      ['ALLOW_CANCELLED_BY_DENY', 5],
+    ]);
+  });
+
   it('a names file in an allow rule honours the rule ports', () =>
     check(
       'version: 1\nallow:\n  - hosts_file: feed.txt\n    ports: [443]\n',
