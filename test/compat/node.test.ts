@@ -49,7 +49,7 @@ const RESOLVE4: ClientSpec = {
   reach: 'dns',
   cmd: node,
   args: [client('dns-resolve4.mjs')],
-  how: 'c-ares: raw DNS over UDP to the resolv.conf nameserver (no getaddrinfo)',
+  how: 'c-ares: raw DNS over UDP to the resolv.conf nameserver; the guard parses the query name (`send(dns)`)',
 };
 
 const blockedName = { audit: 'logged', enforce: 'blocked', errno: 'EAI_NONAME' } as const;
@@ -86,10 +86,14 @@ const EXPECT: Record<string, ClientExpectation> = {
     steps: { allowed: works, 'denied-name': { ...blockedName, sees: 'ENOTFOUND' } },
   },
   dgram: { allowLogged: false, steps: { udp: { ...blockedIp, sees: 'EACCES' } } },
-  // c-ares sends its own DNS packets: the guard sees a UDP send to the (allowed) nameserver, not a name lookup.
+  // c-ares sends its own DNS packets (send() on a UDP socket connected to the nameserver): the guard parses the query
+  // name out of each datagram to port 53 and decides it like a getaddrinfo name (event `dns`, call `send(dns)`).
   'dns.resolve4': {
-    allowLogged: false,
-    steps: { allowed: works, 'denied-name': { audit: 'missed', enforce: 'missed' } },
+    allowLogged: true,
+    steps: {
+      allowed: works,
+      'denied-name': { audit: 'logged', enforce: 'blocked', errno: 'EACCES', sees: 'ECONNREFUSED' },
+    },
   },
 };
 
@@ -124,14 +128,17 @@ describe.skipIf(!ok)('compat: Node.js', () => {
     }
   }
 
-  it('dns.resolve4: the guard checks the nameserver destination; the query name leaves unless the guard parses it', () => {
+  it('dns.resolve4: the query name inside the raw DNS packet is decided before it leaves', () => {
     const enforce = runs.get('dns.resolve4/enforce');
+    const audit = runs.get('dns.resolve4/audit');
     const ctx = describeRun(enforce);
     const denied = stepOf(enforce, 'denied-name');
-    // The DNS server's record is the ground truth of whether the denied name left the process.
-    const queried = lab.server.of('dns').some((e) => e.name === DENIED_NAME);
-    const nameLines = denied.logs.filter((l) => l.host === DENIED_NAME).length;
-    expect(queried, ctx).toBe(denied.reached);
+    // The DNS server's records (attributed to the run in progress) are the ground truth of what left the process.
+    expect(denied.reached, ctx).toBe(false);
+    expect(stepOf(audit, 'denied-name').reached, describeRun(audit)).toBe(true);
+    const nameLines = denied.logs.filter((l) => l.host === DENIED_NAME && l.event === 'dns' && l.blocked === true);
+    expect(nameLines.length > 0, ctx).toBe(true);
+    expect(nameLines[0]?.call, ctx).toBe('send(dns)');
     // The nameserver is allowed by the policy, so its sends are not denied by destination.
     expect(
       enforce?.nameserverLogs.filter((l) => l.decision === 'deny'),
@@ -141,13 +148,10 @@ describe.skipIf(!ok)('compat: Node.js', () => {
       id: 'node-resolve4-allowed-nameserver',
       runtime: 'Node.js',
       title: '`dns.resolve4` (c-ares) asking an allowed nameserver for a denied name, enforce mode',
-      outcome: denied.reached
-        ? `the query left the process (the DNS server received \`${DENIED_NAME}\`); the program saw \`${denied.program?.what}\`; ${
-            nameLines === 0
-              ? 'the guard logged nothing about the name'
-              : `the guard logged ${nameLines} line(s) about the name`
-          }`
-        : `the query never left the process; the program saw \`${denied.program?.what}\``,
+      outcome:
+        `the query never left the process (the DNS server did not receive \`${DENIED_NAME}\`): the guard parsed the ` +
+        `name out of the packet and blocked \`${nameLines[0]?.call}\` (\`errno\` ${nameLines[0]?.errno}); the program ` +
+        `saw \`${denied.program?.what}\``,
     });
   });
 
