@@ -7,6 +7,9 @@
  * wall time (CLOCK_MONOTONIC) and the child's CPU time (user + system from wait4's rusage; not disturbed by other
  * work preempting it on a shared machine). The child's stdout/stderr go to /dev/null. One warm-up pair first.
  * Output: one JSON line {"plainWallUs":[…],"guardedWallUs":[…],"plainCpuUs":[…],"guardedCpuUs":[…]} (per round).
+ *
+ *   spawntime --once -- CMD [ARGS…]
+ * Runs CMD once, plain, its output kept: prints {"wallUs":…,"cpuUs":…} to stderr (the compile benchmark's timer).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -58,6 +61,21 @@ static void print_arr(const char *key, const double *v, int n, int last) {
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 4 && strcmp(argv[1], "--once") == 0 && strcmp(argv[2], "--") == 0) {
+    double t0 = mono_us();
+    pid_t pid = fork();
+    if (pid < 0) return 1;
+    if (pid == 0) {
+      execvp(argv[3], argv + 3);
+      _exit(127);
+    }
+    int st;
+    struct rusage ru;
+    if (wait4(pid, &st, 0, &ru) != pid) return 1;
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    fprintf(stderr, "{\"wallUs\":%.0f,\"cpuUs\":%.0f}\n", mono_us() - t0, cpu);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+  }
   if (argc < 6 || strcmp(argv[4], "--") != 0) {
     fprintf(stderr, "usage: spawntime LIB POLICY ROUNDS -- CMD [ARGS...]\n");
     return 2;
