@@ -1,0 +1,79 @@
+/**
+ * Renders `.bench/results.json` (written by `npm run bench`) as the Markdown tables of BENCHMARKS.md "Latest figures":
+ *   node dist/bench/report.js [results.json]      → stdout
+ * Pure formatting: every number comes from the JSON; nothing is measured here.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Spread } from './stats.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: the JSON written by bench/run.ts; its shape is checked by test/bench
+type J = any;
+const file = resolve(process.argv[2] ?? join(process.cwd(), '.bench/results.json'));
+const j: J = JSON.parse(readFileSync(file, 'utf8'));
+const g = j.goals;
+const f = (x: number, d = 3) => Number(x).toFixed(d);
+const sp = (s: Pick<Spread, 'median' | 'min' | 'max'>, d = 3) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
+const ok = (b: boolean) => (b ? 'met' : '**missed**');
+const out: string[] = [];
+const p = (s = '') => out.push(s);
+
+const m = j.machine;
+p(
+  `Run ${j.started} → ${j.finished}: ${m.nproc} vCPU ${m.cpuModel}, kernel ${m.kernel}, Node ${m.node}; load average ` +
+    `${m.loadAverageStart.join(' / ')} at the start, ${j.loadAverageEnd.join(' / ')} at the end (1 / 5 / 15 min).`,
+);
+p();
+p('| # | figure | measured: median (min–max) | goal | |');
+p('|---|--------|----------------------------|------|-|');
+for (const h of j.hooks ?? [])
+  for (const mode of ['audit', 'enforce'])
+    p(
+      `| ${h.loop.startsWith('socket') ? 1 : 2} | ${h.loop}, ${mode} (${h.rounds} rounds × ${h.iters}) | ratio ${sp(h[mode])}; ` +
+        `${f(h.unguardedNs / 1000, 2)} → ${f(h[mode].guardedNs / 1000, 2)} µs CPU per iteration | ≤ ${g.hooksRatio} | ${ok(h[mode].median <= g.hooksRatio)} |`,
+    );
+const big = (j.decision ?? []).filter((d: J) => d.rules === 1_000_000);
+for (const d of big)
+  p(
+    `| 3 | decision at 1M rules, ${d.cls}, ${d.set} (${d.queries} queries) | ${sp({ median: d.nsMedian, min: d.nsMin, max: d.nsMax }, 1)} ns | ≤ ${g.decisionNsAt1M} ns | ${ok(d.nsMedian <= g.decisionNsAt1M)} |`,
+  );
+for (const s of j.startup ?? [])
+  p(
+    `| 4 | start \`${s.command}\`, ${j.quick ? 'small' : '1M-rule'} policy (${s.rounds} pairs) | CPU ratio ${sp(s.cpu)}; wall ratio ${sp(s.wall)}; ` +
+      `${f(s.unguardedCpuMs, 1)} → ${f(s.guardedCpuMs, 1)} ms CPU | ≤ ${g.startupRatio} | ${ok(s.cpu.median <= g.startupRatio)} |`,
+  );
+for (const c of j.compile ?? [])
+  p(
+    `| 5 | \`egress-guard compile\`, ${c.policy} (${c.runs} runs) | wall ${sp(c.wallMs, 0)} ms; CPU ${sp(c.cpuMs, 0)} ms; ${c.outputBytes.toLocaleString('en')} bytes out | ≤ ${g.compileMs} ms | ${ok(c.wallMs.median <= g.compileMs)} |`,
+  );
+for (const w of j.wrapper ?? [])
+  p(
+    `| 6 | ${w.lang} handler wrapper (${w.invokes} pairs) | +${f(w.addedMedianUs, 1)} µs per invoke (unwrapped ${w.plainMedianUs} µs, wrapped ${w.wrappedMedianUs} µs; p90 ${w.plainP90Us} → ${w.wrappedP90Us} µs) | ≤ ${g.wrapperAddedUs} µs | ${ok(w.addedMedianUs <= g.wrapperAddedUs)} |`,
+  );
+for (const r of j.memory ?? [])
+  p(
+    `| 7 | RSS, ${r.policy} (${r.policyFileBytes.toLocaleString('en')}-byte file) | +${r.addedExcludingPolicyKb} KiB besides the policy mapping (library's own mappings ${r.libraryRssKb} KiB); policy mapping ${r.policyMappedRssKb} KiB resident of ${r.policyMappedSizeKb} KiB mapped; ${r.unguardedRssKb} → ${r.guardedRssKb} KiB total | — | |`,
+  );
+for (const l of j.layer ?? [])
+  p(
+    `| 8 | layer zip, ${l.arch} | ${l.zipBytes.toLocaleString('en')} bytes | ≤ ${g.layerZipBytes.toLocaleString('en')} | ${ok(l.zipBytes <= g.layerZipBytes)} |`,
+  );
+p();
+p('Decision cost by policy size (ns per decision, median of rounds; hot = 16 queries repeated, spread = up to 4,096):');
+p();
+const sizes = [...new Set((j.decision ?? []).map((d: J) => d.rules))] as number[];
+const classes = ['name', 'wildcard', 'ipv4', 'ipv6'];
+p(`| rules | file | ${classes.map((c) => `${c} hot | ${c} spread`).join(' | ')} |`);
+p(`|------:|-----:|${classes.map(() => '-----:|-----:').join('|')}|`);
+for (const n of sizes) {
+  const rows = j.decision.filter((d: J) => d.rules === n);
+  const cell = (c: string, s: string) => {
+    const d = rows.find((x: J) => x.cls === c && x.set === s);
+    return d ? f(d.nsMedian, 0) : '–';
+  };
+  const kb = rows[0].fileBytes / 1024;
+  p(
+    `| ${n.toLocaleString('en')} | ${kb >= 1024 ? `${f(kb / 1024, 1)} MiB` : `${f(kb, 1)} KiB`} | ${classes.map((c) => `${cell(c, 'hot')} | ${cell(c, 'spread')}`).join(' | ')} |`,
+  );
+}
+process.stdout.write(`${out.join('\n')}\n`);
