@@ -16,7 +16,7 @@ TSAN_FLAGS  := -fsanitize=thread
 # -shared-libsan: the sanitizer runtime is a shared object that LD_PRELOAD can put first (it must come first).
 SAN_LIB_LDFLAGS := -shared -shared-libsan -Wl,--version-script=libegressguard.map -Wl,-z,now -ldl -lpthread
 FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS     := egp json
+FUZZERS     := egp json dnsq
 FUZZ_SECONDS    ?= 300
 FUZZ_CI_SECONDS ?= 15
 FUZZ_DIR    := $(BUILD)/fuzz
@@ -62,6 +62,9 @@ $(FUZZ_DIR)/fuzz_egp: fuzz/fuzz_egp.c $(CORE_SRCS) $(HEADERS) | $(FUZZ_DIR)
 	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_egp.c $(CORE_SRCS)
 $(FUZZ_DIR)/fuzz_json: fuzz/fuzz_json.c src/json.c src/json.h | $(FUZZ_DIR)
 	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_json.c src/json.c
+
+$(FUZZ_DIR)/fuzz_dnsq: fuzz/fuzz_dnsq.c src/dnsq.c src/dnsq.h | $(FUZZ_DIR)
+	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_dnsq.c src/dnsq.c
 
 fuzz-build: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(f))
 

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCompiled } from '../../policy/index.js';
 import { needCommand } from '../support/capability.js';
 import { ROOT } from '../support/guard.js';
-import { egpSeeds, jsonSeeds } from './seeds.js';
+import { dnsqSeeds, egpSeeds, jsonSeeds } from './seeds.js';
 
 const CORPUS = join(ROOT, 'native/fuzz/corpus');
 const UPDATE = process.env.UPDATE_SEEDS === '1';
@@ -37,6 +37,11 @@ describe('fuzz seed corpus', () => {
       expect(() => loadCompiled(b)).not.toThrow();
     });
   });
+  it('dnsq seeds (DNS question messages) are committed', () => {
+    checkSeeds(join(CORPUS, 'dnsq'), dnsqSeeds(), (b) => {
+      expect(b.length).toBeGreaterThanOrEqual(12);
+    });
+  });
   it('json seeds are the committed hostile strings', () => {
     checkSeeds(join(CORPUS, 'json'), jsonSeeds(), (b) => {
       expect(b.length).toBeGreaterThan(0);
@@ -53,11 +58,11 @@ describe.skipIf(!ok)('libFuzzer harnesses (ASan+UBSan)', () => {
     });
     const out = `${r.stdout}\n${r.stderr}`;
     expect(r.status, out).toBe(0);
-    for (const f of ['egp', 'json']) {
+    for (const f of ['egp', 'json', 'dnsq']) {
       expect(out, out).toMatch(new RegExp(`fuzz-regress ${f}: \\d+ inputs ok`));
       expect(out, out).toMatch(new RegExp(`fuzz ${f}: corpus \\d+ files, exit 0`));
     }
     // the crash reproducers directory exists (possibly empty) so new ones have a home
-    for (const f of ['egp', 'json']) expect(readdirSync(join(ROOT, 'native/fuzz/crashes', f))).toBeDefined();
+    for (const f of ['egp', 'json', 'dnsq']) expect(readdirSync(join(ROOT, 'native/fuzz/crashes', f))).toBeDefined();
   }, 900_000);
 });

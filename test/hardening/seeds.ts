@@ -85,3 +85,33 @@ export function jsonSeeds(): Map<string, Uint8Array> {
     ['tiny-buffer', hostile(0, '"""')],
   ]);
 }
+
+/** One DNS question message (RFC 1035 4.1): header with QDCOUNT `qd`, the name, QTYPE, QCLASS IN. */
+function dnsQuery(name: string, qd = 1, qtype = 1): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(0x1234, 0);
+  h.writeUInt16BE(0x0100, 2);
+  h.writeUInt16BE(qd, 4);
+  const labels = name
+    .split('.')
+    .filter((l) => l !== '')
+    .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
+  const tail = Buffer.alloc(4);
+  tail.writeUInt16BE(qtype, 0);
+  tail.writeUInt16BE(1, 2);
+  return Buffer.concat([h, ...labels, Buffer.from([0]), tail]);
+}
+
+/** name → bytes of every dnsq seed (outgoing DNS messages for fuzz_dnsq.c). */
+export function dnsqSeeds(): Map<string, Uint8Array> {
+  const pointer = Buffer.concat([dnsQuery('', 1).subarray(0, 12), Buffer.from([0xc0, 0x0c, 0, 1, 0, 1])]);
+  return new Map<string, Uint8Array>([
+    ['a-record', dnsQuery('www.Example.COM')],
+    ['aaaa-long', dnsQuery(`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.test`, 1, 28)],
+    ['root', dnsQuery('')],
+    ['no-question', dnsQuery('x.test', 0)],
+    ['two-questions', dnsQuery('x.test', 2)],
+    ['pointer', pointer],
+    ['edns', Buffer.concat([dnsQuery('evil.test'), Buffer.from([0, 0, 0x29, 0x10, 0, 0, 0, 0, 0, 0, 0])])],
+  ]);
+}
