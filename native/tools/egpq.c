@@ -88,8 +88,17 @@ int main(int argc, char **argv) {
   struct egp_error err;
   const char *verify = getenv("EGRESS_GUARD_VERIFY");
   if (egp_open(&p, argv[argc - 1], verify && strcmp(verify, "full") == 0, &err) != 0) {
-    printf("{\"ok\":false,\"error\":\"%s\",\"what\":\"%s\",\"expected\":%llu,\"got\":%llu}\n", egp_err_code(err.code),
-           err.what, (unsigned long long)err.expected, (unsigned long long)err.got);
+    /* err.what may quote bytes from the file (a bad magic): escape it with the log writer's JSON encoder. */
+    char buf[1024];
+    struct jbuf j;
+    jb_init(&j, buf, sizeof buf);
+    jb_bool(&j, "ok", 0);
+    const char *code = egp_err_code(err.code);
+    jb_str(&j, "error", code, strlen(code));
+    jb_str(&j, "what", err.what, strlen(err.what));
+    jb_u64(&j, "expected", err.expected);
+    jb_u64(&j, "got", err.got);
+    fwrite(buf, 1, jb_finish(&j), stdout);
     return 1;
   }
   if (validate) {
