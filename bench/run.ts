@@ -112,8 +112,8 @@ interface HookFigure {
 
 function hooks(p100: string): HookFigure[] {
   const hb = join(NATIVE, 'build/bench_hooks');
-  const rounds = quick ? 3 : 21;
-  const iters = quick ? 200 : 4000;
+  const rounds = quick ? 3 : 45;
+  const iters = quick ? 200 : 3000;
   const log = bin('hooks-guard.log');
   const arms = ['plain', 'audit', 'enforce'] as const;
   const envFor = (arm: (typeof arms)[number]): NodeJS.ProcessEnv => {
@@ -211,7 +211,7 @@ function startup(bigPolicy: string): StartupFigure[] {
   const py = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
   const cmds: Array<[string, string[]]> = [[process.execPath, ['-e', '0']]];
   if (py) cmds.push([py, ['-c', 'pass']]);
-  const rounds = quick ? 3 : 31;
+  const rounds = quick ? 3 : 41;
   return cmds.map(([cmd, a]) => {
     const j = JSON.parse(run(st, [LIB, bigPolicy, String(rounds), '--', cmd, ...a])) as Record<string, number[]>;
     const ratio = (g: number[], p: number[]) => spread(g.map((x, i) => x / p[i]!));
