@@ -2,7 +2,7 @@
  * Smoke test of `npm run bench` (bench/run.ts) in --quick mode: every benchmark still runs end to end and the JSON
  * it writes holds every figure of issue 6 with sane types. NO timing assertions: this machine is shared and noisy,
  * and quick mode's figures mean nothing (BENCHMARKS.md holds the real ones).
- * Needs what `npm test` already built (dist/, native/build/), a C compiler, python3 and zip.
+ * Needs what `npm test` already built (dist/, native/build/), a C compiler, python3, zip and the aarch64 cross compiler.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { needCommand } from '../support/capability.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const ok = needCommand('cc') && needCommand('python3') && needCommand('zip', '-v');
+const ok =
+  needCommand('cc') && needCommand('python3') && needCommand('zip', '-v') && needCommand('aarch64-linux-gnu-gcc'); // arm64 layer
 const dir = mkdtempSync(join(tmpdir(), 'eg-bench-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
