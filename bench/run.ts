@@ -119,6 +119,8 @@ function hooks(p100: string): HookFigure[] {
   const envFor = (arm: (typeof arms)[number]): NodeJS.ProcessEnv => {
     const e = { ...process.env };
     delete e.LD_PRELOAD;
+    // the guard's defaults, whatever the caller's environment holds
+    for (const k of Object.keys(e)) if (k.startsWith('EGRESS_GUARD_')) delete e[k];
     if (arm === 'plain') return e;
     // default logging: stderr (collected into a file by run()), default level for the mode
     return { ...e, LD_PRELOAD: LIB, EGRESS_GUARD_POLICY: p100, EGRESS_GUARD_MODE: arm };
