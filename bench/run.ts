@@ -364,6 +364,9 @@ const rng = (s: Spread, d = 3) => `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt
 const ok = (met: boolean) => (met ? 'met' : 'MISSED');
 
 async function main(): Promise<void> {
+  // every benchmark starts from the guard's defaults and an unguarded parent, whatever the caller's environment holds
+  for (const k of Object.keys(process.env)) if (k.startsWith('EGRESS_GUARD_')) delete process.env[k];
+  delete process.env.LD_PRELOAD;
   const started = new Date().toISOString();
   const m = machine();
   say(
