@@ -137,6 +137,17 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
       h[g] = h0;
       break;
     }
+    if (g + 2 == nc) { /* two last chains (a name below a wildcard: the exact name and one suffix): two lanes */
+      size_t s1 = start[g + 1];
+      uint32_t h0 = 0x811C9DC5u, h1 = h0;
+      for (size_t i = start[g]; i < len; i++) {
+        uint32_t b = k[i], n1 = (h1 ^ b) * 0x01000193u;
+        h0 = (h0 ^ b) * 0x01000193u;
+        h1 = i >= s1 ? n1 : h1;
+      }
+      h[g] = h0, h[g + 1] = h1;
+      break;
+    }
     size_t s0 = start[g], s1 = g + 1 < nc ? start[g + 1] : len, s2 = g + 2 < nc ? start[g + 2] : len,
            s3 = g + 3 < nc ? start[g + 3] : len;
     uint32_t h0 = 0x811C9DC5u, h1 = h0, h2 = h0, h3 = h0;
