@@ -58,6 +58,15 @@ for (const l of j.layer ?? [])
   p(
     `| 8 | layer zip, ${l.arch} | ${l.zipBytes.toLocaleString('en')} bytes | ≤ ${g.layerZipBytes.toLocaleString('en')} | ${ok(l.zipBytes <= g.layerZipBytes)} |`,
   );
+if (j.hookInstructions) {
+  p();
+  p('Instructions per call (callgrind, user space; exact):');
+  p();
+  p('| loop | unguarded | guard adds, audit | guard adds, enforce |');
+  p('|------|----------:|------------------:|--------------------:|');
+  for (const h of j.hookInstructions)
+    p(`| ${h.loop} | ${h.unguardedPerIter} | ${h.auditAddedPerIter} | ${h.enforceAddedPerIter} |`);
+}
 p();
 p('Decision cost by policy size (ns per decision, median of rounds; hot = 16 queries repeated, spread = up to 4,096):');
 p();

@@ -12,6 +12,7 @@
  * otherwise be counted. The benchmarks (key in the JSON → program):
  *   hooks     native/build/bench_hooks in its `child` mode (loops of socket+connect+accept+close and of
  *             getaddrinfo("localhost")), unguarded / audit / enforce, with the 100-rule policy of bench/policies.ts
+ *   hookInstructions  the same loops under callgrind: exact instructions the guard adds per call (needs valgrind)
  *   decision  bench/native/decide.c on policies of 10, 1k, 100k, 1M rules (mkpolicy), per class of lookup
  *   startup   bench/native/spawntime.c: `node -e 0` and `python3 -c pass`, 1M-rule policy (the compiled denylist)
  *   compile   `egress-guard compile` (the CLI, end to end) on the 100-rule policy and on a 1M-name denylist
@@ -149,6 +150,46 @@ function hooks(p100: string): HookFigure[] {
     });
   }
   return out;
+}
+
+/**
+ * 1 + 2, noise-free: user-space instructions per iteration of the same loops under `valgrind --tool=callgrind`
+ * (exact counts; the kernel's work is not counted), from two iteration counts so start-up work cancels. The guard's
+ * added instructions per call, and the unguarded loop's own. Skipped (undefined) without valgrind or in --quick.
+ */
+interface HookInstructions {
+  loop: string;
+  unguardedPerIter: number;
+  auditAddedPerIter: number;
+  enforceAddedPerIter: number;
+}
+
+function hookInstructions(p100: string): HookInstructions[] | undefined {
+  if (quick || spawnSync('valgrind', ['--version']).status !== 0) return undefined;
+  const hb = join(NATIVE, 'build/bench_hooks');
+  const count = (loop: string, iters: number, mode?: string): number => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (mode) Object.assign(env, { LD_PRELOAD: LIB, EGRESS_GUARD_POLICY: p100, EGRESS_GUARD_MODE: mode });
+    const r = spawnSync(
+      'valgrind',
+      ['--tool=callgrind', `--callgrind-out-file=${bin('callgrind.out')}`, hb, 'child', loop, String(iters)],
+      { env, encoding: 'utf8' },
+    );
+    const m = /Collected : (\d+)/.exec(r.stderr);
+    if (r.status !== 0 || !m) throw new Error(`callgrind ${loop} ${mode ?? 'plain'} failed: ${r.stderr}`);
+    return Number(m[1]);
+  };
+  // bench_hooks runs iters/10 warm-up iterations first: 1.1 × iters in all
+  const perIter = (loop: string, mode?: string) => (count(loop, 2000, mode) - count(loop, 1000, mode)) / 1100;
+  return ['connect', 'gai'].map((loop) => {
+    const plain = perIter(loop);
+    return {
+      loop: loop === 'connect' ? 'socket+connect+accept+close' : 'getaddrinfo("localhost")',
+      unguardedPerIter: Math.round(plain),
+      auditAddedPerIter: Math.round(perIter(loop, 'audit') - plain),
+      enforceAddedPerIter: Math.round(perIter(loop, 'enforce') - plain),
+    };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -404,6 +445,14 @@ async function main(): Promise<void> {
           `≤ ${GOALS.hooksRatio}`,
           ok(f[mode].median <= GOALS.hooksRatio),
         ]);
+    const hi = step('hookInstructions', () => hookInstructions(c.p100));
+    for (const f of hi ?? [])
+      rows.push([
+        `1/2 ${f.loop}: instructions per call (callgrind)`,
+        `unguarded ${f.unguardedPerIter}; guard adds ${f.auditAddedPerIter} (audit), ${f.enforceAddedPerIter} (enforce)`,
+        '',
+        '',
+      ]);
     const d = step('decision', decision);
     for (const r of d ?? [])
       rows.push([
