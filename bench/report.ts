@@ -42,6 +42,12 @@ for (const s of j.startup ?? [])
     `| 4 | start \`${s.command}\`, ${j.quick ? 'small' : '1M-rule'} policy (${s.rounds} pairs) | CPU ratio ${sp(s.cpu)}; wall ratio ${sp(s.wall)}; ` +
       `${f(s.unguardedCpuMs, 1)} → ${f(s.guardedCpuMs, 1)} ms CPU | ≤ ${g.startupRatio} | ${ok(s.cpu.median <= g.startupRatio)} |`,
   );
+if (j.startupInstructions) {
+  const si = j.startupInstructions;
+  p(
+    `| 4 | start \`${si.command}\`, 1M-rule policy: instructions (callgrind) | ${si.unguarded.toLocaleString('en')} → ${si.guarded.toLocaleString('en')}: ratio ${f(si.ratio, 4)} | ≤ ${g.startupRatio} | ${ok(si.ratio <= g.startupRatio)} |`,
+  );
+}
 for (const c of j.compile ?? [])
   p(
     `| 5 | \`egress-guard compile\`, ${c.policy} (${c.runs} runs) | wall ${sp(c.wallMs, 0)} ms; CPU ${sp(c.cpuMs, 0)} ms; ${c.outputBytes.toLocaleString('en')} bytes out | ≤ ${g.compileMs} ms | ${ok(c.wallMs.median <= g.compileMs)} |`,

@@ -15,6 +15,7 @@
  *   hookInstructions  the same loops under callgrind: exact instructions the guard adds per call (needs valgrind)
  *   decision  bench/native/decide.c on policies of 10, 1k, 100k, 1M rules (mkpolicy), per class of lookup
  *   startup   bench/native/spawntime.c: `node -e 0` and `python3 -c pass`, 1M-rule policy (the compiled denylist)
+ *   startupInstructions  `python3 -c pass` under callgrind, unguarded vs guarded (needs valgrind)
  *   compile   `egress-guard compile` (the CLI, end to end) on the 100-rule policy and on a 1M-name denylist
  *   wrapper   bench/wrapper.ts (Node and Python handler wrappers, interleaved pairs of invocations)
  *   memory    bench/native/rss.c: /proc/self/smaps, the policy mapping counted apart
@@ -271,6 +272,30 @@ function startup(bigPolicy: string): StartupFigure[] {
   });
 }
 
+/** 4, noise-free: `python3 -c pass` instructions (callgrind, user space) unguarded vs guarded with the 1M-rule policy. */
+function startupInstructions(bigPolicy: string) {
+  const py = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  if (quick || !py || spawnSync('valgrind', ['--version']).status !== 0) return undefined;
+  const count = (guarded: boolean): number => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    if (guarded) Object.assign(env, { LD_PRELOAD: LIB, EGRESS_GUARD_POLICY: bigPolicy, EGRESS_GUARD_MODE: 'enforce' });
+    const r = spawnSync(
+      'valgrind',
+      ['--tool=callgrind', `--callgrind-out-file=${bin('callgrind.out')}`, py, '-c', 'pass'],
+      {
+        env,
+        encoding: 'utf8',
+      },
+    );
+    const m = /Collected : (\d+)/.exec(r.stderr);
+    if (r.status !== 0 || !m) throw new Error(`callgrind python3 failed: ${r.stderr}`);
+    return Number(m[1]);
+  };
+  const unguarded = count(false);
+  const guarded = count(true);
+  return { command: 'python3 -c pass', unguarded, guarded, ratio: +(guarded / unguarded).toFixed(4) };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // 5: compile
 
@@ -468,6 +493,14 @@ async function main(): Promise<void> {
         `CPU ratio ${rng(f.cpu)}; wall ratio ${rng(f.wall)}; ${fmt(f.unguardedCpuMs, 1)} → ${fmt(f.guardedCpuMs, 1)} ms CPU`,
         `≤ ${GOALS.startupRatio}`,
         ok(f.cpu.median <= GOALS.startupRatio),
+      ]);
+    const si = step('startupInstructions', () => startupInstructions(c.bigPolicy));
+    if (si)
+      rows.push([
+        `4 start \`${si.command}\`: instructions (callgrind)`,
+        `${si.unguarded} → ${si.guarded}: ratio ${fmt(si.ratio, 4)}`,
+        `≤ ${GOALS.startupRatio}`,
+        ok(si.ratio <= GOALS.startupRatio),
       ]);
     const w = step('wrapper', wrapper);
     for (const f of w ?? [])
