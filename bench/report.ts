@@ -58,7 +58,7 @@ for (const w of j.wrapper ?? [])
   );
 for (const r of j.memory ?? [])
   p(
-    `| 7 | RSS, ${r.policy} (${r.policyFileBytes.toLocaleString('en')}-byte file) | +${r.addedExcludingPolicyKb} KiB besides the policy mapping (library's own mappings ${r.libraryRssKb} KiB); policy mapping ${r.policyMappedRssKb} KiB resident of ${r.policyMappedSizeKb} KiB mapped; ${r.unguardedRssKb} → ${r.guardedRssKb} KiB total | — | |`,
+    `| 7 | RSS, ${r.policy} (${r.policyFileBytes.toLocaleString('en')}-byte file) | +${r.addedExcludingPolicyKb} KiB besides the policy mapping (library's own mappings ${r.libraryRssKb} KiB); ${r.policyMappedSizeKb > 0 ? `policy mapping ${r.policyMappedRssKb} KiB resident of ${r.policyMappedSizeKb} KiB mapped` : 'policy file ≤ 1 MiB: copied, counted in the added figure'}; ${r.unguardedRssKb} → ${r.guardedRssKb} KiB total | — | |`,
   );
 for (const l of j.layer ?? [])
   p(
