@@ -3,19 +3,10 @@
 // IPv4-mapped IPv6, the Lambda Runtime API, mode overrides.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needCommand, needNetns } from '../../support/capability.js';
-import { type GuardLog, logsWhere, needLibrary } from '../../support/guard.js';
-import { BLACKHOLE, createWorld, explain, nodeProbe, pyProbe, RUNTIME_API, type World } from './world.js';
+import { needLibrary } from '../../support/guard.js';
+import { BLACKHOLE, createWorld, expectLog, explain, nodeProbe, pyProbe, RUNTIME_API, type World } from './world.js';
 
 const ok = needNetns() && needLibrary() && needCommand('python3');
-
-function expectLog(logs: GuardLog[], fields: Partial<GuardLog>): GuardLog {
-  const hit = logsWhere(logs, fields);
-  expect(
-    hit,
-    `no guard log line with ${JSON.stringify(fields)} in:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
-  ).not.toHaveLength(0);
-  return hit[0] as GuardLog;
-}
 
 describe.skipIf(!ok)('guard decisions with real traffic', () => {
   let world: World;

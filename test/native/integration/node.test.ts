@@ -1,19 +1,10 @@
 // Real `node` under the guard: fetch, http.get, net.connect and dns.lookup against servers in our own namespace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needNetns } from '../../support/capability.js';
-import { type GuardLog, logsWhere, needLibrary } from '../../support/guard.js';
-import { createWorld, explain, nodeProbe, type World } from './world.js';
+import { logsWhere, needLibrary } from '../../support/guard.js';
+import { createWorld, expectLog, explain, nodeProbe, type World } from './world.js';
 
 const ok = needNetns() && needLibrary();
-
-function expectLog(logs: GuardLog[], fields: Partial<GuardLog>): GuardLog {
-  const hit = logsWhere(logs, fields);
-  expect(
-    hit,
-    `no guard log line with ${JSON.stringify(fields)} in:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
-  ).not.toHaveLength(0);
-  return hit[0] as GuardLog;
-}
 
 describe.skipIf(!ok)('node under the guard', () => {
   let world: World;

@@ -1,19 +1,10 @@
 // Real `python3` (urllib, socket, UDP sendto) and `curl` under the guard, against servers in our own namespace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needCommand, needNetns } from '../../support/capability.js';
-import { type GuardLog, logsWhere, needLibrary, runGuarded } from '../../support/guard.js';
-import { createWorld, explain, POLICY, pyProbe, type World } from './world.js';
+import { logsWhere, needLibrary, runGuarded } from '../../support/guard.js';
+import { createWorld, expectLog, explain, POLICY, pyProbe, type World } from './world.js';
 
 const ok = needNetns() && needLibrary() && needCommand('python3') && needCommand('curl');
-
-function expectLog(logs: GuardLog[], fields: Partial<GuardLog>): GuardLog {
-  const hit = logsWhere(logs, fields);
-  expect(
-    hit,
-    `no guard log line with ${JSON.stringify(fields)} in:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
-  ).not.toHaveLength(0);
-  return hit[0] as GuardLog;
-}
 
 describe.skipIf(!ok)('python3 under the guard', () => {
   let world: World;

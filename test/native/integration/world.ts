@@ -16,7 +16,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { type GuardResult, type GuardRunOptions, ROOT, runGuarded } from '../../support/guard.js';
+import { expect } from 'vitest';
+import {
+  type GuardLog,
+  type GuardResult,
+  type GuardRunOptions,
+  logsWhere,
+  ROOT,
+  runGuarded,
+} from '../../support/guard.js';
 import { Netns, type NetnsServer } from '../../support/netns.js';
 
 export const POLICY = join(ROOT, 'test/fixtures/integration/policy.yaml');
@@ -150,4 +158,14 @@ export function explain(r: GuardResult): string {
   return `status=${r.status} signal=${r.signal}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}\nguard log:\n${r.logs
     .map((l) => JSON.stringify(l))
     .join('\n')}`;
+}
+
+/** The first log line with all of `fields`; fails the test, printing every line, when there is none. */
+export function expectLog(logs: GuardLog[], fields: Partial<GuardLog>): GuardLog {
+  const hit = logsWhere(logs, fields);
+  expect(
+    hit,
+    `no guard log line with ${JSON.stringify(fields)} in:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
+  ).not.toHaveLength(0);
+  return hit[0] as GuardLog;
 }
