@@ -18,28 +18,35 @@ function build<T extends number | bigint>(
   next: (end: T) => T | null,
   sets: SetInterner,
 ): { starts: T[]; sets: number[] } {
-  // Events: at `start` a rule begins covering, at `end + 1` it stops (never past the end of the space).
-  const events = new Map<T, number[]>();
-  const at = (p: T): number[] => {
-    let e = events.get(p);
-    if (!e) {
-      e = [];
-      events.set(p, e);
-    }
-    return e;
-  };
-  at(zero);
+  // Events: at `start` a rule begins covering (+(rule+1)), at `end + 1` it stops (-(rule+1); never past the end of
+  // the space); event 0 at `zero` (no rule) makes the first interval start there. Kept as parallel arrays sorted by
+  // point, not a Map keyed by point: V8 hashes a bigint by its low 64 bits only, so IPv6 points (/64 networks end on
+  // …:0000:0000:0000:0000 too) all collide and a Map made IPv6 compiling quadratic in the number of rules.
+  const pts: T[] = [zero];
+  const evs: number[] = [0];
   for (const r of ranges) {
-    at(r.start).push(r.rule + 1);
+    pts.push(r.start);
+    evs.push(r.rule + 1);
     const n = next(r.end);
-    if (n !== null) at(n).push(-(r.rule + 1));
+    if (n !== null) {
+      pts.push(n);
+      evs.push(-(r.rule + 1));
+    }
   }
-  const points = [...events.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const order = Array.from(pts.keys()).sort((i, j) => {
+    const a = pts[i]!;
+    const b = pts[j]!;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
   const active = new Map<number, number>();
   const starts: T[] = [];
   const out: number[] = [];
-  for (const p of points) {
-    for (const ev of events.get(p)!) {
+  for (let k = 0; k < order.length; ) {
+    // every event at point p, then the interval starting at p (the set is the same whatever their order)
+    const p = pts[order[k]!]!;
+    for (; k < order.length && pts[order[k]!] === p; k++) {
+      const ev = evs[order[k]!]!;
+      if (ev === 0) continue;
       const r = Math.abs(ev) - 1;
       const c = (active.get(r) ?? 0) + (ev > 0 ? 1 : -1);
       if (c === 0) active.delete(r);
