@@ -67,6 +67,34 @@ static int passthrough(void) {
   return eg.mode == EG_MODE_OFF;
 }
 
+/* A lookup in progress: the normalised name (for binding afterwards) and the caller's errno. */
+struct lookup {
+  char name[256];
+  int len;
+  int saved_errno;
+};
+
+/*
+ * Before libc: enters the guard and decides `node`. 1 = ask libc (errno restored, still inside the guard: finish()
+ * must follow); 0 = denied in enforce (guard left, errno restored: the caller reports HOST_NOT_FOUND its own way).
+ */
+static int begin(struct lookup *l, const char *node, const char *call) {
+  l->saved_errno = errno;
+  eg_enter();
+  int ok = decide(node, call, l->name, &l->len);
+  if (!ok) eg_leave();
+  errno = l->saved_errno;
+  return ok;
+}
+
+/* After libc: binds the answer's addresses to the name (h may be NULL), leaves the guard, keeps libc's errno. */
+static void finish(const struct lookup *l, const struct hostent *h) {
+  int e = errno;
+  bind_hostent(h, l->name, l->len);
+  eg_leave();
+  errno = e;
+}
+
 EG_EXPORT struct hostent *gethostbyname(const char *node) {
   ghb_fn real = (ghb_fn)eg_real(EG_REAL_GETHOSTBYNAME);
   if (EG_UNLIKELY(real == NULL)) {
@@ -74,22 +102,13 @@ EG_EXPORT struct hostent *gethostbyname(const char *node) {
     return NULL;
   }
   if (passthrough()) return real(node);
-  int saved = errno, len;
-  char name[256];
-  eg_enter();
-  int ok = decide(node, "gethostbyname", name, &len);
-  if (!ok) {
-    eg_leave();
+  struct lookup l;
+  if (!begin(&l, node, "gethostbyname")) {
     h_errno = HOST_NOT_FOUND;
-    errno = saved;
     return NULL;
   }
-  errno = saved;
   struct hostent *h = real(node);
-  int e = errno;
-  bind_hostent(h, name, len);
-  eg_leave();
-  errno = e;
+  finish(&l, h);
   return h;
 }
 
@@ -100,23 +119,21 @@ EG_EXPORT struct hostent *gethostbyname2(const char *node, int af) {
     return NULL;
   }
   if (passthrough()) return real(node, af);
-  int saved = errno, len;
-  char name[256];
-  eg_enter();
-  int ok = decide(node, "gethostbyname2", name, &len);
-  if (!ok) {
-    eg_leave();
+  struct lookup l;
+  if (!begin(&l, node, "gethostbyname2")) {
     h_errno = HOST_NOT_FOUND;
-    errno = saved;
     return NULL;
   }
-  errno = saved;
   struct hostent *h = real(node, af);
-  int e = errno;
-  bind_hostent(h, name, len);
-  eg_leave();
-  errno = e;
+  finish(&l, h);
   return h;
+}
+
+/* The _r forms report "no such host" as glibc does: return 0, *result = NULL, *h_errnop = HOST_NOT_FOUND. */
+static int refuse_r(struct hostent **result, int *h_errnop) {
+  if (result) *result = NULL;
+  if (h_errnop) *h_errnop = HOST_NOT_FOUND;
+  return 0;
 }
 
 EG_EXPORT int gethostbyname_r(const char *node, struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
@@ -124,23 +141,10 @@ EG_EXPORT int gethostbyname_r(const char *node, struct hostent *ret, char *buf, 
   ghbr_fn real = (ghbr_fn)eg_real(EG_REAL_GETHOSTBYNAME_R);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
   if (passthrough()) return real(node, ret, buf, buflen, result, h_errnop);
-  int saved = errno, len;
-  char name[256];
-  eg_enter();
-  int ok = decide(node, "gethostbyname_r", name, &len);
-  if (!ok) {
-    eg_leave();
-    if (result) *result = NULL;
-    if (h_errnop) *h_errnop = HOST_NOT_FOUND;
-    errno = saved;
-    return 0;
-  }
-  errno = saved;
+  struct lookup l;
+  if (!begin(&l, node, "gethostbyname_r")) return refuse_r(result, h_errnop);
   int rc = real(node, ret, buf, buflen, result, h_errnop);
-  int e = errno;
-  if (rc == 0 && result != NULL) bind_hostent(*result, name, len);
-  eg_leave();
-  errno = e;
+  finish(&l, rc == 0 && result != NULL ? *result : NULL);
   return rc;
 }
 
@@ -149,22 +153,9 @@ EG_EXPORT int gethostbyname2_r(const char *node, int af, struct hostent *ret, ch
   ghb2r_fn real = (ghb2r_fn)eg_real(EG_REAL_GETHOSTBYNAME2_R);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
   if (passthrough()) return real(node, af, ret, buf, buflen, result, h_errnop);
-  int saved = errno, len;
-  char name[256];
-  eg_enter();
-  int ok = decide(node, "gethostbyname2_r", name, &len);
-  if (!ok) {
-    eg_leave();
-    if (result) *result = NULL;
-    if (h_errnop) *h_errnop = HOST_NOT_FOUND;
-    errno = saved;
-    return 0;
-  }
-  errno = saved;
+  struct lookup l;
+  if (!begin(&l, node, "gethostbyname2_r")) return refuse_r(result, h_errnop);
   int rc = real(node, af, ret, buf, buflen, result, h_errnop);
-  int e = errno;
-  if (rc == 0 && result != NULL) bind_hostent(*result, name, len);
-  eg_leave();
-  errno = e;
+  finish(&l, rc == 0 && result != NULL ? *result : NULL);
   return rc;
 }
