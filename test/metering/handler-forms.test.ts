@@ -1,20 +1,31 @@
 // The layer's Node entry (the real esbuild bundle) loads every handler string form the Node runtime accepts and keeps
 // each handler's calling convention; driven by the stand-in runtime (driver/node-driver.mjs), one process per case.
 
-import { rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, FUNCTIONS, lines, runDriver, tempDir } from './harness.js';
 
 let dir = '';
 let bundle = '';
+let taskRoot = '';
 beforeAll(() => {
   dir = tempDir();
   bundle = buildBundle(dir);
+  // The task root is a copy of functions/forms plus a package under node_modules/ (the "handler resolved by package
+  // name" form), made here so the repository tracks no node_modules/ folder.
+  taskRoot = join(dir, 'forms');
+  cpSync(join(FUNCTIONS, 'forms'), taskRoot, { recursive: true });
+  const pkg = join(taskRoot, 'node_modules', 'eg-pkg-handler');
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(join(pkg, 'package.json'), '{ "name": "eg-pkg-handler", "main": "main.js" }\n');
+  writeFileSync(
+    join(pkg, 'main.js'),
+    "// A handler module resolved from node_modules by package name.\nexports.handler = async () => ({ form: 'package' });\n",
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const taskRoot = join(FUNCTIONS, 'forms');
 const run = (original: string, event: unknown = { n: 7 }) =>
   runDriver({
     lang: 'node',
