@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark of issue 6, side by side with its goal (BENCHMARKS.md explains each one).
+ * `npm run bench`: every benchmark, side by side with its goal (BENCHMARKS.md explains each one).
  *
  *   npm run bench [-- --quick] [-- --json] [-- --out FILE] [-- --only hooks,decision,…]
  * (= npm run build, then node dist/bench/run.js). Prints a table, writes the results as JSON to `.bench/results.json`
@@ -51,7 +51,7 @@ const CLI = join(root, 'dist/policy/bin.js');
 const work = mkdtempSync(join(tmpdir(), 'eg-bench6-'));
 const bin = (name: string) => join(work, name);
 
-/** Goals from issue 6. */
+/** The performance goals, one per benchmark (BENCHMARKS.md compares each figure with its goal). */
 export const GOALS = {
   hooksRatio: 1.03,
   decisionNsAt1M: 100,

@@ -14,7 +14,7 @@
  *   EGRESS_GUARD_MODE / EGRESS_GUARD_LOG_LEVEL / EGRESS_GUARD_WRAP_HANDLER=false, then `environment` overrides.
  * - Skipped with a warning annotation that says why (`egress-guard:skipped`): container images (no layers, no
  *   exec wrapper), Lambda@Edge (no layers, no environment variables), `provided.*` runtimes (the exec wrapper is
- *   ignored: shared/LAMBDA-FACTS.md), and functions `exclude` rejects. Runtimes other than Node and Python are
+ *   ignored: docs/LAMBDA.md "Exec wrapper and LD_PRELOAD"), and functions `exclude` rejects. Runtimes other than Node and Python are
  *   guarded (LD_PRELOAD) with an info annotation that per-invoke metering is not available there.
  * - Idempotent: a function is guarded at most once, whatever number of aspects visit it.
  */

@@ -5,7 +5,7 @@
  *
  * Contract: the layer unpacks to /opt/egress-guard/ (wrapper, lib/libegressguard.so, node/, python/); its
  * `compatibleArchitectures` is exactly the one asked for (Lambda does not enforce it: a wrong-arch library fails at run
- * time, shared/LAMBDA-FACTS.md "glibc and architectures", so the EgressGuard aspect picks the layer per function).
+ * time, docs/LAMBDA.md "glibc and architectures", so the EgressGuard aspect picks the layer per function).
  * `EgressGuardLayer.of(stack, arch)` returns one shared instance per stack and architecture.
  */
 import { AssetHashType, DockerImage, RemovalPolicy, Stack } from 'aws-cdk-lib';

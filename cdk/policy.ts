@@ -7,7 +7,7 @@
  *   line and a caret (`EgressGuardPolicyError`, code `E_CDK_POLICY`).
  * - The compiled bytes land at `/opt/egress-guard/policies/<sha256-prefix>.egp` (`policyPath`), so several policies
  *   (one per function group) can never clash, and a changed policy is a new asset and a new layer version.
- * - Policies never go into environment variables (4 KB limit for all of them, shared/LAMBDA-FACTS.md).
+ * - Policies never go into environment variables (4 KB limit for all of them, docs/LAMBDA.md "Layers and limits").
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,7 @@
 /**
  * A local Lambda Runtime API endpoint (the HTTP protocol a runtime interface client speaks), serving one function
- * process at a time, on 127.0.0.1 — where real Lambda serves it (AWS_LAMBDA_RUNTIME_API, shared/LAMBDA-FACTS.md).
+ * process at a time, on 127.0.0.1 — where real Lambda serves it (AWS_LAMBDA_RUNTIME_API, docs/LAMBDA.md
+ * "Runtime API and always-allowed endpoints").
  *
  * Implemented (API version 2018-06-01):
  *   GET  /2018-06-01/runtime/invocation/next          long-polls until `invoke()` queues an event; 200 with the event

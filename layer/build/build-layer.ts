@@ -8,7 +8,7 @@
  *   egress-guard/python/egress_guard_wrapper.py (and its sibling modules)  0644  the Python handler wrapper
  * Deliberately NOT shipped: anything under /opt/nodejs, /opt/python or /opt/lib (paths the runtimes search for
  * modules and libraries), so the layer can never shadow the runtime's own modules such as the AWS SDK
- * (shared/LAMBDA-FACTS.md, "Layers and limits"). Only `egress_guard_wrapper` and `egress_guard_*` Python modules are
+ * (docs/LAMBDA.md "Layers and limits"). Only `egress_guard_wrapper` and `egress_guard_*` Python modules are
  * put on PYTHONPATH, by the wrapper, and only for Python functions.
  *
  * Exports `stageLayer` (used by the CDK layer construct's local bundling and by the demo) and `buildLayers`.
@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 export type LayerArch = 'x86_64' | 'arm64';
 export const LAYER_ARCHES: readonly LayerArch[] = ['x86_64', 'arm64'];
-/** Goal from the issue: each zip at most 1 MB. */
+/** Size budget of each layer zip: 1 MB (a small layer downloads and unpacks fast on a cold start). */
 export const MAX_LAYER_ZIP_BYTES = 1_000_000;
 
 /** The repository root: the nearest ancestor holding the project's package.json (works from src and from dist). */

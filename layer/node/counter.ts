@@ -4,7 +4,7 @@
  *
  * Contract: `read()` returns the parsed snapshot or throws `ProcNetDevError` (`E_PROCNETDEV_READ` when the file cannot
  * be opened or read, `E_PROCNETDEV_FORMAT` when it is not /proc/net/dev). /proc/net/dev is per network namespace: it
- * shows the namespace of the reading process, which is the function's (../shared/LAMBDA-FACTS.md).
+ * shows the namespace of the reading process, which is the function's (docs/LAMBDA.md "/proc/net/dev inside Lambda").
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { type ParsedProcNetDev, ProcNetDevError, parseProcNetDev } from './procnetdev.js';

@@ -1,6 +1,6 @@
 /**
  * One CloudWatch Embedded Metric Format line per invoke, written raw to stdout with `process.stdout.write`
- * (never `console.log`, which Lambda's JSON log format would wrap; ../shared/LAMBDA-FACTS.md "CloudWatch EMF").
+ * (never `console.log`, which Lambda's JSON log format would wrap; docs/LAMBDA.md "CloudWatch Embedded Metric Format").
  *
  * Contract: namespace configurable (default `EgressGuard`), one dimension set `[FunctionName]` (never the request id:
  * it would create a metric per invoke), metrics `RxBytes`, `TxBytes` (Bytes), `BudgetExceeded`, `BlockedConnections`

@@ -1,7 +1,7 @@
 /**
  * The layer's Node entry point, bundled to `/opt/egress-guard/node/handler.mjs` (bundle.mjs). The exec wrapper points
  * `_HANDLER` at `/opt/egress-guard/node/handler.handler` and keeps the function's own handler string in
- * `EGRESS_GUARD_ORIGINAL_HANDLER` (the usual layer pattern; ../shared/LAMBDA-FACTS.md "Node handler string forms").
+ * `EGRESS_GUARD_ORIGINAL_HANDLER` (the usual layer pattern; docs/LAMBDA.md "Invocations and extensions").
  *
  * Contract: at import (the init phase) it creates the guard — taking the "load" snapshot — and then loads the original
  * handler with top-level await, so the user module's own init traffic and init errors happen in the init phase exactly

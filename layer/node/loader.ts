@@ -1,6 +1,6 @@
 /**
  * Loads the user's original handler from a Node handler string, resolving it the way the Node.js Lambda runtime does
- * (../shared/LAMBDA-FACTS.md "Node handler string forms"), relative to `LAMBDA_TASK_ROOT`.
+ * (docs/LAMBDA.md "Invocations and extensions"), relative to `LAMBDA_TASK_ROOT`.
  *
  * Contract: `loadHandler(spec, taskRoot)`
  * - `spec` is `[dir/…/]module.export[.nested…]`: everything up to the last `/` is a directory under the task root; in

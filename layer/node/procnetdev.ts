@@ -13,7 +13,7 @@
  *   whose byte and packet counters are digits still counts.
  * - `interfaceFilter({include, exclude})` builds the predicate that says which interfaces count. Patterns are exact
  *   names or globs with `*`. Default: every interface except `lo` (Lambda's names change over time — `vint_runtime`,
- *   `vinternal_1`, `telemetry1_sb` … — so nothing is hard-coded; ../shared/LAMBDA-FACTS.md "/proc/net/dev inside
+ *   `vinternal_1`, `telemetry1_sb` … — so nothing is hard-coded; docs/LAMBDA.md "/proc/net/dev inside
  *   Lambda"). `include`, when given, is an allowlist; `exclude` always wins.
  * - `deltaBytes(prev, cur, counts)` sums, over the counted interfaces, the bytes between two snapshots:
  *   an interface whose counter went backwards was reset (interface re-created, driver reset): its current value is

@@ -4,7 +4,7 @@
  *
  * Order (docs/INTERPOSER.md "Decisions"):
  *  1. the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API) and the X-Ray daemon (AWS_XRAY_DAEMON_ADDRESS) always pass
- *     (LAMBDA-FACTS "/proc/net/dev inside Lambda");
+ *     (docs/LAMBDA.md "Runtime API and always-allowed endpoints");
  *  2. no valid policy: loopback passes (builtin:loopback: it is not egress), everything else is denied with rule
  *     `policy-error` — blocked in enforce (fail closed), allowed and logged in audit (fail open);
  *  3. the policy decides (decide_name / decide_addr with the bound name);

@@ -3,7 +3,7 @@
  *
  * egp_parse() performs checks 1–10 in order and reports the first that fails with a stable code and a static
  * description; O(n) checks on large tables are left to use time (egp_match.c bounds-checks every element it reads).
- * egp_open() uses only open/lseek/pread/mmap/close (no stat: fstat has a GLIBC_2.33 symbol, see LAMBDA-FACTS "glibc and
+ * egp_open() uses only open/lseek/pread/mmap/close (no stat: fstat has a GLIBC_2.33 symbol, see docs/LAMBDA.md "glibc and
  * architectures"), copies files up to 1 MiB into a private read-only
  * anonymous mapping and maps larger ones PROT_READ + MAP_PRIVATE, and closes the descriptor, so the host never sees an extra fd.
  */

@@ -32,7 +32,7 @@ enum {
   EG_RULE_DNS_MALFORMED = -7 /* dns-malformed: a raw DNS query whose name cannot be parsed (dns.c) */
 };
 
-/* An always-allowed endpoint from the environment (LAMBDA-FACTS "/proc/net/dev inside Lambda"). */
+/* An always-allowed endpoint from the environment (docs/LAMBDA.md "Runtime API and always-allowed endpoints"). */
 struct eg_endpoint {
   int set;          /* 1 when configured */
   int has_ip;       /* host was an IP literal: ip is valid */

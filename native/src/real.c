@@ -6,7 +6,7 @@
  * fails that one call with ENOSYS (or EAI_SYSTEM) — a loud error instead of the infinite recursion or abort() other
  * interposers use. Concurrent first calls may both resolve; they store the same value (relaxed atomics).
  * dlsym/dladdr are pinned to their GLIBC_2.2.5 / GLIBC_2.17 versions by symver.h so the library loads on glibc 2.17+
- * (LAMBDA-FACTS "glibc and architectures").
+ * (docs/LAMBDA.md "glibc and architectures").
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

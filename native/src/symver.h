@@ -1,7 +1,7 @@
 /*
  * symver.h — force-included into every object of libegressguard.so (and its tools): pins every glibc symbol whose
  * default version on the build host is newer than the oldest glibc we support, so the library loads on glibc 2.17+
- * (Amazon Linux 2 has 2.26, AL2023 2.34; LAMBDA-FACTS "glibc and architectures"). `make -C native symcheck` (and
+ * (Amazon Linux 2 has 2.26, AL2023 2.34; docs/LAMBDA.md "glibc and architectures"). `make -C native symcheck` (and
  * test/native/symbols.test.ts) fail on any GLIBC_ version above 2.17.
  * x86_64 base version is GLIBC_2.2.5; aarch64's is GLIBC_2.17.
  */

@@ -5,8 +5,8 @@
  * Runs one command under the guard and returns its exit status. Contract:
  * - Policy: `--policy` (else `EGRESS_GUARD_POLICY` from the environment; else an error). A file starting with the
  *   `.egp` magic is used as is; anything else is compiled as YAML with the real compiler into a private temp dir
- *   (removed when the command exits). The child gets the **absolute** path (LAMBDA-FACTS: relative preload/policy
- *   paths break in children that change directory).
+ *   (removed when the command exits). The child gets the **absolute** path (docs/LAMBDA.md "Exec wrapper and LD_PRELOAD":
+ *   relative preload/policy paths break in children that change directory).
  * - Library: `EGRESS_GUARD_LIBRARY`, else `native/build/libegressguard.so` under the package root. It must exist:
  *   glibc ignores a missing preload with a warning and runs the program unguarded, which `run` must never do silently.
  *   `LD_PRELOAD` gets the absolute library path prepended once (an entry already naming it is left alone; another

@@ -1,6 +1,6 @@
 /**
  * Smoke test of `npm run bench` (bench/run.ts) in --quick mode: every benchmark still runs end to end and the JSON
- * it writes holds every figure of issue 6 with sane types. NO timing assertions: this machine is shared and noisy,
+ * it writes holds every figure BENCHMARKS.md reports, with sane types. NO timing assertions: this machine is shared and noisy,
  * and quick mode's figures mean nothing (BENCHMARKS.md holds the real ones).
  * Needs what `npm test` already built (dist/, native/build/), a C compiler, python3, zip and the aarch64 cross compiler.
  */

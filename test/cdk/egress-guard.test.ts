@@ -2,7 +2,7 @@
  * CDK constructs: Template.fromStack assertions over real synthesis (the guard layer is bundled locally from this
  * repository, the policy compiled by the real compiler).
  */
-process.env.CDK_VALIDATION = 'false'; // aws-cdk-lib ≥ 2.262 validates every synth slowly (shared/LAMBDA-FACTS.md)
+process.env.CDK_VALIDATION = 'false'; // aws-cdk-lib ≥ 2.262 validates every synth slowly (docs/LAMBDA.md "CDK")
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

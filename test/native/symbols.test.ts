@@ -1,8 +1,8 @@
 // Both builds of libegressguard.so load on every Lambda glibc and export nothing but their hooks:
 // - no GLIBC_ symbol version newer than 2.17 (Amazon Linux 2 has 2.26, AL2023 2.34; the aarch64 baseline is 2.17,
-//   x86_64's 2.2.5 — LAMBDA-FACTS "glibc and architectures"), and no GLIBC_PRIVATE;
+//   x86_64's 2.2.5 — docs/LAMBDA.md "glibc and architectures"), and no GLIBC_PRIVATE;
 // - every defined dynamic symbol is an interposition of a libc function of that architecture (the version script
-//   hides everything else), and the hooks the issue requires are all there;
+//   hides everything else), and every hook of REQUIRED_HOOKS is there;
 // - right ELF machine, libc-only dependencies, no RPATH/RUNPATH;
 // - the build actually guards a program on its own architecture: natively for x86_64, under qemu-aarch64 for aarch64.
 import { spawnSync } from 'node:child_process';
@@ -130,7 +130,7 @@ for (const b of BUILDS) {
       const tooNew = syms.filter((s) => s.version?.startsWith('GLIBC_') && newerThan217(s.version));
       expect(tooNew.map((s) => `${s.name}@${s.version}`)).toEqual([]);
       expect(versions.filter(newerThan217)).toEqual([]);
-      // objdump agrees (the tool the issue names)
+      // objdump agrees (the tool docs/LAMBDA.md names for this check)
       const od = sh('objdump', ['-T', b.lib]);
       const odVersions = [...od.matchAll(/\b(GLIBC_[\w.]+)\b/g)].map((m) => m[1] as string);
       expect(odVersions.filter(newerThan217)).toEqual([]);
