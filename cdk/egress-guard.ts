@@ -60,6 +60,12 @@ export interface EgressGuardProps {
    */
   readonly layers?: { readonly x86_64?: lambda.ILayerVersion; readonly arm64?: lambda.ILayerVersion };
   /**
+   * Build the guard layer from this repository's sources instead of using the prebuilt zips the package ships
+   * (contributors, in a clone: needs a C compiler, make and the aarch64 cross compiler). Ignored with `layers`.
+   * @default false
+   */
+  readonly fromSource?: boolean;
+  /**
    * Functions for which this returns true are left alone (with an annotation).
    * @default - none excluded
    */
@@ -156,7 +162,8 @@ export class EgressGuard implements IAspect {
     guardedFunctions.add(fn);
 
     const arch = fn.architecture.name === lambda.Architecture.ARM_64.name ? 'arm64' : 'x86_64';
-    const layer = this.props.layers?.[arch] ?? EgressGuardLayer.of(fn, fn.architecture);
+    const layer =
+      this.props.layers?.[arch] ?? EgressGuardLayer.of(fn, fn.architecture, { fromSource: this.props.fromSource });
     const policy = EgressGuardPolicy.of(fn, this.policy);
     fn.addLayers(layer, policy.layer);
 

@@ -88,7 +88,7 @@ async function outer(short: boolean, policyArg: string | undefined): Promise<num
     );
   }
   const arch = process.arch === 'arm64' ? 'arm64' : 'x86_64';
-  const zip = join(root, 'dist', `egress-guard-layer-${arch}.zip`);
+  const zip = join(root, 'dist', 'layers', `egress-guard-layer-${arch}.zip`);
   if (!existsSync(zip)) fail(`${zip} is missing: run \`npm run build:layer\` (npm run demo does it first)`);
 
   const work = mkdtempSync(join(tmpdir(), 'egress-guard-demo-'));

@@ -6,12 +6,16 @@ import { type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../layer/build/build-layer.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLayers, prebuild, repoRoot } from '../../layer/build/build-layer.js';
 import { isRoot, runs } from '../support/capability.js';
 
 const root = repoRoot();
 const out = mkdtempSync(join(tmpdir(), 'eg-cdk-demo-'));
+beforeAll(async () => {
+  await prebuild(); // the demo app deploys the prebuilt zips: build them as `npm run build:layer` does
+  buildLayers();
+}, 300_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 /**

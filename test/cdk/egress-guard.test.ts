@@ -15,7 +15,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicyForSynth, EgressGuard, EgressGuardPolicyError, WRAPPER_PATH } from '../../cdk/index.js';
-import { prebuild } from '../../layer/build/build-layer.js';
+import { buildLayers, prebuild, sha256 } from '../../layer/build/build-layer.js';
+import { LAYER_FILES } from '../../layer/build/contents.js';
+import { prebuiltLayer } from '../../layer/build/prebuilt.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const POLICY = join(here, 'fixtures', 'policy.yaml');
@@ -45,7 +47,8 @@ describe('EgressGuard on one stack', () => {
   let x86: lambda.Function;
   let arm: lambda.Function;
   beforeAll(async () => {
-    await prebuild(); // the builds the synthesis runs synchronously, done first without blocking the worker
+    await prebuild(); // the layer inputs, built without blocking the worker
+    buildLayers(); // the zips the constructs deploy by default (dist/layers, as the package ships them)
     // Prepare
     app = new App();
     const stack = new Stack(app, 'Guarded');
@@ -126,19 +129,34 @@ describe('EgressGuard on one stack', () => {
     expect(compiled.bytes.subarray(0, 8).toString('latin1')).toBe('EGRDPOL\x01');
   });
 
-  it('bundles the real layer layout with executable modes', () => {
+  it('deploys the prebuilt zips the package ships, byte for byte (one per architecture)', () => {
     const outdir = app.synth().directory;
+    const zips = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.') && d.endsWith('.zip'))
+      .map((d) => sha256(readFileSync(join(outdir, d))));
+    const shipped = (['x86_64', 'arm64'] as const).map((a) => prebuiltLayer(a).sha256);
+    expect(zips.sort()).toEqual(shipped.sort());
+  });
+
+  it('with fromSource, bundles the layer layout from the sources with executable modes', () => {
+    const srcApp = new App();
+    const stack = new Stack(srcApp, 'FromSource');
+    fn(stack, 'X86');
+    fn(stack, 'Arm', { architecture: lambda.Architecture.ARM_64 });
+    EgressGuard.applyTo(stack, { policy: POLICY, fromSource: true });
+    const outdir = srcApp.synth().directory;
     const layers = readdirSync(outdir)
       .filter((d) => d.startsWith('asset.'))
       .map((d) => join(outdir, d, 'egress-guard'))
       .filter((p) => existsSync(join(p, 'wrapper')));
     expect(layers).toHaveLength(2);
     for (const l of layers) {
-      for (const f of ['wrapper', 'lib/libegressguard.so', 'node/handler.mjs', 'python/egress_guard_wrapper.py'])
-        expect(existsSync(join(l, f))).toBe(true);
+      for (const f of LAYER_FILES) {
+        const p = join(dirname(l), f.path);
+        expect(existsSync(p), f.path).toBe(true);
+        expect(statSync(p).mode & 0o777, f.path).toBe(f.mode);
+      }
       expect(readFileSync(join(l, 'wrapper'), 'utf8').startsWith('#!/bin/sh')).toBe(true);
-      expect(statSync(join(l, 'wrapper')).mode & 0o777).toBe(0o755);
-      expect(statSync(join(l, 'lib/libegressguard.so')).mode & 0o777).toBe(0o755);
     }
     // One x86-64 and one aarch64 library (ELF e_machine 0x3e / 0xb7), not the same bundle twice.
     const machines = layers

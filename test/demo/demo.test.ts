@@ -66,7 +66,7 @@ describe.skipIf(!ok)('npm run demo (short)', () => {
   it('runs to the end and reports every expectation met', () => {
     expect(status, out).toBe(0);
     expect(out).toContain('1. compiled examples/policy.yaml');
-    expect(out).toMatch(/2\. unpacked dist\/egress-guard-layer-(x86_64|arm64)\.zip/);
+    expect(out).toMatch(/2\. unpacked dist\/layers\/egress-guard-layer-(x86_64|arm64)\.zip/);
     expect(out).toContain('demo: OK');
   });
 

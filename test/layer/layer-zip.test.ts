@@ -1,31 +1,42 @@
 /**
- * The layer zips built by layer/build/build-layer.ts: contents, file modes, sizes, architectures, determinism.
+ * The layer zips built by layer/build/build-layer.ts from the list in layer/build/contents.ts: contents, file modes,
+ * sizes, architectures, checksums, and reproducibility (two from-scratch release builds give the same bytes).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BuiltLayer, buildLayers, MAX_LAYER_ZIP_BYTES, prebuild } from '../../layer/build/build-layer.js';
+import {
+  type BuiltLayer,
+  buildLayers,
+  buildRelease,
+  MAX_LAYER_ZIP_BYTES,
+  prebuild,
+  sha256,
+} from '../../layer/build/build-layer.js';
+import { LAYER_FILES } from '../../layer/build/contents.js';
+import { parseChecksums } from '../../layer/build/prebuilt.js';
 import { need, runs } from '../support/capability.js';
 
-const ok = need('zip and unzip', runs('zip', ['-v']) && runs('unzip', ['-v']), 'zip/unzip are not installed');
+const ok = need('unzip', runs('unzip', ['-v']), 'unzip is not installed');
 
 interface Entry {
   mode: string;
   name: string;
+  date: string;
 }
 
-/** `zipinfo` listing: permission string and name of every entry. */
+/** `zipinfo` listing: permission string, date and name of every entry. */
 function entries(zip: string): Entry[] {
-  const r = spawnSync('unzip', ['-Z', zip], { encoding: 'utf8' });
-  expect(r.status).toBe(0);
+  const r = spawnSync('unzip', ['-Z', '-T', zip], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
   return r.stdout
     .split('\n')
     .filter((l) => /^[-d]/.test(l))
     .map((l) => {
       const f = l.trim().split(/\s+/);
-      return { mode: f[0] as string, name: f[f.length - 1] as string };
+      return { mode: f[0] as string, date: f[f.length - 2] as string, name: f[f.length - 1] as string };
     });
 }
 
@@ -49,7 +60,7 @@ describe.skipIf(!ok)('layer zips', () => {
     if (out) rmSync(out, { recursive: true, force: true });
   });
 
-  it('builds one zip per architecture, named for it, each at most 1 MB', () => {
+  it('builds one zip per architecture, named for it, each at most 1 MB, that unzip tests clean', () => {
     expect(layers.map((l) => l.zip.split('/').pop())).toEqual([
       'egress-guard-layer-x86_64.zip',
       'egress-guard-layer-arm64.zip',
@@ -57,33 +68,24 @@ describe.skipIf(!ok)('layer zips', () => {
     for (const l of layers) {
       expect(l.bytes).toBeLessThanOrEqual(MAX_LAYER_ZIP_BYTES);
       expect(l.bytes).toBeGreaterThan(10_000);
+      const t = spawnSync('unzip', ['-t', l.zip], { encoding: 'utf8' });
+      expect(t.status, t.stdout).toBe(0);
     }
   });
 
-  it('holds everything under egress-guard/, with 0755 executables and nothing that shadows runtime modules', () => {
+  it('holds exactly the files of the list, in its order, with its modes and the zip-epoch timestamp', () => {
     for (const l of layers) {
       const list = entries(l.zip);
-      const names = list.map((e) => e.name);
-      expect(names).toEqual(
-        expect.arrayContaining([
-          'egress-guard/wrapper',
-          'egress-guard/lib/libegressguard.so',
-          'egress-guard/node/handler.mjs',
-          'egress-guard/python/egress_guard_wrapper.py',
-        ]),
-      );
-      for (const n of names) {
-        expect(n.startsWith('egress-guard/')).toBe(true);
-        expect(n).not.toMatch(/^(nodejs|python|lib|bin|java|ruby|extensions)\//);
-        expect(n).not.toMatch(/node_modules|site-packages/);
+      expect(list.map((e) => e.name)).toEqual(LAYER_FILES.map((f) => f.path));
+      for (const f of LAYER_FILES) {
+        const e = list.find((x) => x.name === f.path);
+        expect(e?.mode, f.path).toBe(f.mode === 0o755 ? '-rwxr-xr-x' : '-rw-r--r--');
+        expect(e?.date, f.path).toBe('19800101.000000');
       }
-      const mode = (n: string) => list.find((e) => e.name === n)?.mode;
-      expect(mode('egress-guard/wrapper')).toBe('-rwxr-xr-x');
-      expect(mode('egress-guard/lib/libegressguard.so')).toBe('-rwxr-xr-x');
-      expect(mode('egress-guard/node/handler.mjs')).toBe('-rw-r--r--');
-      for (const e of list.filter((x) => x.name.startsWith('egress-guard/python/'))) {
-        expect(e.mode).toBe('-rw-r--r--');
-        expect(e.name).toMatch(/^egress-guard\/python\/egress_guard_[a-z0-9_]*\.py$/);
+      for (const e of list) {
+        expect(e.name.startsWith('egress-guard/')).toBe(true);
+        expect(e.name).not.toMatch(/^(nodejs|python|lib|bin|java|ruby|extensions)\//);
+        expect(e.name).not.toMatch(/node_modules|site-packages/);
       }
     }
   });
@@ -94,13 +96,27 @@ describe.skipIf(!ok)('layer zips', () => {
     expect(elfMachine(arm?.zip as string, 'egress-guard/lib/libegressguard.so')).toBe(0xb7);
   });
 
-  it('is deterministic: the same inputs give the same bytes', () => {
-    const again = mkdtempSync(join(tmpdir(), 'eg-layer2-'));
-    try {
-      const second = buildLayers(['x86_64'], again);
-      expect(readFileSync(second[0]?.zip as string).equals(readFileSync(layers[0]?.zip as string))).toBe(true);
-    } finally {
-      rmSync(again, { recursive: true, force: true });
-    }
+  it('records the SHA-256 of each zip in SHA256SUMS', () => {
+    const sums = parseChecksums(readFileSync(join(out, 'SHA256SUMS'), 'utf8'));
+    expect([...sums.keys()].sort()).toEqual(['egress-guard-layer-arm64.zip', 'egress-guard-layer-x86_64.zip']);
+    for (const l of layers) expect(sums.get(`egress-guard-layer-${l.arch}.zip`)).toBe(sha256(readFileSync(l.zip)));
+    const check = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out, encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
   });
+
+  it('is reproducible: two release builds from scratch give byte-identical zips', () => {
+    const a = mkdtempSync(join(tmpdir(), 'eg-release-a-'));
+    const b = mkdtempSync(join(tmpdir(), 'eg-release-b-'));
+    try {
+      const first = buildRelease(a);
+      const second = buildRelease(b);
+      for (const [i, l] of first.entries()) {
+        expect(readFileSync(second[i]?.zip as string).equals(readFileSync(l.zip)), l.arch).toBe(true);
+      }
+      expect(readFileSync(join(a, 'SHA256SUMS'), 'utf8')).toBe(readFileSync(join(b, 'SHA256SUMS'), 'utf8'));
+    } finally {
+      rmSync(a, { recursive: true, force: true });
+      rmSync(b, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -36,15 +36,15 @@ const otherLib = [
 
 beforeAll(async () => {
   await prebuild([process.arch === 'arm64' ? 'arm64' : 'x86_64']);
-  buildInputs(process.arch === 'arm64' ? 'arm64' : 'x86_64');
+  buildInputs([process.arch === 'arm64' ? 'arm64' : 'x86_64']);
   const src = layerSources(process.arch === 'arm64' ? 'arm64' : 'x86_64');
   dir = mkdtempSync(join(tmpdir(), 'eg-wrapper-'));
   opt = join(dir, 'opt');
   mkdirSync(join(opt, 'egress-guard', 'lib'), { recursive: true });
-  copyFileSync(src.wrapper, join(opt, 'egress-guard', 'wrapper'));
+  copyFileSync(src['egress-guard/wrapper'] as string, join(opt, 'egress-guard', 'wrapper'));
   chmodSync(join(opt, 'egress-guard', 'wrapper'), 0o755);
   lib = join(opt, 'egress-guard', 'lib', 'libegressguard.so');
-  copyFileSync(src.lib, lib);
+  copyFileSync(src['egress-guard/lib/libegressguard.so'] as string, lib);
   probe = join(dir, 'probe.mjs');
   writeFileSync(
     probe,

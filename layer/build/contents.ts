@@ -1,0 +1,49 @@
+/**
+ * What the egress-guard layer holds: the ONE list of layer files. The layer build, the release build, the
+ * reproducibility check and the layer tests all read it; changing what the layer ships is editing this list.
+ *
+ * Lambda unpacks a layer into /opt, so every path starts with `egress-guard/` (→ /opt/egress-guard/…). Nothing goes
+ * under /opt/nodejs, /opt/python, /opt/lib or /opt/bin (searched by the runtimes), so the layer can never shadow a
+ * runtime's own modules such as the AWS SDK (docs/LAMBDA.md "Layers and limits").
+ *
+ * Where each file comes from (`from`):
+ * - `file`: copied from the repository (`source`, relative to its root);
+ * - `make`: built by the Makefile in `dir`, which must put it at `$(BUILD)/<target>` for x86_64 and
+ *   `$(BUILD)/aarch64/<target>` for arm64 (the convention of native/Makefile); the release build passes a fresh
+ *   `BUILD` directory so every byte is compiled from the sources;
+ * - `npm`: written to `output` (relative to the root) by `npm run <script>`.
+ */
+export type LayerArch = 'x86_64' | 'arm64';
+export const LAYER_ARCHES: readonly LayerArch[] = ['x86_64', 'arm64'];
+
+export type LayerSource =
+  | { readonly kind: 'file'; readonly source: string }
+  | { readonly kind: 'make'; readonly dir: string; readonly target: string }
+  | { readonly kind: 'npm'; readonly script: string; readonly output: string };
+
+export interface LayerFile {
+  /** Path inside the zip. */
+  readonly path: string;
+  /** Unix mode recorded in the zip (Lambda keeps it when it unpacks the layer). */
+  readonly mode: 0o755 | 0o644;
+  readonly from: LayerSource;
+}
+
+// biome-ignore format: one line per file
+export const LAYER_FILES: readonly LayerFile[] = [
+  { path: 'egress-guard/wrapper', mode: 0o755, from: { kind: 'file', source: 'layer/wrapper/wrapper' } },
+  { path: 'egress-guard/lib/libegressguard.so', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'libegressguard.so' } },
+  { path: 'egress-guard/node/handler.mjs', mode: 0o644, from: { kind: 'npm', script: 'build:layer-node', output: 'dist/layer/node/handler.mjs' } },
+  { path: 'egress-guard/python/egress_guard_wrapper.py', mode: 0o644, from: { kind: 'file', source: 'layer/python/egress_guard_wrapper.py' } },
+];
+
+/** File name of the prebuilt zip of `arch` (in the package: `dist/layers/<name>`). */
+export function layerZipName(arch: LayerArch): string {
+  return `egress-guard-layer-${arch}.zip`;
+}
+
+/** Name of the checksum file beside the zips (`sha256sum -c` format). */
+export const CHECKSUMS_FILE = 'SHA256SUMS';
+
+/** Inside a function, where the layer's files are. */
+export const LAYER_ROOT = '/opt/egress-guard';
