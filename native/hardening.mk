@@ -14,7 +14,7 @@ SAN_BASE    := -std=c11 -g -O1 -fno-omit-frame-pointer -fPIC -fvisibility=hidden
 ASAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all
 TSAN_FLAGS  := -fsanitize=thread
 # -shared-libsan: the sanitizer runtime is a shared object that LD_PRELOAD can put first (it must come first).
-SAN_LIB_LDFLAGS := -shared -shared-libsan -Wl,--version-script=libegressguard.map -Wl,-z,now -ldl -lpthread
+SAN_LIB_LDFLAGS := -shared -shared-libsan -Wl,--version-script=$(MAP) -Wl,-z,now -ldl -lpthread
 FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZERS     := egp json dnsq
 FUZZ_SECONDS    ?= 300
@@ -27,7 +27,7 @@ HAVE_UNIT   := $(wildcard test/unit.c)
 $(BUILD)/asan $(BUILD)/tsan $(FUZZ_DIR):
 	mkdir -p $@
 
-$(BUILD)/asan/libegressguard.so: $(LIB_SRCS) $(HEADERS) libegressguard.map | $(BUILD)/asan
+$(BUILD)/asan/libegressguard.so: $(LIB_SRCS) $(HEADERS) $(MAP) | $(BUILD)/asan
 	$(SAN_CC) $(SAN_BASE) $(ASAN_FLAGS) -o $@ $(LIB_SRCS) $(SAN_LIB_LDFLAGS)
 
 $(BUILD)/asan/stress: stress/stress.c | $(BUILD)/asan
@@ -37,8 +37,8 @@ $(BUILD)/asan/stress: stress/stress.c | $(BUILD)/asan
 # TSan-built libegressguard.so as its FIRST needed library: the lookup order is then program (TSan's interceptors) →
 # libegressguard.so (the hooks, unchanged) → libc, the same chain as LD_PRELOAD gives; TSan's own getaddrinfo/connect
 # interceptors still run first, so libc's internal locking stays visible to TSan (no false reports from inside libc).
-$(BUILD)/tsan/libegressguard.so: $(LIB_SRCS) $(HEADERS) libegressguard.map | $(BUILD)/tsan
-	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ $(LIB_SRCS) -shared -Wl,--version-script=libegressguard.map -ldl -lpthread
+$(BUILD)/tsan/libegressguard.so: $(LIB_SRCS) $(HEADERS) $(MAP) | $(BUILD)/tsan
+	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ $(LIB_SRCS) -shared -Wl,--version-script=$(MAP) -ldl -lpthread
 $(BUILD)/tsan/stress: stress/stress.c $(BUILD)/tsan/libegressguard.so | $(BUILD)/tsan
 	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ stress/stress.c -Wl,--no-as-needed -L$(BUILD)/tsan -l:libegressguard.so \
 	  -Wl,-rpath,'$$ORIGIN' -lpthread

@@ -1,68 +1,57 @@
 /*
- * close.c — hooks for close, close_range, dup2, dup3: the guard's per-fd state is its own log descriptor and the
- * raw-DNS hint bits (dns.c).
+ * close.c — the close family: close, close_range and their syscall() forms. What the guard keeps per descriptor
+ * number (its own log descriptor, log.c; the flag table, fdtab.c) must follow the host's closes.
  *
- * Contract: these never change what the call does (same arguments, same result, errno untouched); they only tell
- * log.c when the host closes or overwrites the number the guard logs to, so the guard never writes a log line into a
- * socket or file the host later opens on that number, and clear dns.c's "connected to port 53" bit of the number
- * (an atomic bit operation, only when the bit is set). No init is needed (before init there is no log fd), so
- * close() costs one compare. syscall(SYS_close) and friends are covered in syscall.c (libuv closes that way).
- * Missing real function: -1/ENOSYS.
+ * Contract: these never change what the call does (same arguments, same result, errno untouched).
+ *  - eg_close_begin(fd), before the kernel call: tells log.c when the host closes the number the guard logs to, so
+ *    the guard never writes a log line into a socket or file the host later opens on that number (not for the
+ *    guard's own closes: re-entry). Returns the table epoch.
+ *  - eg_close_end(fd, epoch), after: drops the descriptor's object bits (EG_FD_DNS, EG_FD_EGRESS) unless another
+ *    thread set them after the epoch on the reused number (fdtab.c's rules).
+ *  - close_range: the same over the range; CLOSE_RANGE_CLOEXEC closes nothing, so it changes nothing.
+ * No init is needed (before init there is no log descriptor and no flag), so close() costs two loads and a compare.
+ * Real function missing: -1/ENOSYS.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <unistd.h>
+#include "fdtab.h"
+#include "hook.h"
 
-#include "guard.h"
+#define EG_CLOSE_RANGE_CLOEXEC 4u /* linux/close_range.h (not in every libc's headers) */
 
-typedef int (*close_fn)(int);
-typedef int (*close_range_fn)(unsigned int, unsigned int, int);
-typedef int (*dup2_fn)(int, int);
-typedef int (*dup3_fn)(int, int, int);
+uint64_t eg_close_begin(int fd) {
+  if (!eg_inside()) eg_log_fd_closed(fd);
+  return eg_fd_epoch();
+}
+
+void eg_close_end(int fd, uint64_t epoch) { eg_fd_clear(fd, EG_FD_OBJECT_BITS, epoch); }
+
+uint64_t eg_close_range_begin(unsigned int first, unsigned int last, unsigned int flags) {
+  if (!eg_inside() && !(flags & EG_CLOSE_RANGE_CLOEXEC)) eg_log_fd_range_closed(first, last);
+  return eg_fd_epoch();
+}
+
+void eg_close_range_end(unsigned int first, unsigned int last, unsigned int flags, uint64_t epoch) {
+  if (!(flags & EG_CLOSE_RANGE_CLOEXEC)) eg_fd_clear_range(first, last, EG_FD_OBJECT_BITS, epoch);
+}
 
 EG_EXPORT int close(int fd) {
-  close_fn real = (close_fn)eg_real(EG_REAL_CLOSE);
-  if (EG_UNLIKELY(real == NULL)) {
-    errno = ENOSYS;
-    return -1;
-  }
-  if (!eg_inside()) eg_log_fd_closed(fd);
-  eg_dns_forget(fd);
-  return real(fd);
-}
-
-EG_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
-  close_range_fn real = (close_range_fn)eg_real(EG_REAL_CLOSE_RANGE);
-  if (EG_UNLIKELY(real == NULL)) {
-    errno = ENOSYS;
-    return -1;
-  }
-  if (!eg_inside() && !(flags & 4 /* CLOSE_RANGE_CLOEXEC */))
-    eg_log_fd_range_closed(first, last);
-  if (!(flags & 4 /* CLOSE_RANGE_CLOEXEC */)) eg_dns_forget_range(first, last);
-  return real(first, last, flags);
-}
-
-EG_EXPORT int dup2(int oldfd, int newfd) {
-  dup2_fn real = (dup2_fn)eg_real(EG_REAL_DUP2);
-  if (EG_UNLIKELY(real == NULL)) {
-    errno = ENOSYS;
-    return -1;
-  }
-  int r = real(oldfd, newfd);
-  if (r >= 0 && !eg_inside()) eg_log_fd_replaced(newfd);
-  if (r >= 0 && oldfd != newfd) eg_dns_forget(newfd);
+  eg_close_fn real = EG_REAL(close);
+  if (EG_UNLIKELY(real == NULL)) return eg_missing();
+  uint64_t epoch = eg_close_begin(fd);
+  int r = real(fd);
+  int e = errno;
+  eg_close_end(fd, epoch); /* also after a failure: Linux releases the number even when close reports EINTR/EIO */
+  errno = e;
   return r;
 }
 
-EG_EXPORT int dup3(int oldfd, int newfd, int flags) {
-  dup3_fn real = (dup3_fn)eg_real(EG_REAL_DUP3);
-  if (EG_UNLIKELY(real == NULL)) {
-    errno = ENOSYS;
-    return -1;
-  }
-  int r = real(oldfd, newfd, flags);
-  if (r >= 0 && !eg_inside()) eg_log_fd_replaced(newfd);
-  if (r >= 0) eg_dns_forget(newfd);
+EG_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
+  eg_close_range_fn real = EG_REAL(close_range);
+  if (EG_UNLIKELY(real == NULL)) return eg_missing();
+  uint64_t epoch = eg_close_range_begin(first, last, (unsigned int)flags);
+  int r = real(first, last, flags);
+  int e = errno;
+  if (r == 0) eg_close_range_end(first, last, (unsigned int)flags, epoch);
+  errno = e;
   return r;
 }

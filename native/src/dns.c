@@ -4,19 +4,19 @@
  *
  * Contract:
  *  - Which sends pay anything: a datagram whose destination is port 53 — the explicit address of sendto/sendmsg/
- *    sendmmsg, or, for a send without an address, the connected peer. For the latter connect() marks the descriptor
- *    in a fixed bitmap (65,536 descriptors, 8 KiB of .bss) when it connects an AF_INET/AF_INET6 socket to port 53 and
- *    clears the mark on any other connect; close/close_range/dup2/dup3 (also through syscall()) clear it. A send
- *    without an address on an unmarked descriptor costs one bit test. A mark is only a hint: the peer is confirmed
- *    with getpeername() (one system call, on port-53 sockets only), so a stale mark never makes another socket's
- *    data be parsed; descriptors >= 65,536 are always asked with getpeername().
+ *    sendmmsg, or, for a send without an address, the connected peer. For the latter connect() sets EG_FD_DNS on the
+ *    descriptor (fdtab.c) BEFORE it connects an AF_INET/AF_INET6 socket to port 53; close/close_range clear it and
+ *    dup/dup2/dup3/F_DUPFD copy it (also through syscall()). A send without an address on an unmarked descriptor
+ *    costs one load. A mark is only a hint: the peer is confirmed with getpeername() (one system call, on marked
+ *    descriptors only), so a stale mark (the descriptor reconnected elsewhere) never makes another socket's data be
+ *    parsed — it is dropped then; descriptors beyond the table are always asked with getpeername().
  *  - Only datagram sockets are parsed (SO_TYPE, already known to the caller when it checked the destination). TCP to
  *    port 53 (2-byte length prefix, possibly split sends) is decided on its destination only.
  *  - The first EG_DNSQ_PREFIX bytes are gathered from the buffer/iovec into a stack buffer and parsed (src/dnsq.h):
  *    a name is decided with decide_name, port and protocol unknown (FORMAT.md), logged as event `dns` with the
  *    given call ("sendto(dns)" …) and `host`; a malformed question (EG_DNSQ_BAD) is denied with rule `dns-malformed`;
  *    a message with no question passes. Returns 1 when the send may proceed, 0 when enforce mode blocks it.
- *  - No allocation, no stdio, no lock (atomic bit operations): safe in signal handlers and after fork.
+ *  - No allocation, no stdio, no lock (atomic operations): safe in signal handlers and after fork.
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -24,43 +24,13 @@
 #include <sys/uio.h>
 
 #include "dnsq.h"
+#include "fdtab.h"
 #include "guard.h"
-
-#define EG_DNS_FDS 65536
-static uint64_t marks[EG_DNS_FDS / 64];
-
-int eg_dns_marked(int fd) {
-  if (fd < 0) return 0;
-  if (fd >= EG_DNS_FDS) return 1; /* untracked: the caller asks getpeername() */
-  return (__atomic_load_n(&marks[fd / 64], __ATOMIC_RELAXED) >> (fd % 64)) & 1;
-}
-
-static void set_mark(int fd, int on) {
-  if (fd < 0 || fd >= EG_DNS_FDS) return;
-  uint64_t bit = (uint64_t)1 << (fd % 64);
-  if (on) __atomic_fetch_or(&marks[fd / 64], bit, __ATOMIC_RELAXED);
-  else if (__atomic_load_n(&marks[fd / 64], __ATOMIC_RELAXED) & bit)
-    __atomic_fetch_and(&marks[fd / 64], ~bit, __ATOMIC_RELAXED);
-}
 
 void eg_dns_note_connect(int fd, const struct sockaddr *sa, socklen_t len) {
   egp_ip ip;
   int port;
-  set_mark(fd, eg_sockaddr_ip(sa, len, &ip, &port) && port == 53);
-}
-
-void eg_dns_forget(int fd) { set_mark(fd, 0); }
-
-void eg_dns_forget_range(unsigned long first, unsigned long last) {
-  if (last >= EG_DNS_FDS) last = EG_DNS_FDS - 1;
-  for (unsigned long fd = first; fd <= last; fd++) {
-    if (fd % 64 == 0 && last - fd >= 63) {
-      if (__atomic_load_n(&marks[fd / 64], __ATOMIC_RELAXED)) __atomic_store_n(&marks[fd / 64], 0, __ATOMIC_RELAXED);
-      fd += 63;
-      continue;
-    }
-    set_mark((int)fd, 0);
-  }
+  if (eg_sockaddr_ip(sa, len, &ip, &port) && port == 53) eg_fd_set(fd, EG_FD_DNS);
 }
 
 int eg_dns_check(int fd, int *sock_type, const struct sockaddr *addr, socklen_t alen, const void *buf, size_t n,
@@ -70,12 +40,13 @@ int eg_dns_check(int fd, int *sock_type, const struct sockaddr *addr, socklen_t 
   if (addr != NULL) {
     if (!eg_sockaddr_ip(addr, alen, &ip, &port) || port != 53) return 1;
   } else {
-    if (!eg_dns_marked(fd)) return 1;
+    if (!eg_fd_maybe_dns(fd)) return 1;
+    uint64_t epoch = eg_fd_epoch();
     struct sockaddr_storage peer;
     socklen_t plen = sizeof peer;
     if (getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) return 1; /* not connected: the send itself fails */
     if (!eg_sockaddr_ip((struct sockaddr *)&peer, plen, &ip, &port) || port != 53) {
-      set_mark(fd, 0); /* a stale mark (the descriptor was closed behind our back and reused) */
+      eg_fd_clear(fd, EG_FD_DNS, epoch); /* a stale mark: the descriptor reconnected elsewhere */
       return 1;
     }
   }

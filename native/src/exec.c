@@ -24,15 +24,10 @@
 #include <unistd.h>
 
 #include "egp_rd.h"
-#include "guard.h"
+#include "hook.h"
 
 extern char **environ;
 
-typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*execv_fn)(const char *, char *const[]);
-typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
-typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
-                        char *const[], char *const[]);
 
 /* 1 when path is an ELF executable without PT_INTERP. */
 static int is_static_elf(const char *path) {
@@ -124,21 +119,21 @@ static void inspect(const char *path, char *const envp[], const char *call) {
 }
 
 EG_EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
-  execve_fn real = (execve_fn)eg_real(EG_REAL_EXECVE);
+  eg_execve_fn real = EG_REAL(execve);
   if (EG_UNLIKELY(real == NULL)) return errno = ENOSYS, -1;
   inspect(path, envp, "execve");
   return real(path, argv, envp);
 }
 
 EG_EXPORT int execv(const char *path, char *const argv[]) {
-  execv_fn real = (execv_fn)eg_real(EG_REAL_EXECV);
+  eg_execv_fn real = EG_REAL(execv);
   if (EG_UNLIKELY(real == NULL)) return errno = ENOSYS, -1;
   inspect(path, environ, "execv");
   return real(path, argv);
 }
 
 EG_EXPORT int execvp(const char *file, char *const argv[]) {
-  execv_fn real = (execv_fn)eg_real(EG_REAL_EXECVP);
+  eg_execvp_fn real = EG_REAL(execvp);
   if (EG_UNLIKELY(real == NULL)) return errno = ENOSYS, -1;
   if (!eg_inside()) {
     char buf[PATH_MAX];
@@ -150,7 +145,7 @@ EG_EXPORT int execvp(const char *file, char *const argv[]) {
 }
 
 EG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]) {
-  execvpe_fn real = (execvpe_fn)eg_real(EG_REAL_EXECVPE);
+  eg_execvpe_fn real = EG_REAL(execvpe);
   if (EG_UNLIKELY(real == NULL)) return errno = ENOSYS, -1;
   if (!eg_inside()) {
     char buf[PATH_MAX];
@@ -213,7 +208,7 @@ EG_EXPORT int execle(const char *path, const char *arg0, ...) {
 
 EG_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                           const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-  spawn_fn real = (spawn_fn)eg_real(EG_REAL_POSIX_SPAWN);
+  eg_posix_spawn_fn real = EG_REAL(posix_spawn);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
   inspect(path, envp, "posix_spawn");
   return real(pid, path, fa, attr, argv, envp);
@@ -221,7 +216,7 @@ EG_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 
 EG_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-  spawn_fn real = (spawn_fn)eg_real(EG_REAL_POSIX_SPAWNP);
+  eg_posix_spawnp_fn real = EG_REAL(posix_spawnp);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
   if (!eg_inside()) {
     char buf[PATH_MAX];

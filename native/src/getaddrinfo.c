@@ -17,9 +17,8 @@
 #include <netdb.h>
 #include <string.h>
 
-#include "guard.h"
+#include "hook.h"
 
-typedef int (*getaddrinfo_fn)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 
 static int service_port(const char *service) {
   if (service == NULL || service[0] == '\0') return EGP_PORT_UNKNOWN;
@@ -41,14 +40,12 @@ static int hints_proto(const struct addrinfo *h) {
 
 EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
                           struct addrinfo **res) {
-  getaddrinfo_fn real = (getaddrinfo_fn)eg_real(EG_REAL_GETADDRINFO);
+  eg_getaddrinfo_fn real = EG_REAL(getaddrinfo);
   if (EG_UNLIKELY(real == NULL)) {
     errno = ENOSYS;
     return EAI_SYSTEM;
   }
-  if (eg_inside()) return real(node, service, hints, res);
-  eg_init();
-  if (eg.mode == EG_MODE_OFF || node == NULL || node[0] == '\0' || (hints && (hints->ai_flags & AI_NUMERICHOST)))
+  if (eg_passthrough() || node == NULL || node[0] == '\0' || (hints && (hints->ai_flags & AI_NUMERICHOST)))
     return real(node, service, hints, res);
   int saved = errno;
   eg_enter();

@@ -14,12 +14,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "guard.h"
+#include "hook.h"
 
-typedef struct hostent *(*ghb_fn)(const char *);
-typedef struct hostent *(*ghb2_fn)(const char *, int);
-typedef int (*ghbr_fn)(const char *, struct hostent *, char *, size_t, struct hostent **, int *);
-typedef int (*ghb2r_fn)(const char *, int, struct hostent *, char *, size_t, struct hostent **, int *);
 
 /* 1 = ask libc; 0 = denied (enforce). Fills name/len for binding afterwards (len 0 = nothing to bind). */
 static int decide(const char *node, const char *call, char name[256], int *len) {
@@ -60,13 +56,6 @@ static void bind_hostent(const struct hostent *h, const char *name, int len) {
   }
 }
 
-/* Shared prologue: 1 when the hook must go straight to libc. */
-static int passthrough(void) {
-  if (eg_inside()) return 1;
-  eg_init();
-  return eg.mode == EG_MODE_OFF;
-}
-
 /* A lookup in progress: the normalised name (for binding afterwards) and the caller's errno. */
 struct lookup {
   char name[256];
@@ -96,12 +85,12 @@ static void finish(const struct lookup *l, const struct hostent *h) {
 }
 
 EG_EXPORT struct hostent *gethostbyname(const char *node) {
-  ghb_fn real = (ghb_fn)eg_real(EG_REAL_GETHOSTBYNAME);
+  eg_gethostbyname_fn real = EG_REAL(gethostbyname);
   if (EG_UNLIKELY(real == NULL)) {
     h_errno = NO_RECOVERY;
     return NULL;
   }
-  if (passthrough()) return real(node);
+  if (eg_passthrough()) return real(node);
   struct lookup l;
   if (!begin(&l, node, "gethostbyname")) {
     h_errno = HOST_NOT_FOUND;
@@ -113,12 +102,12 @@ EG_EXPORT struct hostent *gethostbyname(const char *node) {
 }
 
 EG_EXPORT struct hostent *gethostbyname2(const char *node, int af) {
-  ghb2_fn real = (ghb2_fn)eg_real(EG_REAL_GETHOSTBYNAME2);
+  eg_gethostbyname2_fn real = EG_REAL(gethostbyname2);
   if (EG_UNLIKELY(real == NULL)) {
     h_errno = NO_RECOVERY;
     return NULL;
   }
-  if (passthrough()) return real(node, af);
+  if (eg_passthrough()) return real(node, af);
   struct lookup l;
   if (!begin(&l, node, "gethostbyname2")) {
     h_errno = HOST_NOT_FOUND;
@@ -138,9 +127,9 @@ static int refuse_r(struct hostent **result, int *h_errnop) {
 
 EG_EXPORT int gethostbyname_r(const char *node, struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
                               int *h_errnop) {
-  ghbr_fn real = (ghbr_fn)eg_real(EG_REAL_GETHOSTBYNAME_R);
+  eg_gethostbyname_r_fn real = EG_REAL(gethostbyname_r);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
-  if (passthrough()) return real(node, ret, buf, buflen, result, h_errnop);
+  if (eg_passthrough()) return real(node, ret, buf, buflen, result, h_errnop);
   struct lookup l;
   if (!begin(&l, node, "gethostbyname_r")) return refuse_r(result, h_errnop);
   int rc = real(node, ret, buf, buflen, result, h_errnop);
@@ -150,9 +139,9 @@ EG_EXPORT int gethostbyname_r(const char *node, struct hostent *ret, char *buf, 
 
 EG_EXPORT int gethostbyname2_r(const char *node, int af, struct hostent *ret, char *buf, size_t buflen,
                                struct hostent **result, int *h_errnop) {
-  ghb2r_fn real = (ghb2r_fn)eg_real(EG_REAL_GETHOSTBYNAME2_R);
+  eg_gethostbyname2_r_fn real = EG_REAL(gethostbyname2_r);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
-  if (passthrough()) return real(node, af, ret, buf, buflen, result, h_errnop);
+  if (eg_passthrough()) return real(node, af, ret, buf, buflen, result, h_errnop);
   struct lookup l;
   if (!begin(&l, node, "gethostbyname2_r")) return refuse_r(result, h_errnop);
   int rc = real(node, af, ret, buf, buflen, result, h_errnop);

@@ -75,35 +75,6 @@ static inline int eg_inside(void) { return eg_depth > 0; }
 static inline void eg_enter(void) { eg_depth++; }
 static inline void eg_leave(void) { eg_depth--; }
 
-/* --- real.c: the next definition of each hooked symbol, resolved lazily with dlsym(RTLD_NEXT) --- */
-enum eg_real_id {
-  EG_REAL_CONNECT,
-  EG_REAL_SEND,
-  EG_REAL_SENDTO,
-  EG_REAL_SENDMSG,
-  EG_REAL_SENDMMSG,
-  EG_REAL_SYSCALL,
-  EG_REAL_CLOSE,
-  EG_REAL_CLOSE_RANGE,
-  EG_REAL_DUP2,
-  EG_REAL_DUP3,
-  EG_REAL_GETADDRINFO,
-  EG_REAL_GETHOSTBYNAME,
-  EG_REAL_GETHOSTBYNAME2,
-  EG_REAL_GETHOSTBYNAME_R,
-  EG_REAL_GETHOSTBYNAME2_R,
-  EG_REAL_EXECVE,
-  EG_REAL_EXECV,
-  EG_REAL_EXECVP,
-  EG_REAL_EXECVPE,
-  EG_REAL_POSIX_SPAWN,
-  EG_REAL_POSIX_SPAWNP,
-  EG_REAL_COUNT
-};
-/* Returns the real function or NULL when it cannot be found (or dlsym handed back our own hook): callers then fail
- * the call with ENOSYS / EAI_SYSTEM instead of aborting. */
-void *eg_real(int id) EG_HIDDEN;
-
 /* --- addr.c --- */
 /* Parse a sockaddr of `len` bytes: 1 with *ip and *port filled for a usable AF_INET/AF_INET6 address (IPv4-mapped
  * normalised to IPv4), 0 for anything else (NULL, other families, too short). */
@@ -145,10 +116,8 @@ const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
 
 /* --- dns.c: the query name of raw DNS datagrams to port 53 (contract at the top of dns.c) --- */
 struct iovec;
-int eg_dns_marked(int fd) EG_HIDDEN; /* the hint bit (1 for descriptors beyond the table) */
+/* connect() is about to connect fd to sa: a port-53 destination marks it EG_FD_DNS (fdtab.h). */
 void eg_dns_note_connect(int fd, const struct sockaddr *sa, socklen_t len) EG_HIDDEN;
-void eg_dns_forget(int fd) EG_HIDDEN;
-void eg_dns_forget_range(unsigned long first, unsigned long last) EG_HIDDEN;
 /* 1 = the send may proceed. addr NULL: the connected peer. Data: buf/n, or iov/iovcnt when iov != NULL. */
 int eg_dns_check(int fd, int *sock_type, const struct sockaddr *addr, socklen_t alen, const void *buf, size_t n,
                  const struct iovec *iov, size_t iovcnt, const char *call) EG_HIDDEN;

@@ -1,5 +1,6 @@
 /*
- * real.c — the next definition of every hooked symbol (dlsym(RTLD_NEXT, name)), resolved lazily on first use.
+ * real.c — the next definition of every hooked symbol (dlsym(RTLD_NEXT, name)), resolved lazily on first use. The
+ * names come from hooks.def, so they cannot drift from the hooks.
  *
  * Contract: eg_real(id) never aborts. A NULL result, or a pointer back into this library (dlsym can hand back our own
  * hook when nothing follows us in the lookup scope), is cached as "unavailable" and NULL is returned; the caller then
@@ -12,34 +13,16 @@
 #include <dlfcn.h>
 #include <stdint.h>
 
-#include "guard.h"
+#include "hook.h"
 
-static const char *const names[EG_REAL_COUNT] = {
-    [EG_REAL_CONNECT] = "connect",
-    [EG_REAL_SEND] = "send",
-    [EG_REAL_SENDTO] = "sendto",
-    [EG_REAL_SENDMSG] = "sendmsg",
-    [EG_REAL_SENDMMSG] = "sendmmsg",
-    [EG_REAL_SYSCALL] = "syscall",
-    [EG_REAL_CLOSE] = "close",
-    [EG_REAL_CLOSE_RANGE] = "close_range",
-    [EG_REAL_DUP2] = "dup2",
-    [EG_REAL_DUP3] = "dup3",
-    [EG_REAL_GETADDRINFO] = "getaddrinfo",
-    [EG_REAL_GETHOSTBYNAME] = "gethostbyname",
-    [EG_REAL_GETHOSTBYNAME2] = "gethostbyname2",
-    [EG_REAL_GETHOSTBYNAME_R] = "gethostbyname_r",
-    [EG_REAL_GETHOSTBYNAME2_R] = "gethostbyname2_r",
-    [EG_REAL_EXECVE] = "execve",
-    [EG_REAL_EXECV] = "execv",
-    [EG_REAL_EXECVP] = "execvp",
-    [EG_REAL_EXECVPE] = "execvpe",
-    [EG_REAL_POSIX_SPAWN] = "posix_spawn",
-    [EG_REAL_POSIX_SPAWNP] = "posix_spawnp",
+static const char *const names[EG_HOOK_COUNT] = {
+#define HOOK(name, ret, params) [EG_HOOK_##name] = #name,
+#include "hooks.def"
+#undef HOOK
 };
 
 #define UNAVAILABLE ((void *)(uintptr_t)1)
-static void *cache[EG_REAL_COUNT];
+static void *cache[EG_HOOK_COUNT];
 
 static void anchor(void) {}
 

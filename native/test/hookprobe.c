@@ -9,7 +9,8 @@
  *   fork IP PORT | gai-connect NAME PORT | listen READYFILE IP:PORT… | ctor (libctorprobe.so's constructor connected to EG_CTOR_CONNECT before the guard's init)
  *   dns HOW IP NAME: a UDP socket connect()ed to IP:53 sends a DNS query for NAME without an address, with HOW =
  *   send | sendto | sendmsg | sendmmsg | syscall (SYS_sendto) | junk (send() of 1 non-DNS byte) | reconnect (connect
- *   again to IP:9999, then send() "x": no longer a DNS socket)
+ *   again to IP:9999, then send() "x": no longer a DNS socket) | dup | dup2 | dup3 | fcntl | fcntl64 | syscall-dup |
+ *   syscall-dup3 | syscall-fcntl (copy the socket that way, close the original, send() the query on the copy)
  * `IP` may be IPv4 or IPv6 (also ::ffff:a.b.c.d). Datagrams to port 53 carry a DNS query for allowed2.test (the raw-DNS
  * check parses them), other datagrams the byte "x".
  */
@@ -124,6 +125,19 @@ static void *thread_main(void *arg) {
     if (ok == 0 || e != EACCES) bad++; /* denied destination: must fail with EACCES */
   }
   return (void *)bad;
+}
+
+/* dns HOW with HOW naming a way to copy a descriptor: the copy of fd (or -1), -2 for any other HOW. */
+static long dup_kind(const char *how, int fd) {
+  if (strcmp(how, "dup") == 0) return dup(fd);
+  if (strcmp(how, "dup2") == 0) return dup2(fd, 100);
+  if (strcmp(how, "dup3") == 0) return dup3(fd, 101, O_CLOEXEC);
+  if (strcmp(how, "fcntl") == 0) return fcntl(fd, F_DUPFD_CLOEXEC, 60);
+  if (strcmp(how, "fcntl64") == 0) return fcntl64(fd, F_DUPFD, 70);
+  if (strcmp(how, "syscall-dup") == 0) return syscall(SYS_dup, fd);
+  if (strcmp(how, "syscall-dup3") == 0) return syscall(SYS_dup3, fd, 102, 0);
+  if (strcmp(how, "syscall-fcntl") == 0) return syscall(SYS_fcntl, fd, F_DUPFD, 80);
+  return -2;
 }
 
 int main(int argc, char **argv) {
@@ -321,6 +335,12 @@ int main(int argc, char **argv) {
       rc = sendmmsg(fd, v, 1, 0);
     } else if (strcmp(how, "syscall") == 0) rc = syscall(SYS_sendto, fd, q, n, 0, NULL, 0);
     else if (strcmp(how, "junk") == 0) rc = send(fd, "x", 1, 0);
+    else if ((rc = dup_kind(how, fd)) != -2) {
+      if (rc >= 0) {
+        if (rc != fd) close(fd); /* the copy must keep its mark when the original goes */
+        rc = send((int)rc, q, n, 0);
+      }
+    }
     else if (strcmp(how, "reconnect") == 0) {
       socklen_t l2 = mkaddr(argv[3], 9999, &ss);
       rc = connect(fd, (struct sockaddr *)&ss, l2);

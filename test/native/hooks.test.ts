@@ -260,6 +260,17 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       expect(dnsLines[0]).toMatchObject({ host: 'denied.test', decision: 'deny', blocked: false, call: 'send(dns)' });
     });
 
+    it('raw DNS: a copy of a port-53 socket (dup, dup2, dup3, fcntl F_DUPFD*, their syscall forms) is decided too', () => {
+      for (const how of ['dup', 'dup2', 'dup3', 'fcntl', 'fcntl64', 'syscall-dup', 'syscall-dup3', 'syscall-fcntl']) {
+        const d = probe(['dns', how, '10.66.0.20', 'denied.test']);
+        expect(d.results[0], how).toMatchObject({ call: `dns-${how}`, rc: -1, errno: 'EACCES' });
+        expect(d.logs, how).toHaveLength(1);
+        expect(d.logs[0], how).toMatchObject({ event: 'dns', host: 'denied.test', blocked: true, call: 'send(dns)' });
+        const ok = probe(['dns', how, '10.66.0.20', 'allowed2.test']);
+        expect(ok.results[0], how).toEqual({ call: `dns-${how}`, rc: 31 });
+      }
+    });
+
     it('non-INET sockets pass', () => {
       const u = probe(['unix', join(tmpdir(), 'no-such-egress-guard-socket')]);
       expect(u.results[0]).toMatchObject({ rc: -1, errno: 'ENOENT' });

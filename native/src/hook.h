@@ -1,0 +1,83 @@
+/*
+ * hook.h — what every hook file shares: the ids and types of the real functions (generated from hooks.def), their
+ * lazy lookup, and the two ends every checked hook has in common — the prologue that lets a call straight through,
+ * and the verdict that either restores errno or refuses with EACCES. Include it instead of guard.h in a hook file.
+ *
+ * The shape of a hook family (torsocks): ONE internal checked function, eg_<family>_check(…), decides and logs; the
+ * exported symbol and the syscall() dispatcher (syscall.c) both call it and then make their own real call. A check
+ * returns 1 = proceed (errno as the caller left it) or 0 = refused (errno = EACCES, logged).
+ */
+#ifndef EG_HOOK_H
+#define EG_HOOK_H
+
+#ifndef _GNU_SOURCE
+#error "hook files define _GNU_SOURCE before any include (struct mmsghdr, execvpe, …)"
+#endif
+
+#include <errno.h>
+#include <netdb.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "guard.h"
+
+enum eg_hook_id {
+#define HOOK(name, ret, params) EG_HOOK_##name,
+#include "hooks.def"
+#undef HOOK
+  EG_HOOK_COUNT
+};
+
+#define HOOK(name, ret, params) typedef ret(*eg_##name##_fn) params;
+#include "hooks.def"
+#undef HOOK
+
+/* real.c: the next definition of hook `id` (dlsym(RTLD_NEXT)), or NULL when there is none or dlsym handed back our own
+ * hook. Callers then fail that one call with ENOSYS (EAI_SYSTEM, NO_RECOVERY …): never abort(), never recursion. */
+void *eg_real(int id) EG_HIDDEN;
+#define EG_REAL(name) ((eg_##name##_fn)eg_real(EG_HOOK_##name))
+
+/* The real function is missing: -1/ENOSYS. */
+static inline int eg_missing(void) {
+  errno = ENOSYS;
+  return -1;
+}
+
+/* The prologue: 1 when the call must go straight to libc — the guard's own calls (re-entry), or mode off. Runs the
+ * one-time init otherwise. */
+static inline int eg_passthrough(void) {
+  if (eg_inside()) return 1;
+  eg_init();
+  return eg.mode == EG_MODE_OFF;
+}
+
+/* The epilogue of a check that ran inside the guard (eg_enter() … ): leaves the guard and sets errno — the caller's
+ * `saved` value when the call may proceed, EACCES when it is refused ("a local firewall rule", connect(2)). Returns
+ * ok. */
+static inline int eg_verdict(int ok, int saved) {
+  eg_leave();
+  errno = ok ? saved : EACCES;
+  return ok;
+}
+
+/* --- the checked function of each family: the exported hooks and syscall.c call these (contracts in each file) --- */
+/* connect.c */
+int eg_connect_check(int fd, const struct sockaddr *addr, socklen_t len, const char *call) EG_HIDDEN;
+/* send.c */
+int eg_sendto_check(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len,
+                    const char *call, const char *dns_call) EG_HIDDEN;
+int eg_sendmsg_check(int fd, const struct msghdr *msg, int flags, const char *call, const char *dns_call) EG_HIDDEN;
+unsigned int eg_sendmmsg_check(int fd, const struct mmsghdr *vec, unsigned int vlen, int flags, const char *call,
+                               const char *dns_call) EG_HIDDEN;
+/* close.c */
+uint64_t eg_close_begin(int fd) EG_HIDDEN;
+void eg_close_end(int fd, uint64_t epoch) EG_HIDDEN;
+uint64_t eg_close_range_begin(unsigned int first, unsigned int last, unsigned int flags) EG_HIDDEN;
+void eg_close_range_end(unsigned int first, unsigned int last, unsigned int flags, uint64_t epoch) EG_HIDDEN;
+/* dup.c */
+uint64_t eg_dup_begin(void) EG_HIDDEN;
+void eg_dup_end(int oldfd, int newfd, uint64_t epoch, int onto) EG_HIDDEN;
+int eg_fcntl_is_dup(int cmd) EG_HIDDEN;
+
+#endif
