@@ -5,34 +5,43 @@
  *   EgressGuard.guard(fn, { policy: 'policy.yaml', mode: 'enforce' });    // one function
  *
  * Contract, per function:
- * - The policy is compiled once, when the EgressGuard is created (a bad policy throws right there, with
- *   file:line:col), and shipped as a small policy layer (`EgressGuardPolicy`).
- * - Layers: the guard layer of the function's architecture (`EgressGuardLayer.of`) and the policy layer. Lambda allows
- *   5 layers per function: a function that would go past that gets an error annotation instead.
- * - Environment: AWS_LAMBDA_EXEC_WRAPPER=/opt/egress-guard/wrapper (an existing wrapper value moves to
- *   EGRESS_GUARD_NEXT_WRAPPER and still runs: the wrapper chains to it), EGRESS_GUARD_POLICY, and when given
- *   EGRESS_GUARD_MODE / EGRESS_GUARD_LOG_LEVEL / EGRESS_GUARD_WRAP_HANDLER=false, then `environment` overrides.
- * - Skipped with a warning annotation that says why (`egress-guard:skipped`): container images (no layers, no
- *   exec wrapper), Lambda@Edge (no layers, no environment variables), `provided.*` runtimes (the exec wrapper is
- *   ignored: docs/LAMBDA.md "Exec wrapper and LD_PRELOAD"), and functions `exclude` rejects. Runtimes other than Node and Python are
- *   guarded (LD_PRELOAD) with an info annotation that per-invoke metering is not available there.
- * - Idempotent: a function is guarded at most once, whatever number of aspects visit it.
+ * - The policy is compiled (YAML) or fully validated (a compiled `.egp`: every reader check, CRCs included) once,
+ *   when the EgressGuard is created: a bad policy throws right there, with file:line:col or the failed check. It is
+ *   shipped as a small policy layer (`EgressGuardPolicy`).
+ * - Layers: the guard layer of the function's architecture (`EgressGuardLayer.of`: the prebuilt zip the package
+ *   ships, unless `layers` or `fromSource`) and the policy layer. Lambda allows 5 layers per function: a function
+ *   that would go past that gets an error annotation instead.
+ * - Environment: exactly `guardEnvironment()` of `layer/environment.ts` (the same function `egress-guard env` prints):
+ *   the exec wrapper for managed runtimes, LD_PRELOAD for `provided.*`; policy, mode, log level; `environment` last.
+ * - Annotations (`egress-guard:<code>`): what is covered where there is something to know (`provided.*`: exactly what
+ *   is seen for Rust, C/C++ and Go; runtimes without metering); warnings for functions skipped and why (container
+ *   images, Lambda@Edge, `exclude`); errors for what cannot be done: a function imported by reference (its
+ *   configuration belongs to whoever created it), a second EgressGuard on a function already guarded by another one
+ *   (never silently ignored: two policies on one function would be a lie about which one is in force), too many
+ *   layers. The same EgressGuard visiting a function twice changes nothing.
  */
 import { Annotations, AspectPriority, Aspects, type IAspect, Stack } from 'aws-cdk-lib';
 import { experimental } from 'aws-cdk-lib/aws-cloudfront';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
-import { EgressGuardLayer } from './layer.js';
+import {
+  checkGuardOptions,
+  type GuardLogLevel,
+  type GuardMode,
+  guardEnvironment,
+  runtimeCoverage,
+} from '../layer/environment.js';
+import { EgressGuardLayer, layerArch } from './layer.js';
 import { type CompiledPolicy, compilePolicyForSynth, EgressGuardPolicy } from './policy.js';
 
-export const WRAPPER_PATH = '/opt/egress-guard/wrapper';
+export { LIBRARY_PATH, WRAPPER_PATH } from '../layer/environment.js';
 export const MAX_LAYERS = 5;
 
-export type EgressGuardMode = 'audit' | 'enforce' | 'off';
-export type EgressGuardLogLevel = 'all' | 'allow' | 'deny' | 'off';
+export type EgressGuardMode = GuardMode;
+export type EgressGuardLogLevel = GuardLogLevel;
 
 export interface EgressGuardProps {
-  /** Path to the policy YAML (compiled at synth time) or to a compiled `.egp`. */
+  /** Path to the policy YAML (compiled at synth time) or to a compiled `.egp` (fully validated at synth time). */
   readonly policy: string;
   /**
    * audit (log what would be blocked), enforce (block) or off (no guard; metering wrappers still chain).
@@ -45,7 +54,7 @@ export interface EgressGuardProps {
    */
   readonly logLevel?: EgressGuardLogLevel;
   /**
-   * Redirect the handler to the metering wrapper (per-invoke bytes, budgets, request ids) for Node and Python.
+   * Per-invoke metering (bytes, budgets, request ids) where the runtime has it.
    * @default true
    */
   readonly metering?: boolean;
@@ -55,7 +64,7 @@ export interface EgressGuardProps {
    */
   readonly environment?: Record<string, string>;
   /**
-   * Layers to use instead of building the guard layer from this repository (e.g. a layer version you published).
+   * Layers to use instead of the shipped zips (e.g. layer versions you published with `egress-guard publish-layer`).
    * @default - an EgressGuardLayer per architecture, one per stack
    */
   readonly layers?: { readonly x86_64?: lambda.ILayerVersion; readonly arm64?: lambda.ILayerVersion };
@@ -87,12 +96,6 @@ export function unguardableReason(fn: lambda.Function): { code: string; why: str
   ) {
     return { code: 'EDGE', why: 'Lambda@Edge functions support neither layers nor environment variables' };
   }
-  if (fn.runtime.name.startsWith('provided')) {
-    return {
-      code: 'PROVIDED',
-      why: `the ${fn.runtime.name} runtime ignores AWS_LAMBDA_EXEC_WRAPPER, so the guard would never load`,
-    };
-  }
   return undefined;
 }
 
@@ -104,8 +107,11 @@ export class EgressGuard implements IAspect {
     return guard;
   }
 
-  /** Guards one function now. */
-  static guard(fn: lambda.Function, props: EgressGuardProps): EgressGuard {
+  /**
+   * Guards one function now. A function imported by reference (`Function.fromFunctionArn` …) gets an error
+   * annotation: its layers and environment belong to the stack or tool that created it.
+   */
+  static guard(fn: lambda.IFunction, props: EgressGuardProps): EgressGuard {
     const guard = new EgressGuard(props);
     guard.guardFunction(fn);
     return guard;
@@ -118,17 +124,7 @@ export class EgressGuard implements IAspect {
   public readonly guarded: lambda.Function[] = [];
 
   constructor(props: EgressGuardProps) {
-    const problems: string[] = [];
-    if (props.mode !== undefined && !['audit', 'enforce', 'off'].includes(props.mode)) {
-      problems.push(`mode must be audit, enforce or off, got '${props.mode}'`);
-    }
-    if (props.logLevel !== undefined && !['all', 'allow', 'deny', 'off'].includes(props.logLevel)) {
-      problems.push(`logLevel must be all, allow, deny or off, got '${props.logLevel}'`);
-    }
-    for (const k of Object.keys(props.environment ?? {})) {
-      if (k.startsWith('AWS_') && k !== 'AWS_LAMBDA_EXEC_WRAPPER')
-        problems.push(`environment cannot set the reserved variable '${k}'`);
-    }
+    const problems = checkGuardOptions({ mode: props.mode, logLevel: props.logLevel, extra: props.environment });
     if (problems.length > 0) throw new Error(`egress-guard: invalid EgressGuard props:\n  ${problems.join('\n  ')}`);
     this.props = props;
     this.policy = compilePolicyForSynth(props.policy);
@@ -138,9 +134,22 @@ export class EgressGuard implements IAspect {
     if (node instanceof lambda.Function) this.guardFunction(node);
   }
 
-  /** Attaches the guard to `fn` (see the file header); returns false when it was skipped. */
-  guardFunction(fn: lambda.Function): boolean {
-    if (guardedFunctions.has(fn)) return true;
+  /** Attaches the guard to `fn` (see the file header); returns false when it was not attached. */
+  guardFunction(fn: lambda.IFunction): boolean {
+    if (!(fn instanceof lambda.Function)) {
+      Annotations.of(fn).addError(
+        'egress-guard: cannot guard a function imported by reference: its layers and environment belong to the stack or tool that created it. Guard it where it is defined, or add the layers and the variables of `egress-guard env` there (docs/DEPLOY.md)',
+      );
+      return false;
+    }
+    const owner = guardedFunctions.get(fn);
+    if (owner === this) return true;
+    if (owner) {
+      Annotations.of(fn).addError(
+        `egress-guard: this function is already guarded by another EgressGuard (policy ${owner.policy.source}); a function takes one guard: remove one, or keep this function out of the other with \`exclude\``,
+      );
+      return false;
+    }
     const skip =
       unguardableReason(fn) ??
       (this.props.exclude?.(fn)
@@ -159,35 +168,32 @@ export class EgressGuard implements IAspect {
       );
       return false;
     }
-    guardedFunctions.add(fn);
+    guardedFunctions.set(fn, this);
 
-    const arch = fn.architecture.name === lambda.Architecture.ARM_64.name ? 'arm64' : 'x86_64';
+    const arch = layerArch(fn.architecture);
     const layer =
       this.props.layers?.[arch] ?? EgressGuardLayer.of(fn, fn.architecture, { fromSource: this.props.fromSource });
     const policy = EgressGuardPolicy.of(fn, this.policy);
     fn.addLayers(layer, policy.layer);
 
-    const env =
+    const current =
       (stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined)?.variables ?? {};
-    const previous = env.AWS_LAMBDA_EXEC_WRAPPER;
-    if (typeof previous === 'string' && previous !== WRAPPER_PATH)
-      fn.addEnvironment('EGRESS_GUARD_NEXT_WRAPPER', previous);
-    fn.addEnvironment('AWS_LAMBDA_EXEC_WRAPPER', WRAPPER_PATH);
-    fn.addEnvironment('EGRESS_GUARD_POLICY', policy.policyPath);
-    if (this.props.mode) fn.addEnvironment('EGRESS_GUARD_MODE', this.props.mode);
-    if (this.props.logLevel) fn.addEnvironment('EGRESS_GUARD_LOG_LEVEL', this.props.logLevel);
-    if (this.props.metering === false) fn.addEnvironment('EGRESS_GUARD_WRAP_HANDLER', 'false');
-    for (const [k, v] of Object.entries(this.props.environment ?? {})) fn.addEnvironment(k, v);
+    const env = guardEnvironment({
+      runtime: fn.runtime.name,
+      policyPath: policy.policyPath,
+      mode: this.props.mode,
+      logLevel: this.props.logLevel,
+      metering: this.props.metering,
+      current,
+      extra: this.props.environment,
+    });
+    for (const [k, v] of Object.entries(env)) fn.addEnvironment(k, v);
 
-    const family = fn.runtime.family;
-    if (
-      this.props.metering !== false &&
-      family !== lambda.RuntimeFamily.NODEJS &&
-      family !== lambda.RuntimeFamily.PYTHON
-    ) {
+    const coverage = runtimeCoverage(fn.runtime.name);
+    if (coverage.note && (this.props.metering !== false || coverage.note.code !== 'NO_METERING')) {
       Annotations.of(fn).addInfoV2(
-        'egress-guard:no-metering',
-        `egress-guard: ${fn.runtime.name}: connections are guarded, but per-invoke metering and budgets exist only for Node.js and Python`,
+        `egress-guard:coverage:${coverage.note.code}`,
+        `egress-guard: ${coverage.note.text}`,
       );
     }
     this.guarded.push(fn);
@@ -195,4 +201,4 @@ export class EgressGuard implements IAspect {
   }
 }
 
-const guardedFunctions = new WeakSet<lambda.Function>();
+const guardedFunctions = new WeakMap<lambda.Function, EgressGuard>();

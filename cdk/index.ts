@@ -4,6 +4,7 @@ export {
   type EgressGuardLogLevel,
   type EgressGuardMode,
   type EgressGuardProps,
+  LIBRARY_PATH,
   unguardableReason,
   WRAPPER_PATH,
 } from './egress-guard.js';

@@ -2,23 +2,30 @@
  * `EgressGuardPolicy`: a policy compiled at synth time and shipped as a tiny layer.
  *
  * Contract:
- * - `policy` is a path to a policy YAML (compiled with the project's compiler) or to an already compiled `.egp`.
- *   A YAML error fails synthesis with every diagnostic printed as `file:line:col: error CODE: message` plus the source
- *   line and a caret (`EgressGuardPolicyError`, code `E_CDK_POLICY`).
- * - The compiled bytes land at `/opt/egress-guard/policies/<sha256-prefix>.egp` (`policyPath`), so several policies
- *   (one per function group) can never clash, and a changed policy is a new asset and a new layer version.
+ * - `policy` is a path to a policy YAML (compiled with the project's compiler) or to an already compiled `.egp`
+ *   (recognised by its magic, then put through every reader check of docs/FORMAT.md, CRCs included, and every rule
+ *   decoded: a corrupt or truncated file fails synthesis, never deployment).
+ *   Any error fails synthesis with `EgressGuardPolicyError` (code `E_CDK_POLICY`): for YAML every diagnostic as
+ *   `file:line:col: error CODE: message` plus the source line and a caret; for a `.egp` the failed check's code.
+ * - The layer is `policyLayerZip` of `layer/policy-layer.ts` — byte for byte what `egress-guard layer --policy`
+ *   writes — holding `/opt/egress-guard/policies/<sha256-prefix>.egp` (`policyPath`), so several policies (one per
+ *   function group) never clash, and a changed policy is a new asset and a new layer version.
  * - Policies never go into environment variables (4 KB limit for all of them, docs/LAMBDA.md "Layers and limits").
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { compilePolicyFileSync, formatDiagnostic } from '../policy/index.js';
-
-const EGP_MAGIC = Buffer.from('EGRDPOL\x01', 'latin1');
+import {
+  loadPolicyFile,
+  type PolicyFile,
+  policyDescription,
+  policyLayerPath,
+  policyLayerZip,
+  policyZipName,
+} from '../layer/policy-layer.js';
 
 export class EgressGuardPolicyError extends Error {
   readonly code = 'E_CDK_POLICY';
@@ -28,15 +35,7 @@ export class EgressGuardPolicyError extends Error {
   }
 }
 
-export interface CompiledPolicy {
-  /** Absolute path of the source. */
-  readonly source: string;
-  readonly bytes: Buffer;
-  /** First 16 hex digits of the SHA-256 of `bytes`. */
-  readonly hash: string;
-  /** Compiler warnings, formatted `file:line:col …`. */
-  readonly warnings: string[];
-}
+export type CompiledPolicy = PolicyFile;
 
 interface DiagnosticLike {
   file?: string;
@@ -46,36 +45,30 @@ interface DiagnosticLike {
   message?: string;
 }
 
-/** Compiles (or reads) a policy; throws EgressGuardPolicyError with file:line:col diagnostics. */
+/** Compiles (or reads and validates) a policy; throws EgressGuardPolicyError with what is wrong and where. */
 export function compilePolicyForSynth(path: string): CompiledPolicy {
   const source = resolve(path);
   if (!existsSync(source)) {
     throw new EgressGuardPolicyError(`egress-guard: policy file '${path}' does not exist (resolved to ${source})`);
   }
-  let bytes: Buffer;
-  let warnings: string[] = [];
-  const raw = readFileSync(source);
-  if (raw.subarray(0, 8).equals(EGP_MAGIC)) {
-    bytes = raw;
-  } else {
-    try {
-      const out = compilePolicyFileSync(source);
-      bytes = Buffer.from(out.bytes);
-      warnings = out.warnings.map((w) => formatDiagnostic(w));
-    } catch (e) {
-      const err = e as { diagnostics?: DiagnosticLike[]; format?: () => string; message?: string };
-      if (Array.isArray(err.diagnostics)) {
-        const text =
-          typeof err.format === 'function'
-            ? err.format()
-            : err.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: error ${d.code}: ${d.message}`).join('\n');
-        throw new EgressGuardPolicyError(`egress-guard: the policy ${path} does not compile:\n${text}`);
-      }
-      throw e;
+  try {
+    return loadPolicyFile(source);
+  } catch (e) {
+    const err = e as { diagnostics?: DiagnosticLike[]; format?: () => string; code?: string; message?: string };
+    if (Array.isArray(err.diagnostics)) {
+      const text =
+        typeof err.format === 'function'
+          ? err.format()
+          : err.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: error ${d.code}: ${d.message}`).join('\n');
+      throw new EgressGuardPolicyError(`egress-guard: the policy ${path} does not compile:\n${text}`);
     }
+    if (typeof err.code === 'string' && err.code.startsWith('EGP_')) {
+      throw new EgressGuardPolicyError(
+        `egress-guard: ${path} is not a valid compiled policy: ${err.code}: ${err.message} (recompile it with \`egress-guard compile\`)`,
+      );
+    }
+    throw e;
   }
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
-  return { source, bytes, hash, warnings };
 }
 
 export interface EgressGuardPolicyProps {
@@ -107,16 +100,15 @@ export class EgressGuardPolicy extends Construct {
   constructor(scope: Construct, id: string, props: EgressGuardPolicyProps, precompiled?: CompiledPolicy) {
     super(scope, id);
     this.compiled = precompiled ?? compilePolicyForSynth(props.policy);
-    const name = `${this.compiled.hash}.egp`;
     const dir = mkdtempSync(join(tmpdir(), 'egress-guard-policy-'));
     // CDK copies the asset into the cloud assembly during synthesis; the temp dir goes when the process ends.
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    mkdirSync(join(dir, 'egress-guard', 'policies'), { recursive: true });
-    writeFileSync(join(dir, 'egress-guard', 'policies', name), this.compiled.bytes, { mode: 0o644 });
-    this.policyPath = `/opt/egress-guard/policies/${name}`;
+    const zip = join(dir, policyZipName(this.compiled.hash));
+    writeFileSync(zip, policyLayerZip(this.compiled), { mode: 0o644 });
+    this.policyPath = policyLayerPath(this.compiled.hash);
     this.layer = new lambda.LayerVersion(this, 'Layer', {
-      code: lambda.Code.fromAsset(dir, { assetHash: this.compiled.hash }),
-      description: `egress-guard compiled policy ${this.compiled.hash} (from ${this.compiled.source.split('/').pop()})`,
+      code: lambda.Code.fromAsset(zip),
+      description: policyDescription(this.compiled),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
     });
   }

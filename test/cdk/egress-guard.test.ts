@@ -4,10 +4,12 @@
  */
 process.env.CDK_VALIDATION = 'false'; // aws-cdk-lib ≥ 2.262 validates every synth slowly (docs/LAMBDA.md "CDK")
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { experimental } from 'aws-cdk-lib/aws-cloudfront';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
@@ -18,6 +20,8 @@ import { compilePolicyForSynth, EgressGuard, EgressGuardPolicyError, WRAPPER_PAT
 import { buildLayers, prebuild, sha256 } from '../../layer/build/build-layer.js';
 import { LAYER_FILES } from '../../layer/build/contents.js';
 import { prebuiltLayer } from '../../layer/build/prebuilt.js';
+import { guardEnvironment, LIBRARY_PATH } from '../../layer/environment.js';
+import { policyLayerZip } from '../../layer/policy-layer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const POLICY = join(here, 'fixtures', 'policy.yaml');
@@ -117,23 +121,29 @@ describe('EgressGuard on one stack', () => {
     });
   });
 
-  it('ships the compiled policy as an asset at the path EGRESS_GUARD_POLICY names', () => {
+  it('ships the compiled policy as a zip asset holding the file EGRESS_GUARD_POLICY names', () => {
     const compiled = compilePolicyForSynth(POLICY);
     const outdir = app.synth().directory;
-    const found = readdirSync(outdir)
-      .filter((d) => d.startsWith('asset.'))
-      .map((d) => join(outdir, d, 'egress-guard', 'policies', `${compiled.hash}.egp`))
-      .filter((p) => existsSync(p));
-    expect(found).toHaveLength(1);
-    expect(readFileSync(found[0] as string).equals(compiled.bytes)).toBe(true);
-    expect(compiled.bytes.subarray(0, 8).toString('latin1')).toBe('EGRDPOL\x01');
+    const zips = readdirSync(outdir).filter((d) => d.startsWith('asset.') && d.endsWith('.zip'));
+    const policyZips = zips.filter((z) => readFileSync(join(outdir, z)).equals(policyLayerZip(compiled)));
+    expect(policyZips).toHaveLength(1);
+    const listed = spawnSync('unzip', ['-Z1', join(outdir, policyZips[0] as string)], { encoding: 'utf8' });
+    expect(listed.stdout.trim()).toBe(`egress-guard/policies/${compiled.hash}.egp`);
+    const inside = spawnSync('unzip', ['-p', join(outdir, policyZips[0] as string)]).stdout as Buffer;
+    expect(inside.equals(compiled.bytes)).toBe(true);
+    expect(`/opt/${listed.stdout.trim()}`).toBe(
+      Object.values(t.findResources('AWS::Lambda::Function'))[0]?.Properties.Environment.Variables.EGRESS_GUARD_POLICY,
+    );
   });
 
   it('deploys the prebuilt zips the package ships, byte for byte (one per architecture)', () => {
     const outdir = app.synth().directory;
+    const policyZip = policyLayerZip(compilePolicyForSynth(POLICY));
     const zips = readdirSync(outdir)
       .filter((d) => d.startsWith('asset.') && d.endsWith('.zip'))
-      .map((d) => sha256(readFileSync(join(outdir, d))));
+      .map((d) => readFileSync(join(outdir, d)))
+      .filter((b) => !b.equals(policyZip))
+      .map((b) => sha256(b));
     const shipped = (['x86_64', 'arm64'] as const).map((a) => prebuiltLayer(a).sha256);
     expect(zips.sort()).toEqual(shipped.sort());
   });
@@ -193,9 +203,9 @@ describe('EgressGuard as an aspect over a whole app', () => {
       withFour.addLayers(
         lambda.LayerVersion.fromLayerVersionArn(b, `L${i}`, `arn:aws:lambda:us-east-1:111111111111:layer:l${i}:1`),
       );
-    // Act: two aspects (idempotence) over the whole app
-    EgressGuard.applyTo(app, { policy: POLICY });
-    EgressGuard.applyTo(app, { policy: POLICY, metering: false, mode: 'enforce' }); // must change nothing
+    // Act
+    const guard = EgressGuard.applyTo(app, { policy: POLICY });
+    Aspects.of(b).add(guard); // the same guard twice: changes nothing
     const ta = Template.fromStack(a);
     const tb = Template.fromStack(b);
     // Assess
@@ -212,16 +222,24 @@ describe('EgressGuard as an aspect over a whole app', () => {
     expect(envOf('Plain').AWS_LAMBDA_EXEC_WRAPPER).toBe(WRAPPER_PATH);
     expect(layersOf('Plain')).toHaveLength(2);
     expect(envOf('Java').AWS_LAMBDA_EXEC_WRAPPER).toBe(WRAPPER_PATH);
-    for (const skipped of ['Image', 'Provided', 'Edge', 'FourLayers']) {
+    expect(envOf('Provided')).toEqual({
+      LD_PRELOAD: LIBRARY_PATH,
+      EGRESS_GUARD_POLICY: envOf('Plain').EGRESS_GUARD_POLICY,
+    });
+    expect(layersOf('Provided')).toHaveLength(2);
+    for (const skipped of ['Image', 'Edge', 'FourLayers']) {
       expect(envOf(skipped).AWS_LAMBDA_EXEC_WRAPPER, skipped).toBeUndefined();
     }
     expect(layersOf('FourLayers')).toHaveLength(4);
     const ann = Annotations.fromStack(b);
     ann.hasWarning('/B/Image', Match.stringLikeRegexp('not guarded: container image'));
-    ann.hasWarning(
+    ann.hasInfo(
       '/B/Provided',
-      Match.stringLikeRegexp('not guarded: the provided.al2023 runtime ignores AWS_LAMBDA_EXEC_WRAPPER'),
+      Match.stringLikeRegexp(
+        'provided.al2023: guarded through LD_PRELOAD .* Rust .* C and C\\+\\+\\. Go: a cgo build has its name lookups decided .* static Go binary',
+      ),
     );
+    expect(ann.findError('*', Match.anyValue())).toEqual([expect.objectContaining({ id: '/B/FourLayers' })]);
     ann.hasWarning('/B/Edge/Fn', Match.stringLikeRegexp('not guarded: Lambda@Edge'));
     ann.hasError('/B/FourLayers', Match.stringLikeRegexp('already has 4 layers'));
     ann.hasInfo('/B/Java', Match.stringLikeRegexp('metering and budgets exist only for Node.js and Python'));
@@ -239,6 +257,78 @@ describe('EgressGuard as an aspect over a whole app', () => {
     expect(wrapped).toHaveLength(1);
     expect(wrapped[0]?.Properties.Environment.Variables.EGRESS_GUARD_MODE).toBeUndefined(); // the file's mode
     expect(wrapped[0]?.Properties.Environment.Variables.EGRESS_GUARD_WRAP_HANDLER).toBe('false');
+  });
+});
+
+describe('EgressGuard on OS-only runtimes (provided.*)', () => {
+  it('sets LD_PRELOAD on the function (kept in front of an existing value, once) and no exec wrapper', () => {
+    const stack = new Stack(new App(), 'Os');
+    const rust = fn(stack, 'Rust', {
+      runtime: lambda.Runtime.PROVIDED_AL2,
+      handler: 'bootstrap',
+      code: lambda.Code.fromAsset(join(here, 'fixtures')),
+      architecture: lambda.Architecture.ARM_64,
+      environment: { LD_PRELOAD: '/opt/other/libtrace.so' },
+    });
+    EgressGuard.guard(rust, { policy: POLICY, mode: 'enforce', logLevel: 'deny' });
+    const vars = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0]?.Properties
+      .Environment.Variables;
+    expect(vars.LD_PRELOAD).toBe(`${LIBRARY_PATH}:/opt/other/libtrace.so`);
+    expect(vars.AWS_LAMBDA_EXEC_WRAPPER).toBeUndefined();
+    expect(vars).toMatchObject({ EGRESS_GUARD_MODE: 'enforce', EGRESS_GUARD_LOG_LEVEL: 'deny' });
+    // The same variables `egress-guard env` prints: one function computes both.
+    expect(vars).toEqual(
+      guardEnvironment({
+        runtime: 'provided.al2',
+        policyPath: vars.EGRESS_GUARD_POLICY,
+        mode: 'enforce',
+        logLevel: 'deny',
+        current: { LD_PRELOAD: '/opt/other/libtrace.so' },
+      }),
+    );
+  });
+});
+
+describe('EgressGuard refusals', () => {
+  it('a second EgressGuard on a guarded function is an error annotation, and the first one stays in force', () => {
+    const stack = new Stack(new App(), 'Twice');
+    const f = fn(stack, 'F');
+    EgressGuard.guard(f, { policy: POLICY, mode: 'audit' });
+    EgressGuard.applyTo(stack, { policy: POLICY, mode: 'enforce' });
+    const vars = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0]?.Properties
+      .Environment.Variables;
+    expect(vars.EGRESS_GUARD_MODE).toBe('audit');
+    Annotations.fromStack(stack).hasError('/Twice/F', Match.stringLikeRegexp('already guarded by another EgressGuard'));
+  });
+
+  it('a function imported by reference is an error annotation saying why and what to do', () => {
+    const stack = new Stack(new App(), 'Imported', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const imported = lambda.Function.fromFunctionArn(
+      stack,
+      'Ext',
+      'arn:aws:lambda:eu-west-1:111111111111:function:made-elsewhere',
+    );
+    const guard = EgressGuard.guard(imported, { policy: POLICY });
+    expect(guard.guarded).toEqual([]);
+    Annotations.fromStack(stack).hasError(
+      '/Imported/Ext',
+      Match.stringLikeRegexp('imported by reference: its layers and environment belong to .*`egress-guard env`'),
+    );
+  });
+
+  it('a precompiled .egp is fully validated at synth: a flipped body byte or a truncated file fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-egp-'));
+    const good = compilePolicyForSynth(POLICY).bytes;
+    writeFileSync(join(dir, 'good.egp'), good);
+    expect(compilePolicyForSynth(join(dir, 'good.egp')).bytes.equals(good)).toBe(true);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 0x01;
+    writeFileSync(join(dir, 'flipped.egp'), flipped);
+    expect(() => new EgressGuard({ policy: join(dir, 'flipped.egp') })).toThrow(
+      /flipped\.egp is not a valid compiled policy: EGP_BODY_CRC/,
+    );
+    writeFileSync(join(dir, 'short.egp'), good.subarray(0, good.length - 8));
+    expect(() => new EgressGuard({ policy: join(dir, 'short.egp') })).toThrow(/EGP_SIZE_MISMATCH/);
   });
 });
 

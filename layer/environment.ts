@@ -1,0 +1,127 @@
+/**
+ * The function environment that turns the guard on: ONE function, `guardEnvironment`, used by the CDK constructs
+ * (`cdk/egress-guard.ts`) and by `egress-guard env` (SAM, Terraform, the console), so every deployment path sets the
+ * same variables. `runtimeCoverage` says, for a Lambda runtime identifier, how the guard loads there and exactly what
+ * it covers; the CDK annotations and `egress-guard env` print its words.
+ *
+ * How the guard loads (docs/LAMBDA.md "Exec wrapper and LD_PRELOAD"):
+ * - managed runtimes (Node.js, Python, Java, .NET, Ruby): `AWS_LAMBDA_EXEC_WRAPPER=/opt/egress-guard/wrapper`; the
+ *   wrapper preloads the library (keeping it out of external extensions) and chains to a wrapper that was already
+ *   configured (`EGRESS_GUARD_NEXT_WRAPPER`);
+ * - OS-only runtimes (`provided`, `provided.al2`, `provided.al2023`) ignore AWS_LAMBDA_EXEC_WRAPPER, so
+ *   `LD_PRELOAD=/opt/egress-guard/lib/libegressguard.so` is set on the function itself (prepended to an existing
+ *   value, once); the library then starts what the wrapper would start.
+ * Then, for both: `EGRESS_GUARD_POLICY` (the policy layer's path), `EGRESS_GUARD_MODE` / `EGRESS_GUARD_LOG_LEVEL` when
+ * given, `EGRESS_GUARD_WRAP_HANDLER=false` when metering is off, and last the caller's `extra` variables.
+ */
+import { LAYER_ROOT } from './build/contents.js';
+
+export const WRAPPER_PATH = `${LAYER_ROOT}/wrapper`;
+export const LIBRARY_PATH = `${LAYER_ROOT}/lib/libegressguard.so`;
+
+export type GuardMode = 'audit' | 'enforce' | 'off';
+export type GuardLogLevel = 'all' | 'allow' | 'deny' | 'off';
+export const GUARD_MODES: readonly GuardMode[] = ['audit', 'enforce', 'off'];
+export const GUARD_LOG_LEVELS: readonly GuardLogLevel[] = ['all', 'allow', 'deny', 'off'];
+
+export interface GuardEnvironmentOptions {
+  /** The Lambda runtime identifier (`nodejs22.x`, `python3.12`, `java21`, `provided.al2023` …). */
+  readonly runtime: string;
+  /** Where the compiled policy is inside the function (`policyLayerPath(hash)`). */
+  readonly policyPath: string;
+  /** @default - the mode written in the policy */
+  readonly mode?: GuardMode;
+  /** @default - per mode (docs/LOGGING.md) */
+  readonly logLevel?: GuardLogLevel;
+  /** @default true */
+  readonly metering?: boolean;
+  /** The function's environment before the guard (an existing exec wrapper is chained, LD_PRELOAD kept). */
+  readonly current?: Readonly<Record<string, unknown>>;
+  /** Set last: they override the guard's own. `AWS_*` names other than AWS_LAMBDA_EXEC_WRAPPER are refused. */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+/** Every problem with the options, as sentences (empty when they are fine). */
+export function checkGuardOptions(o: Partial<GuardEnvironmentOptions>): string[] {
+  const problems: string[] = [];
+  if (o.mode !== undefined && !GUARD_MODES.includes(o.mode)) {
+    problems.push(`mode must be audit, enforce or off, got '${o.mode}'`);
+  }
+  if (o.logLevel !== undefined && !GUARD_LOG_LEVELS.includes(o.logLevel)) {
+    problems.push(`logLevel must be all, allow, deny or off, got '${o.logLevel}'`);
+  }
+  for (const k of Object.keys(o.extra ?? {})) {
+    if (k.startsWith('AWS_') && k !== 'AWS_LAMBDA_EXEC_WRAPPER') {
+      problems.push(`environment cannot set the reserved variable '${k}'`);
+    }
+  }
+  return problems;
+}
+
+export function isOsOnlyRuntime(runtime: string): boolean {
+  return runtime === 'provided' || runtime.startsWith('provided.');
+}
+
+/** The variables to set on the function (see the file header). Throws on invalid options. */
+export function guardEnvironment(o: GuardEnvironmentOptions): Record<string, string> {
+  const problems = checkGuardOptions(o);
+  if (problems.length > 0) throw new Error(`egress-guard: invalid options:\n  ${problems.join('\n  ')}`);
+  const env: Record<string, string> = {};
+  const current = o.current ?? {};
+  if (isOsOnlyRuntime(o.runtime)) {
+    const existing = typeof current.LD_PRELOAD === 'string' ? current.LD_PRELOAD : '';
+    const parts = existing.split(/[ :]/).filter((p) => p !== '');
+    env.LD_PRELOAD = parts.includes(LIBRARY_PATH) ? existing : [LIBRARY_PATH, ...parts].join(':');
+  } else {
+    const previous = current.AWS_LAMBDA_EXEC_WRAPPER;
+    if (typeof previous === 'string' && previous !== '' && previous !== WRAPPER_PATH) {
+      env.EGRESS_GUARD_NEXT_WRAPPER = previous;
+    }
+    env.AWS_LAMBDA_EXEC_WRAPPER = WRAPPER_PATH;
+  }
+  env.EGRESS_GUARD_POLICY = o.policyPath;
+  if (o.mode) env.EGRESS_GUARD_MODE = o.mode;
+  if (o.logLevel) env.EGRESS_GUARD_LOG_LEVEL = o.logLevel;
+  if (o.metering === false) env.EGRESS_GUARD_WRAP_HANDLER = 'false';
+  Object.assign(env, o.extra ?? {});
+  return env;
+}
+
+export interface RuntimeCoverage {
+  /** How the guard loads: through the exec wrapper, or LD_PRELOAD set on the function. */
+  readonly loads: 'exec-wrapper' | 'ld-preload';
+  /** Per-invoke bytes, request ids and budgets for this runtime. */
+  readonly metering: boolean;
+  /** What the user must know, when there is something (stable `code`, one paragraph of `text`). */
+  readonly note?: { readonly code: string; readonly text: string };
+}
+
+/** Runtime families whose invocations are metered (per-invoke bytes, budgets, request ids). */
+const METERED = /^(nodejs|python)/;
+
+export const PROVIDED_COVERAGE =
+  'guarded through LD_PRELOAD set on the function. Covered fully: programs that resolve and connect through glibc — ' +
+  'Rust (the glibc target: lambda_runtime with reqwest or hyper), C and C++. Go: a cgo build has its name lookups ' +
+  'decided (through glibc), but its connections are made by the Go runtime with raw system calls and are not seen; a ' +
+  'static Go binary (CGO_ENABLED=0, the default for cross builds) and any static (e.g. musl) binary are not seen at ' +
+  'all (the guard logs them as `uncovered` when a guarded process starts them) — for those, only traffic sent ' +
+  'through the egress proxy (HTTPS_PROXY) is decided. See docs/COVERAGE.md.';
+
+export function runtimeCoverage(runtime: string): RuntimeCoverage {
+  if (isOsOnlyRuntime(runtime)) {
+    return {
+      loads: 'ld-preload',
+      metering: false,
+      note: { code: 'PROVIDED', text: `${runtime}: ${PROVIDED_COVERAGE}` },
+    };
+  }
+  if (METERED.test(runtime)) return { loads: 'exec-wrapper', metering: true };
+  return {
+    loads: 'exec-wrapper',
+    metering: false,
+    note: {
+      code: 'NO_METERING',
+      text: `${runtime}: connections are guarded, but per-invoke metering and budgets exist only for Node.js and Python`,
+    },
+  };
+}
