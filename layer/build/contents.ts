@@ -33,6 +33,7 @@ export interface LayerFile {
 export const LAYER_FILES: readonly LayerFile[] = [
   { path: 'egress-guard/wrapper', mode: 0o755, from: { kind: 'file', source: 'layer/wrapper/wrapper' } },
   { path: 'egress-guard/lib/libegressguard.so', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'libegressguard.so' } },
+  { path: 'egress-guard/bin/egress-guard-proxy', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'egress-guard-proxy' } },
   { path: 'egress-guard/node/handler.mjs', mode: 0o644, from: { kind: 'npm', script: 'build:layer-node', output: 'dist/layer/node/handler.mjs' } },
   { path: 'egress-guard/python/egress_guard_wrapper.py', mode: 0o644, from: { kind: 'file', source: 'layer/python/egress_guard_wrapper.py' } },
 ];

@@ -1,0 +1,243 @@
+/**
+ * The proxy-mode lab: one network namespace with the peers of test/fixtures/proxy/policy.yaml, a DNS server that
+ * records every query (the witness that a denied name is never resolved), the real `egress-guard-proxy` listening on
+ * the namespace's loopback, and clients run inside the namespace with HTTPS_PROXY/HTTP_PROXY pointing at it.
+ *
+ * API
+ * - `await ProxyLab.create()` / `lab.destroy()`.
+ * - `await lab.startProxy({ mode, env })` → a running proxy (its log is a private file; `proxy.logs()` parses it).
+ * - `await lab.go(steps, env?)` → the Go client's PROXY lines by step (static Go: net/http and the AWS SDK v2).
+ * - `await lab.raw(head)` → the status line the proxy answers to a hand-written request head (the attacker's tool).
+ * - `lab.peer` (requests that arrived, with body byte counts), `lab.dns` (queries that arrived).
+ * - `writeState(path, fields)` / `readState(path)`: the invoke state file v2 (docs/STATE.md), as the agent writes it
+ *   at invoke start (thresholds, ARMED) and as the proxy leaves it (counters, trips).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compilePolicy, type GuardLog, ROOT, scratchDir } from '../../support/guard.js';
+import { Netns, NetnsServer, runChild } from '../../support/netns.js';
+import { buildGoClient } from './build.js';
+
+export const PROXY_BIN = join(ROOT, 'native/build/egress-guard-proxy');
+export const LISTEN = '127.0.0.1:9128';
+export const PROXY_ENV = {
+  HTTPS_PROXY: `http://${LISTEN}`,
+  HTTP_PROXY: `http://${LISTEN}`,
+  NO_PROXY: 'localhost,127.0.0.1,::1,169.254.79.129',
+};
+const PEER = join(ROOT, 'test/proxy/support/peer.mjs');
+const RAW = join(ROOT, 'test/proxy/clients/raw.mjs');
+
+export const ADDR = { allowed: '10.78.0.2', denied: '10.78.0.3', dns: '10.78.0.53' } as const;
+
+export interface ClientLine {
+  ok: boolean;
+  what: string;
+  detail: string;
+}
+
+export class ProxyProcess {
+  constructor(
+    readonly child: ReturnType<Netns['spawn']>,
+    readonly logFile: string,
+  ) {}
+
+  logs(): GuardLog[] {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as GuardLog);
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
+let logCounter = 0;
+
+export class ProxyLab {
+  private constructor(
+    readonly ns: Netns,
+    readonly peer: NetnsServer,
+    readonly dns: NetnsServer,
+    readonly policy: string,
+    readonly goClient: string,
+    readonly certFile: string,
+  ) {}
+
+  static async create(): Promise<ProxyLab> {
+    const dir = scratchDir();
+    const key = join(dir, 'peer.key');
+    const cert = join(dir, 'peer.crt');
+    const gen = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '2',
+        '-subj',
+        '/CN=allowed.proxy.test',
+        '-addext',
+        'subjectAltName=DNS:allowed.proxy.test,DNS:denied.proxy.test',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (gen.status !== 0) throw new Error(`openssl: ${gen.stderr}`);
+    const ns = Netns.create({
+      prefix: 'egpx',
+      addresses: [`${ADDR.allowed}/32`, `${ADDR.denied}/32`, `${ADDR.dns}/32`],
+      hosts: {
+        'allowed.proxy.test': ADDR.allowed,
+        's3.proxy.test': ADDR.allowed,
+        'denied.proxy.test': ADDR.denied,
+        'rebind.proxy.test': ADDR.denied,
+      },
+      // a search domain: the proxy must never query a decided name with it appended
+      resolvConf: `nameserver ${ADDR.dns}\nsearch corp.example\noptions timeout:1 attempts:1\n`,
+    });
+    try {
+      const spec = {
+        http: [
+          { host: ADDR.allowed, port: 8080 },
+          { host: ADDR.denied, port: 8080 },
+        ],
+        https: [
+          { host: ADDR.allowed, port: 8443, key, cert },
+          { host: ADDR.denied, port: 8443, key, cert },
+        ],
+      };
+      const peer = await NetnsServer.attach(ns.spawn(process.execPath, [PEER, JSON.stringify(spec)]));
+      const dns = await ns.startServer({
+        dns: [{ host: ADDR.dns, port: 53, records: { 'secret.proxy.test': [ADDR.allowed] } }],
+      });
+      const policy = await compilePolicy('test/fixtures/proxy/policy.yaml');
+      return new ProxyLab(ns, peer, dns, policy, buildGoClient(), cert);
+    } catch (e) {
+      ns.destroy();
+      throw e;
+    }
+  }
+
+  /** Starts the proxy inside the namespace and waits for its `proxy` ready line. */
+  async startProxy(o: { mode?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<ProxyProcess> {
+    const logFile = join(scratchDir(), `proxy-${++logCounter}.log`);
+    const env: Record<string, string> = {
+      EGRESS_GUARD_POLICY: this.policy,
+      EGRESS_GUARD_LOG: logFile,
+      ...(o.mode ? { EGRESS_GUARD_MODE: o.mode } : {}),
+      ...(o.env ?? {}),
+    };
+    const assigns = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const child = this.ns.spawn('env', ['-i', `PATH=${process.env.PATH}`, ...assigns, PROXY_BIN, ...(o.args ?? [])]);
+    const proxy = new ProxyProcess(child, logFile);
+    for (let i = 0; i < 200; i++) {
+      if (proxy.logs().some((l) => l.event === 'proxy')) return proxy;
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`egress-guard-proxy did not start: ${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}`);
+  }
+
+  /** Runs the Go client inside the namespace with the proxy variables set; returns its lines by step. */
+  async go(steps: Record<string, string>, env: Record<string, string> = {}): Promise<Map<string, ClientLine>> {
+    const args = Object.entries(steps).map(([k, v]) => `${k}=${v}`);
+    const assigns = Object.entries({ ...PROXY_ENV, SSL_CERT_FILE: this.certFile, ...env }).map(([k, v]) => `${k}=${v}`);
+    const [cmd, argv] = this.ns.wrap('env', ['-i', ...assigns, this.goClient, ...args]);
+    const r = await runChild(spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }), undefined, 120_000);
+    const out = new Map<string, ClientLine>();
+    for (const line of r.stdout.split('\n')) {
+      const [tag, step, status, what, detail] = line.split('\t');
+      if (tag === 'PROXY' && step !== undefined) {
+        out.set(step, { ok: status === 'ok', what: what ?? '', detail: detail ?? '' });
+      }
+    }
+    if (out.size !== Object.keys(steps).length) throw new Error(`go client: ${r.stdout}\n${r.stderr}`);
+    return out;
+  }
+
+  /** Sends a hand-written request head to the proxy (one TCP connection); returns what came back. */
+  async raw(head: string): Promise<string> {
+    const r = await this.ns.run(process.execPath, [RAW, LISTEN, Buffer.from(head).toString('base64')]);
+    return r.stdout;
+  }
+
+  /** Requests that reached the peer whose path contains `token`. */
+  arrived(token: string): { listener: string; method: string; path: string; bytes: number; complete: boolean }[] {
+    return this.peer.events
+      .filter((e) => e.kind === 'request' && String(e.path).includes(token))
+      .map((e) => e as unknown as { listener: string; method: string; path: string; bytes: number; complete: boolean });
+  }
+
+  /** DNS queries the namespace's server received for names starting with `prefix`. */
+  queried(prefix: string): string[] {
+    return this.dns
+      .of('dns')
+      .map((e) => String(e.name))
+      .filter((n) => n.startsWith(prefix));
+  }
+
+  destroy(): void {
+    this.ns.destroy();
+  }
+}
+
+/** The invoke state file v2 (docs/STATE.md): fields by name. */
+const U64 = {
+  invoke_seq: 24,
+  agent_pid: 112,
+  io_rx: 128,
+  io_tx: 136,
+  rx_trip_at: 144,
+  tx_trip_at: 152,
+  total_trip_at: 160,
+  n_allowed: 192,
+  n_denied: 200,
+  n_blocked: 208,
+  n_cut: 232,
+} as const;
+const U32 = { flags: 32, trip_gen: 104, trip_budget: 108 } as const;
+export const FLAG = { IN_INVOKE: 1, BUDGET_TRIPPED: 2, CONCURRENT: 4, ARMED: 8 } as const;
+export type StateFields = Partial<Record<keyof typeof U64, bigint> & Record<keyof typeof U32, number>> & {
+  requestId?: string;
+};
+
+/** Writes a fresh file as the agent does at invoke start (thresholds default to "not armed"). */
+export function writeState(path: string, f: StateFields): void {
+  const b = Buffer.alloc(512);
+  b.write('EGSTATE\x02', 0, 'latin1');
+  b.writeUInt32LE(2, 8);
+  b.writeUInt32LE(512, 12);
+  for (const k of ['rx_trip_at', 'tx_trip_at', 'total_trip_at'] as const) b.writeBigUInt64LE(2n ** 64n - 1n, U64[k]);
+  for (const [k, off] of Object.entries(U64)) {
+    const v = f[k as keyof typeof U64];
+    if (v !== undefined) b.writeBigUInt64LE(v, off);
+  }
+  for (const [k, off] of Object.entries(U32)) {
+    const v = f[k as keyof typeof U32];
+    if (v !== undefined) b.writeUInt32LE(v, off);
+  }
+  if (f.requestId !== undefined) {
+    b.writeUInt32LE(f.requestId.length, 36);
+    b.write(f.requestId, 40, 'latin1');
+  }
+  writeFileSync(path, b, { mode: 0o600 });
+}
+
+export function readState(path: string): Record<keyof typeof U64 | keyof typeof U32, bigint> {
+  const b = readFileSync(path);
+  const out = {} as Record<string, bigint>;
+  for (const [k, off] of Object.entries(U64)) out[k] = b.readBigUInt64LE(off);
+  for (const [k, off] of Object.entries(U32)) out[k] = BigInt(b.readUInt32LE(off));
+  return out as Record<keyof typeof U64 | keyof typeof U32, bigint>;
+}
