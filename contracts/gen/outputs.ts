@@ -1,0 +1,20 @@
+/**
+ * `renderAll(specs)`: every generated file, as repository-relative path → complete text. The one list of outputs:
+ * `npm run gen` writes them and the staleness test compares them with the committed files.
+ */
+import { configHeader, errorsHeader, formatHeader, stateHeader } from './emit-c.js';
+import { configModule, errorsModule, formatModule, stateModule } from './emit-ts.js';
+import type { Specs } from './types.js';
+
+export function renderAll(specs: Specs): Map<string, string> {
+  return new Map([
+    ['native/src/gen/egp_format.h', formatHeader(specs.format)],
+    ['native/src/gen/egp_errors.h', errorsHeader(specs.errors)],
+    ['native/src/gen/state.h', stateHeader(specs.state)],
+    ['native/src/gen/config.h', configHeader(specs.config)],
+    ['policy/gen/format.ts', formatModule(specs.format)],
+    ['policy/gen/errors.ts', errorsModule(specs.errors)],
+    ['policy/gen/state.ts', stateModule(specs.state)],
+    ['policy/gen/config.ts', configModule(specs.config)],
+  ]);
+}

@@ -1,0 +1,105 @@
+/**
+ * Types of the contract specs (`contracts/*.yaml`) as `./load.ts` returns them, and two helpers on them.
+ */
+
+export type FieldType = 'u8' | 'u16' | 'u32' | 'u64' | `u8[${number}]`;
+
+export interface Constant {
+  name: string;
+  value: number | string; // a string holds a hex u64 ("0xffffffffffffffff")
+  doc: string;
+}
+export interface Bit {
+  name: string;
+  bit: number;
+  doc: string;
+}
+export interface Field {
+  name: string;
+  offset: number;
+  type: FieldType;
+  writer?: string;
+  doc?: string;
+}
+
+export interface FormatSpec {
+  magic: string;
+  version: number;
+  constants: Constant[];
+  header: Field[];
+  flags: Bit[];
+  sections: { id: number; name: string; element_size: number }[];
+  enums: Record<string, Record<string, number>>;
+  rule_codes: { name: string; code: number; display: string; by: 'reader' | 'interposer'; doc: string }[];
+}
+
+export interface ErrorSpec {
+  code: string;
+  check: number;
+  expected_got?: boolean;
+  doc: string;
+}
+export interface ErrorsSpec {
+  policy_reader: ErrorSpec[];
+}
+
+export interface StateSpec {
+  magic: string;
+  version: number;
+  size: number;
+  default_path: string;
+  fields: Field[];
+  seqlock: { first: number; end: number };
+  flags: Bit[];
+  trip_budget: Record<string, number>;
+  constants: Constant[];
+}
+
+export type Reader = 'interposer' | 'agent' | 'wrapper' | 'node-wrapper' | 'python-wrapper' | 'cli' | 'cdk';
+export interface Invalid {
+  use: string; // a value of the variable, or "default"
+  fail_closed?: boolean;
+  error: string;
+}
+export interface Variable {
+  name: string;
+  kind: 'enum' | 'bool' | 'int' | 'path' | 'dest' | 'string';
+  values?: string[]; // enum
+  keywords?: string[]; // dest
+  min?: number; // int
+  max?: number;
+  default: string | number | boolean | null;
+  default_doc?: string;
+  invalid?: Invalid;
+  readers: Reader[];
+  doc: string;
+}
+export interface ConfigSpec {
+  whitespace: string[];
+  bool_words: { true: string[]; false: string[] };
+  variables: Variable[];
+}
+
+export interface Specs {
+  format: FormatSpec;
+  errors: ErrorsSpec;
+  state: StateSpec;
+  config: ConfigSpec;
+}
+
+/** Bytes of a field type. */
+export function typeSize(t: FieldType): number {
+  const m = /^u8\[(\d+)\]$/.exec(t);
+  if (m) return Number(m[1]);
+  return { u8: 1, u16: 2, u32: 4, u64: 8 }[t as 'u8' | 'u16' | 'u32' | 'u64'];
+}
+
+/** The magic's bytes ("45 47 …"). */
+export function magicBytes(hex: string): number[] {
+  return hex.split(' ').map((b) => Number.parseInt(b, 16));
+}
+
+/** EGRESS_GUARD_LOG_LEVEL -> LOG_LEVEL */
+export function varId(v: Variable): string {
+  return v.name.replace(/^EGRESS_GUARD_/, '');
+}
