@@ -62,7 +62,7 @@ export function compilePolicyForSynth(path: string): CompiledPolicy {
           : err.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: error ${d.code}: ${d.message}`).join('\n');
       throw new EgressGuardPolicyError(`egress-guard: the policy ${path} does not compile:\n${text}`);
     }
-    if (typeof err.code === 'string' && err.code.startsWith('EGP_')) {
+    if (typeof err.code === 'string' && err.code.startsWith('E_POLICY_')) {
       throw new EgressGuardPolicyError(
         `egress-guard: ${path} is not a valid compiled policy: ${err.code}: ${err.message} (recompile it with \`egress-guard compile\`)`,
       );

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { compilePolicyFileSync } from '../policy/compile/compile.js';
 import { formatDiagnostic } from '../policy/diagnostics.js';
-import { MAGIC } from '../policy/format/constants.js';
+import { MAGIC } from '../policy/gen/format.js';
 import { loadCompiled } from '../policy/match/compiled.js';
 import { LAYER_ROOT } from './build/contents.js';
 import { writeZip } from './build/zip.js';

@@ -19,45 +19,16 @@
 #error "egp reader assumes a little-endian host (x86_64, aarch64)"
 #endif
 
-#define EGP_MAGIC "EGRDPOL\x01"
-#define EGP_VERSION 1
-#define EGP_HEADER_SIZE 64
-#define EGP_FLAG_ENFORCE 0x1u
-#define EGP_FLAG_ALLOW_LOOPBACK 0x2u
-#define EGP_BODY_CRC_ALWAYS_MAX (1024u * 1024u) /* body CRC always checked at or below 1 MiB */
+#include "gen/egp_errors.h" /* enum egp_err: the stable reader error codes (contracts/errors.yaml) */
+#include "gen/egp_format.h" /* every constant of the format (contracts/format.yaml) */
 
-enum { EGP_PROTO_UNKNOWN = 0, EGP_PROTO_TCP = 1, EGP_PROTO_UDP = 2 };
+/* Reader API values that are not part of the file: a query's protocol or port when the caller does not know it. */
+enum { EGP_PROTO_UNKNOWN = 0 };
 #define EGP_PORT_UNKNOWN (-1)
-
-/* Decision rule codes besides a rule index (>= 0). The interposer adds its own negative codes after these. */
-enum {
-  EGP_RULE_DEFAULT = -1,  /* "default": nothing allowed it */
-  EGP_RULE_LOOPBACK = -2, /* "builtin:loopback" */
-};
-
-/* Stable validation error codes (docs/LOGGING.md `error` field is egp_err_code()). */
-enum egp_err {
-  EGP_OK = 0,
-  EGP_E_MISSING,      /* E_POLICY_MISSING: no path configured or file does not exist */
-  EGP_E_OPEN,         /* E_POLICY_OPEN: open/read/mmap failed */
-  EGP_E_SIZE,         /* E_POLICY_SIZE: smaller than a header, or file_size != real size */
-  EGP_E_MAGIC,        /* E_POLICY_MAGIC */
-  EGP_E_VERSION,      /* E_POLICY_VERSION (expected/got filled) */
-  EGP_E_HEADER,       /* E_POLICY_HEADER: header_size, unknown flag bits, section_count */
-  EGP_E_META_CRC,     /* E_POLICY_CRC: meta_crc32 mismatch */
-  EGP_E_BODY_CRC,     /* E_POLICY_CRC: body_crc32 mismatch */
-  EGP_E_SECTIONS,     /* E_POLICY_SECTIONS: section table order/ids/alignment/bounds/overlap */
-  EGP_E_RULES,        /* E_POLICY_RULES */
-  EGP_E_PORTS,        /* E_POLICY_PORTS */
-  EGP_E_RULESETS,     /* E_POLICY_RULESETS */
-  EGP_E_SLOTS,        /* E_POLICY_SLOTS */
-  EGP_E_INTERVALS,    /* E_POLICY_INTERVALS */
-  EGP_E_COUNT
-};
 
 struct egp_error {
   int code;            /* enum egp_err */
-  uint64_t expected;   /* meaningful for VERSION, SIZE and CRC errors */
+  uint64_t expected;   /* meaningful when egp_err_has_expected(code) */
   uint64_t got;
   const char *what;    /* static string: which check failed */
 };
@@ -99,6 +70,9 @@ int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err)
 
 /* "E_POLICY_MAGIC" … for an egp_err. */
 const char *egp_err_code(int code);
+
+/* 1 when an error of this code carries meaningful expected/got values (contracts/errors.yaml `expected_got`). */
+int egp_err_has_expected(int code);
 
 /* Normalise a host name into out (ASCII lower-case, one trailing dot removed). Returns the length, or -1 when the
  * result would be empty or longer than 253 bytes (such a name can match no entry). */

@@ -16,30 +16,19 @@
 #include "egp.h"
 #include "egp_rd.h"
 
-#define SEC_RULES 1
-#define SEC_PORTS 2
-#define SEC_RULESETS 3
-#define SEC_STRINGS 4
-#define SEC_EXACT_SLOTS 5
-#define SEC_EXACT_ENTRIES 6
-#define SEC_WILD_SLOTS 7
-#define SEC_WILD_ENTRIES 8
-#define SEC_V4 9
-#define SEC_V6 10
-#define SEC_REQUIRED 10
+static const uint32_t elem_size[EGP_SEC_REQUIRED + 1] = EGP_SEC_ELEMENT_SIZES;
 
-static const uint32_t elem_size[SEC_REQUIRED + 1] = {0, 24, 4, 4, 1, 4, 16, 4, 16, 8, 24};
-
-static const char *const err_codes[EGP_E_COUNT] = {
-    "OK",           "E_POLICY_MISSING", "E_POLICY_OPEN",     "E_POLICY_SIZE",  "E_POLICY_MAGIC",
-    "E_POLICY_VERSION", "E_POLICY_HEADER", "E_POLICY_CRC",   "E_POLICY_CRC",   "E_POLICY_SECTIONS",
-    "E_POLICY_RULES", "E_POLICY_PORTS",   "E_POLICY_RULESETS", "E_POLICY_SLOTS", "E_POLICY_INTERVALS",
-};
+#define EGP_ERR_CODE(id, code, check, has_expected, what) [id] = code,
+#define EGP_ERR_HAS_EXPECTED(id, code, check, has_expected, what) [id] = has_expected,
+static const char *const err_codes[EGP_E_COUNT] = {[EGP_OK] = "OK", EGP_ERRORS(EGP_ERR_CODE)};
+static const unsigned char err_has_expected[EGP_E_COUNT] = {EGP_ERRORS(EGP_ERR_HAS_EXPECTED)};
 
 const char *egp_err_code(int code) {
   if (code < 0 || code >= EGP_E_COUNT) return "E_POLICY_UNKNOWN";
   return err_codes[code];
 }
+
+int egp_err_has_expected(int code) { return code > 0 && code < EGP_E_COUNT && err_has_expected[code]; }
 
 static int fail(struct egp_error *err, int code, const char *what, uint64_t expected, uint64_t got) {
   err->code = code;
@@ -62,7 +51,7 @@ static int len_filter(const uint8_t *entries, uint32_t n, uint64_t lens[4]) {
   memset(lens, 0, 4 * sizeof lens[0]);
   if (n > EGP_LEN_SCAN_MAX) return 1;
   for (uint32_t i = 0; i < n; i++) {
-    uint32_t l = egp_rd32(entries + 16ull * i + 8);
+    uint32_t l = egp_rd32(entries + (uint64_t)EGP_ENTRY_SIZE * i + 8);
     if (l < 256) lens[l >> 6] |= 1ull << (l & 63);
   }
   return 0;
@@ -72,112 +61,110 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   const uint8_t *b = buf;
   memset(p, 0, sizeof *p);
   /* 1. size, magic, version, header size, flags */
-  if (size < EGP_HEADER_SIZE) return fail(err, EGP_E_SIZE, "file shorter than the 64-byte header", 64, size);
-  if (memcmp(b, EGP_MAGIC, 8) != 0) return fail(err, EGP_E_MAGIC, "magic is not EGRDPOL\\x01", 0, 0);
-  uint16_t version = egp_rd16(b + 8);
+  if (size < EGP_HEADER_SIZE) return fail(err, EGP_E_TOO_SMALL, "file shorter than the 64-byte header", 64, size);
+  if (memcmp(b + EGP_HDR_MAGIC, EGP_MAGIC, EGP_MAGIC_LEN) != 0) return fail(err, EGP_E_MAGIC, "magic is not EGRDPOL\\x01", 0, 0);
+  uint16_t version = egp_rd16(b + EGP_HDR_VERSION);
   if (version != EGP_VERSION) return fail(err, EGP_E_VERSION, "unsupported format version", EGP_VERSION, version);
-  if (egp_rd16(b + 10) != EGP_HEADER_SIZE) return fail(err, EGP_E_HEADER, "header_size is not 64", 64, egp_rd16(b + 10));
-  uint32_t flags = egp_rd32(b + 12);
-  if (flags & ~(EGP_FLAG_ENFORCE | EGP_FLAG_ALLOW_LOOPBACK))
-    return fail(err, EGP_E_HEADER, "unknown flag bits set", 0, flags);
+  uint16_t header_size = egp_rd16(b + EGP_HDR_HEADER_SIZE);
+  if (header_size != EGP_HEADER_SIZE) return fail(err, EGP_E_HEADER_SIZE, "header_size is not 64", 64, header_size);
+  uint32_t flags = egp_rd32(b + EGP_HDR_FLAGS);
+  if (flags & ~EGP_FLAGS_KNOWN) return fail(err, EGP_E_FLAGS, "unknown flag bits set", 0, flags);
   /* 2. file size and section count */
-  uint64_t file_size = egp_rd64(b + 16);
-  if (file_size != size) return fail(err, EGP_E_SIZE, "file_size does not match the real size", size, file_size);
-  uint32_t nsec = egp_rd32(b + 24);
-  if (nsec < SEC_REQUIRED || nsec > 64) return fail(err, EGP_E_HEADER, "section_count outside 10..64", 10, nsec);
-  uint64_t table_end = EGP_HEADER_SIZE + 16ull * nsec;
-  if (table_end > size) return fail(err, EGP_E_SIZE, "section table runs past the end of the file", table_end, size);
+  uint64_t file_size = egp_rd64(b + EGP_HDR_FILE_SIZE);
+  if (file_size != size) return fail(err, EGP_E_SIZE_MISMATCH, "file_size does not match the real size", size, file_size);
+  uint32_t nsec = egp_rd32(b + EGP_HDR_SECTION_COUNT);
+  if (nsec < EGP_MIN_SECTIONS || nsec > EGP_MAX_SECTIONS)
+    return fail(err, EGP_E_SECTION_COUNT, "section_count outside 10..64", EGP_MIN_SECTIONS, nsec);
+  uint64_t table_end = EGP_HEADER_SIZE + (uint64_t)EGP_SECTION_ENTRY_SIZE * nsec;
+  if (table_end > size)
+    return fail(err, EGP_E_SECTION_COUNT, "section table runs past the end of the file", table_end, size);
   /* 3. meta CRC (CRC fields taken as zero) */
-  uint32_t crc = egp_crc32(0, b, 28);
+  uint32_t crc = egp_crc32(0, b, EGP_HDR_META_CRC32);
   static const uint8_t zero8[8] = {0};
   crc = egp_crc32(crc, zero8, 8);
-  crc = egp_crc32(crc, b + 36, (size_t)(table_end - 36));
-  if (crc != egp_rd32(b + 28)) return fail(err, EGP_E_META_CRC, "meta_crc32 mismatch", egp_rd32(b + 28), crc);
+  crc = egp_crc32(crc, b + EGP_HDR_RULE_COUNT, (size_t)(table_end - EGP_HDR_RULE_COUNT));
+  uint32_t meta_crc = egp_rd32(b + EGP_HDR_META_CRC32);
+  if (crc != meta_crc) return fail(err, EGP_E_META_CRC, "meta_crc32 mismatch", meta_crc, crc);
   /* 4. body CRC: always up to 1 MiB, above only with verify_full */
   if (size <= EGP_BODY_CRC_ALWAYS_MAX || verify_full) {
     uint32_t bc = egp_crc32(0, b + table_end, (size_t)(size - table_end));
-    if (bc != egp_rd32(b + 32)) return fail(err, EGP_E_BODY_CRC, "body_crc32 mismatch", egp_rd32(b + 32), bc);
+    uint32_t body_crc = egp_rd32(b + EGP_HDR_BODY_CRC32);
+    if (bc != body_crc) return fail(err, EGP_E_BODY_CRC, "body_crc32 mismatch", body_crc, bc);
   }
-  /* 5. section table */
-  uint64_t sec_off[SEC_REQUIRED + 1] = {0}, sec_end[SEC_REQUIRED + 1] = {0};
-  uint32_t sec_cnt[SEC_REQUIRED + 1] = {0};
+  /* 5. section table: order, then each entry's bounds, then the required ids, then overlaps (the TS reader's order,
+   * so both report the same code for the same file) */
+  uint64_t sec_off[EGP_SEC_REQUIRED + 1] = {0}, sec_end[EGP_SEC_REQUIRED + 1] = {0};
+  uint32_t sec_cnt[EGP_SEC_REQUIRED + 1] = {0};
   uint32_t prev_id = 0;
-  /* For the overlap check: sections with a nonzero length, in table order (ids ascending). */
-  uint64_t ranges[64][2];
-  uint32_t nranges = 0;
   for (uint32_t i = 0; i < nsec; i++) {
-    const uint8_t *e = b + EGP_HEADER_SIZE + 16ull * i;
+    const uint8_t *e = b + EGP_HEADER_SIZE + (uint64_t)EGP_SECTION_ENTRY_SIZE * i;
     uint32_t id = egp_rd32(e), count = egp_rd32(e + 4);
     uint64_t off = egp_rd64(e + 8);
-    if (i > 0 && id <= prev_id) return fail(err, EGP_E_SECTIONS, "section ids not strictly ascending", prev_id + 1, id);
-    if (id == 0) return fail(err, EGP_E_SECTIONS, "section id 0 is not valid", 1, 0);
+    if (id <= prev_id) return fail(err, EGP_E_SECTION_ORDER, "section ids not strictly ascending", prev_id + 1, id);
     prev_id = id;
-    if (off % 8 != 0) return fail(err, EGP_E_SECTIONS, "section offset not a multiple of 8", id, off);
-    if (off < table_end) return fail(err, EGP_E_SECTIONS, "section starts inside the header or section table", id, off);
-    uint64_t esz = id <= SEC_REQUIRED ? elem_size[id] : 1; /* unknown ids: bounds-checked as bytes, then skipped */
-    uint64_t len = esz * count;                              /* count < 2^32, esz ≤ 24: no overflow */
-    if (off > size || len > size - off) return fail(err, EGP_E_SECTIONS, "section runs past the end of the file", id, off);
-    if (id <= SEC_REQUIRED) {
-      sec_off[id] = off;
-      sec_end[id] = off + len;
-      sec_cnt[id] = count;
-    }
-    if (len > 0) {
-      for (uint32_t r = 0; r < nranges; r++)
-        if (off < ranges[r][1] && ranges[r][0] < off + len)
-          return fail(err, EGP_E_SECTIONS, "sections overlap", id, off);
-      ranges[nranges][0] = off;
-      ranges[nranges][1] = off + len;
-      nranges++;
-    }
+    if (off % EGP_SECTION_ALIGN != 0) return fail(err, EGP_E_SECTION_BOUNDS, "section offset not a multiple of 8", id, off);
+    if (off < table_end)
+      return fail(err, EGP_E_SECTION_BOUNDS, "section starts inside the header or section table", id, off);
+    if (id > EGP_SEC_REQUIRED) continue; /* unknown ids are skipped (never read) */
+    uint64_t len = (uint64_t)elem_size[id] * count; /* count < 2^32, element size <= 24: no overflow */
+    if (off > size || len > size - off)
+      return fail(err, EGP_E_SECTION_BOUNDS, "section runs past the end of the file", id, off);
+    sec_off[id] = off;
+    sec_end[id] = off + len;
+    sec_cnt[id] = count;
   }
-  for (uint32_t id = 1; id <= SEC_REQUIRED; id++)
-    if (sec_end[id] == 0) return fail(err, EGP_E_SECTIONS, "a required section (ids 1-10) is missing", id, 0);
+  for (uint32_t id = 1; id <= EGP_SEC_REQUIRED; id++)
+    if (sec_end[id] == 0) return fail(err, EGP_E_SECTION_MISSING, "a required section (ids 1-10) is missing", id, 0);
+  for (uint32_t i = 1; i <= EGP_SEC_REQUIRED; i++)
+    for (uint32_t j = i + 1; j <= EGP_SEC_REQUIRED; j++)
+      if (sec_off[i] != sec_end[i] && sec_off[j] != sec_end[j] && sec_off[i] < sec_end[j] && sec_off[j] < sec_end[i])
+        return fail(err, EGP_E_SECTION_OVERLAP, "sections overlap", j, sec_off[j]);
   p->base = b;
   p->size = size;
   p->flags = flags;
-  p->rules = b + sec_off[SEC_RULES];
-  p->n_rules = sec_cnt[SEC_RULES];
-  p->ports = b + sec_off[SEC_PORTS];
-  p->n_ports = sec_cnt[SEC_PORTS];
-  p->words = b + sec_off[SEC_RULESETS];
-  p->n_words = sec_cnt[SEC_RULESETS];
-  p->strings = b + sec_off[SEC_STRINGS];
-  p->n_strings = sec_cnt[SEC_STRINGS];
-  p->exact_slots = b + sec_off[SEC_EXACT_SLOTS];
-  p->n_exact_slots = sec_cnt[SEC_EXACT_SLOTS];
-  p->exact = b + sec_off[SEC_EXACT_ENTRIES];
-  p->n_exact = sec_cnt[SEC_EXACT_ENTRIES];
-  p->wild_slots = b + sec_off[SEC_WILD_SLOTS];
-  p->n_wild_slots = sec_cnt[SEC_WILD_SLOTS];
-  p->wild = b + sec_off[SEC_WILD_ENTRIES];
-  p->n_wild = sec_cnt[SEC_WILD_ENTRIES];
-  p->v4 = b + sec_off[SEC_V4];
-  p->n_v4 = sec_cnt[SEC_V4];
-  p->v6 = b + sec_off[SEC_V6];
-  p->n_v6 = sec_cnt[SEC_V6];
-  p->budget_rx = egp_rd64(b + 40);
-  p->budget_tx = egp_rd64(b + 48);
-  p->budget_total = egp_rd64(b + 56);
+  p->rules = b + sec_off[EGP_SEC_RULES];
+  p->n_rules = sec_cnt[EGP_SEC_RULES];
+  p->ports = b + sec_off[EGP_SEC_PORTS];
+  p->n_ports = sec_cnt[EGP_SEC_PORTS];
+  p->words = b + sec_off[EGP_SEC_RULESETS];
+  p->n_words = sec_cnt[EGP_SEC_RULESETS];
+  p->strings = b + sec_off[EGP_SEC_STRINGS];
+  p->n_strings = sec_cnt[EGP_SEC_STRINGS];
+  p->exact_slots = b + sec_off[EGP_SEC_EXACT_SLOTS];
+  p->n_exact_slots = sec_cnt[EGP_SEC_EXACT_SLOTS];
+  p->exact = b + sec_off[EGP_SEC_EXACT_ENTRIES];
+  p->n_exact = sec_cnt[EGP_SEC_EXACT_ENTRIES];
+  p->wild_slots = b + sec_off[EGP_SEC_WILD_SLOTS];
+  p->n_wild_slots = sec_cnt[EGP_SEC_WILD_SLOTS];
+  p->wild = b + sec_off[EGP_SEC_WILD_ENTRIES];
+  p->n_wild = sec_cnt[EGP_SEC_WILD_ENTRIES];
+  p->v4 = b + sec_off[EGP_SEC_V4_INTERVALS];
+  p->n_v4 = sec_cnt[EGP_SEC_V4_INTERVALS];
+  p->v6 = b + sec_off[EGP_SEC_V6_INTERVALS];
+  p->n_v6 = sec_cnt[EGP_SEC_V6_INTERVALS];
+  p->budget_rx = egp_rd64(b + EGP_HDR_BUDGET_RX);
+  p->budget_tx = egp_rd64(b + EGP_HDR_BUDGET_TX);
+  p->budget_total = egp_rd64(b + EGP_HDR_BUDGET_TOTAL);
   /* 6. rules */
-  if (p->n_rules != egp_rd32(b + 36))
-    return fail(err, EGP_E_RULES, "rule_count differs from the RULES section count", p->n_rules, egp_rd32(b + 36));
+  uint32_t rule_count = egp_rd32(b + EGP_HDR_RULE_COUNT);
+  if (p->n_rules != rule_count)
+    return fail(err, EGP_E_RULE_COUNT, "rule_count differs from the RULES section count", p->n_rules, rule_count);
   for (uint32_t i = 0; i < p->n_rules; i++) {
-    const uint8_t *r = p->rules + 24ull * i;
+    const uint8_t *r = p->rules + (uint64_t)EGP_RULE_SIZE * i;
     uint32_t name_off = egp_rd32(r), name_len = egp_rd32(r + 4);
     uint8_t action = r[8], proto = r[9], kind = r[10];
     uint32_t pf = egp_rd32(r + 12), pc = egp_rd32(r + 16);
-    if (name_len < 1 || name_len > 255) return fail(err, EGP_E_RULES, "rule name length outside 1..255", i, name_len);
-    if ((uint64_t)name_off + name_len > p->n_strings) return fail(err, EGP_E_RULES, "rule name outside STRINGS", i, name_off);
-    if (action > 1) return fail(err, EGP_E_RULES, "rule action is not 0 or 1", i, action);
-    if (proto < 1 || proto > 3) return fail(err, EGP_E_RULES, "rule proto is not 1, 2 or 3", i, proto);
-    if (kind < 1 || kind > 4) return fail(err, EGP_E_RULES, "rule kind outside 1..4", i, kind);
-    if ((uint64_t)pf + pc > p->n_ports) return fail(err, EGP_E_RULES, "rule port ranges outside PORTS", i, pf);
+    if (name_len < 1 || name_len > EGP_MAX_RULE_NAME_LEN) return fail(err, EGP_E_RULE, "rule name length outside 1..255", i, name_len);
+    if ((uint64_t)name_off + name_len > p->n_strings) return fail(err, EGP_E_RULE, "rule name outside STRINGS", i, name_off);
+    if (action > EGP_ACTION_DENY) return fail(err, EGP_E_RULE, "rule action is not 0 or 1", i, action);
+    if (proto < EGP_PROTO_TCP || proto > EGP_PROTO_BOTH) return fail(err, EGP_E_RULE, "rule proto is not 1, 2 or 3", i, proto);
+    if (kind < EGP_KIND_HOST || kind > EGP_KIND_NAMES_FILE) return fail(err, EGP_E_RULE, "rule kind outside 1..4", i, kind);
+    if ((uint64_t)pf + pc > p->n_ports) return fail(err, EGP_E_RULE, "rule port ranges outside PORTS", i, pf);
   }
   /* 7. ports */
   for (uint32_t i = 0; i < p->n_ports; i++)
     if (egp_rd16(p->ports + 4ull * i) > egp_rd16(p->ports + 4ull * i + 2))
-      return fail(err, EGP_E_PORTS, "port range with lo > hi", i, 0);
+      return fail(err, EGP_E_PORT_RANGE, "port range with lo > hi", i, 0);
   /* 8. rule sets */
   if (p->n_words < 1 || egp_rd32(p->words) != 0) return fail(err, EGP_E_RULESETS, "RULESETS word 0 is not the empty set", 0, 0);
   /* 9. hash slots */
@@ -214,11 +201,11 @@ int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err)
   }
   if ((uint64_t)end < EGP_HEADER_SIZE) {
     close(fd);
-    return fail(err, EGP_E_SIZE, "file shorter than the 64-byte header", 64, (uint64_t)end);
+    return fail(err, EGP_E_TOO_SMALL, "file shorter than the 64-byte header", 64, (uint64_t)end);
   }
   if ((uint64_t)end > (uint64_t)SIZE_MAX / 2) {
     close(fd);
-    return fail(err, EGP_E_SIZE, "policy file too large to map", 0, (uint64_t)end);
+    return fail(err, EGP_E_OPEN, "policy file too large to map (not a regular file?)", 0, (uint64_t)end);
   }
   void *m;
   int e = 0;

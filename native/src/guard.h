@@ -23,14 +23,7 @@
 enum eg_mode { EG_MODE_OFF = 0, EG_MODE_AUDIT = 1, EG_MODE_ENFORCE = 2 };
 enum eg_level { EG_LEVEL_OFF = 0, EG_LEVEL_DENY = 1, EG_LEVEL_ALLOW = 2, EG_LEVEL_ALL = 3 };
 
-/* Interposer rule codes beyond egp.h's (logged as the `rule` field). */
-enum {
-  EG_RULE_RUNTIME_API = -3, /* builtin:runtime-api */
-  EG_RULE_XRAY = -4,        /* builtin:xray */
-  EG_RULE_BUDGET = -5,      /* budget */
-  EG_RULE_POLICY_ERROR = -6, /* policy-error */
-  EG_RULE_DNS_MALFORMED = -7 /* dns-malformed: a raw DNS query whose name cannot be parsed (dns.c) */
-};
+/* Rule codes: EGP_RULE_* (readers) and EG_RULE_* (interposer only) come from gen/egp_format.h via egp.h. */
 
 /* An always-allowed endpoint from the environment (docs/LAMBDA.md "Runtime API and always-allowed endpoints"). */
 struct eg_endpoint {

@@ -96,10 +96,8 @@ static void do_init(void) {
     eg.policy_ok = 0;
     eg_log_policy_error("E_CONFIG_MODE", NULL, "EGRESS_GUARD_MODE must be audit, enforce or off", 1, 0, 0, 0);
   } else if (!eg.policy_ok) {
-    int has_exp = err.code == EGP_E_VERSION || err.code == EGP_E_SIZE || err.code == EGP_E_META_CRC ||
-                  err.code == EGP_E_BODY_CRC;
     eg_log_policy_error(egp_err_code(err.code), eg.policy_path[0] ? eg.policy_path : NULL, err.what,
-                        eg.mode == EG_MODE_ENFORCE, err.expected, err.got, has_exp);
+                        eg.mode == EG_MODE_ENFORCE, err.expected, err.got, egp_err_has_expected(err.code));
   }
 
   eg.level = eg.mode == EG_MODE_ENFORCE ? EG_LEVEL_DENY : EG_LEVEL_ALLOW;

@@ -246,6 +246,7 @@ static void rejections(void) {
     if (egp_parse(&p, base_buf, cut, 1, &err) == 0) trunc_ok = 0;
   }
   check(trunc_ok, "rejects every truncation of tiny.egp", "a truncated file was accepted");
+  b = copy(), expect_reject(b, EGP_HEADER_SIZE - 1, EGP_E_TOO_SMALL, "a file shorter than the header"), free(b);
   b = copy(), b[0] ^= 1, expect_reject(b, base_len, EGP_E_MAGIC, "a wrong magic"), free(b);
   b = copy(), b[8] = 2, expect_reject(b, base_len, EGP_E_VERSION, "version 2"), free(b);
   {
@@ -254,45 +255,45 @@ static void rejections(void) {
     check(err.expected == 1 && err.got == 2, "version error reports expected 1, got 2", NULL);
     free(b);
   }
-  b = copy(), b[10] = 32, expect_reject(b, base_len, EGP_E_HEADER, "header_size 32"), free(b);
-  b = copy(), b[12] |= 4, expect_reject(b, base_len, EGP_E_HEADER, "an unknown flag bit"), free(b);
-  b = copy(), put64(b, 16, base_len + 8), expect_reject(b, base_len, EGP_E_SIZE, "file_size != real size"), free(b);
-  b = copy(), put32(b, 24, 9), expect_reject(b, base_len, EGP_E_HEADER, "section_count 9"), free(b);
-  b = copy(), put32(b, 24, 65), expect_reject(b, base_len, EGP_E_HEADER, "section_count 65"), free(b);
+  b = copy(), b[10] = 32, expect_reject(b, base_len, EGP_E_HEADER_SIZE, "header_size 32"), free(b);
+  b = copy(), b[12] |= 4, expect_reject(b, base_len, EGP_E_FLAGS, "an unknown flag bit"), free(b);
+  b = copy(), put64(b, 16, base_len + 8), expect_reject(b, base_len, EGP_E_SIZE_MISMATCH, "file_size != real size"), free(b);
+  b = copy(), put32(b, 24, 9), expect_reject(b, base_len, EGP_E_SECTION_COUNT, "section_count 9"), free(b);
+  b = copy(), put32(b, 24, 65), expect_reject(b, base_len, EGP_E_SECTION_COUNT, "section_count 65"), free(b);
   b = copy(), b[40] ^= 1, expect_reject(b, base_len, EGP_E_META_CRC, "a header bit flip (meta CRC)"), free(b);
   b = copy(), b[base_len - 9] ^= 0x10, expect_reject(b, base_len, EGP_E_BODY_CRC, "a body bit flip (body CRC)"), free(b);
   /* structural checks: CRCs recomputed so the check under test is reached */
   b = copy(), put32(b, sec_entry(b, 2), 1), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "section ids out of order"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_ORDER, "section ids out of order"), free(b);
   b = copy(), put64(b, sec_entry(b, 4) + 8, sec_off(b, 4) + 4), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "an offset not a multiple of 8"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_BOUNDS, "an offset not a multiple of 8"), free(b);
   b = copy(), put64(b, sec_entry(b, 4) + 8, (uint64_t)base_len + 64), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "an offset past the end"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_BOUNDS, "an offset past the end"), free(b);
   b = copy(), put64(b, sec_entry(b, 4) + 8, 0xFFFFFFFFFFFFFFF8ull), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "an offset that would overflow"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_BOUNDS, "an offset that would overflow"), free(b);
   b = copy(), put32(b, sec_entry(b, 4) + 4, 0xFFFFFFFFu), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "a huge count"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_BOUNDS, "a huge count"), free(b);
   b = copy(), put64(b, sec_entry(b, 2) + 8, sec_off(b, 1)), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "overlapping sections"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_OVERLAP, "overlapping sections"), free(b);
   b = copy(), put64(b, sec_entry(b, 1) + 8, 16), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "a section inside the header"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_BOUNDS, "a section inside the header"), free(b);
   b = copy(), put32(b, sec_entry(b, 10), 11), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_SECTIONS, "a missing required section"), free(b);
+  expect_reject(b, base_len, EGP_E_SECTION_MISSING, "a missing required section"), free(b);
   b = copy(), put32(b, 36, get32(b, 36) + 1), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_RULES, "rule_count != RULES count"), free(b);
+  expect_reject(b, base_len, EGP_E_RULE_COUNT, "rule_count != RULES count"), free(b);
   size_t r0 = sec_off(base_buf, 1);
-  b = copy(), put32(b, r0 + 4, 0), fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULES, "name_len 0"), free(b);
+  b = copy(), put32(b, r0 + 4, 0), fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULE, "name_len 0"), free(b);
   b = copy(), put32(b, r0, 0xFFFFFFF0u), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_RULES, "a rule name outside STRINGS"), free(b);
-  b = copy(), b[r0 + 8] = 2, fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULES, "action 2"), free(b);
-  b = copy(), b[r0 + 9] = 0, fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULES, "proto 0"), free(b);
-  b = copy(), b[r0 + 10] = 5, fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULES, "kind 5"), free(b);
+  expect_reject(b, base_len, EGP_E_RULE, "a rule name outside STRINGS"), free(b);
+  b = copy(), b[r0 + 8] = 2, fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULE, "action 2"), free(b);
+  b = copy(), b[r0 + 9] = 0, fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULE, "proto 0"), free(b);
+  b = copy(), b[r0 + 10] = 5, fix_crc(b, base_len), expect_reject(b, base_len, EGP_E_RULE, "kind 5"), free(b);
   b = copy(), put32(b, r0 + 12, 0xFFFFFFFFu), put32(b, r0 + 16, 2), fix_crc(b, base_len),
-  expect_reject(b, base_len, EGP_E_RULES, "port ranges outside PORTS (overflow)"), free(b);
+  expect_reject(b, base_len, EGP_E_RULE, "port ranges outside PORTS (overflow)"), free(b);
   if (get32(base_buf, sec_entry(base_buf, 2) + 4) > 0) {
     size_t p0 = sec_off(base_buf, 2);
     b = copy(), put32(b, p0, 0x0001FFFFu), fix_crc(b, base_len),
-    expect_reject(b, base_len, EGP_E_PORTS, "a port range with lo > hi"), free(b);
+    expect_reject(b, base_len, EGP_E_PORT_RANGE, "a port range with lo > hi"), free(b);
   }
   b = copy(), put32(b, sec_off(b, 3), 7), fix_crc(b, base_len),
   expect_reject(b, base_len, EGP_E_RULESETS, "RULESETS word 0 != 0"), free(b);
@@ -308,7 +309,7 @@ static void rejections(void) {
   check(egp_open(&p, "/nonexistent/egress-guard.egp", 0, &err) != 0 && err.code == EGP_E_MISSING,
         "a missing file is E_POLICY_MISSING", NULL);
   check(egp_open(&p, "", 0, &err) != 0 && err.code == EGP_E_MISSING, "an empty path is E_POLICY_MISSING", NULL);
-  check(egp_open(&p, "/", 0, &err) != 0 && (err.code == EGP_E_OPEN || err.code == EGP_E_SIZE),
+  check(egp_open(&p, "/", 0, &err) != 0 && (err.code == EGP_E_OPEN || err.code == EGP_E_TOO_SMALL),
         "a directory is rejected", egp_err_code(err.code));
 }
 
@@ -536,7 +537,7 @@ static void large_file_tests(void) {
   int fast = egp_parse(&p, buf, len, 0, &err) == 0;
   int full = egp_parse(&p, buf, len, 1, &err);
   check(fast && full != 0 && err.code == EGP_E_BODY_CRC,
-        "above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_CRC with it", NULL);
+        "above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_BODY_CRC with it", NULL);
   free(buf);
   free(rules);
   free(names);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
-import { MAGIC } from '../format/constants.js';
+import { MAGIC } from '../gen/format.js';
 import { type CompiledPolicy, loadCompiled } from '../match/compiled.js';
 
 export interface LoadedPolicy {

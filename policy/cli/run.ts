@@ -40,6 +40,7 @@ import {
 import { constants, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FLAG_ENFORCE, HEADER, MAGIC } from '../gen/format.js';
 import { compilePolicyFile, formatDiagnostic, PolicyError } from '../index.js';
 
 export const RUN_USAGE =
@@ -48,7 +49,6 @@ export const RUN_USAGE =
 /** Exit status when `run` fails before the command starts (as env(1), nice(1), timeout(1) do). */
 export const EXIT_RUN_FAILED = 125;
 
-const EGP_MAGIC = Buffer.from('EGRDPOL\x01', 'latin1');
 const MODES = ['audit', 'enforce', 'off'] as const;
 
 export interface RunIo {
@@ -143,8 +143,8 @@ export function withPreload(existing: string | undefined, lib: string): string {
 function isCompiled(path: string): boolean {
   const fd = openSync(path, 'r');
   try {
-    const head = Buffer.alloc(EGP_MAGIC.length);
-    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(EGP_MAGIC);
+    const head = Buffer.alloc(MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
   } finally {
     closeSync(fd);
   }
@@ -253,8 +253,10 @@ function logUncovered(path: string, env: NodeJS.ProcessEnv, policy: string, io: 
   if (dest === 'off' || env.EGRESS_GUARD_LOG_LEVEL === 'off') return;
   let mode = env.EGRESS_GUARD_MODE;
   if (mode !== 'audit' && mode !== 'enforce') {
-    const head = readFileSync(policy).subarray(0, 16);
-    mode = head.length >= 16 && (head.readUInt32LE(12) & 1) === 1 ? 'enforce' : 'audit';
+    const flagsEnd = HEADER.flags.offset + HEADER.flags.size;
+    const head = readFileSync(policy).subarray(0, flagsEnd);
+    mode =
+      head.length >= flagsEnd && (head.readUInt32LE(HEADER.flags.offset) & FLAG_ENFORCE) !== 0 ? 'enforce' : 'audit';
   }
   const line = `${JSON.stringify({
     level: 40,

@@ -6,7 +6,7 @@
  * order EXACT entries, WILD entries, IPv4 intervals, IPv6 intervals. Memory: one output buffer plus typed arrays
  * proportional to the number of names.
  */
-import { ByteArena } from './arena.js';
+
 import {
   ELEMENT_SIZE,
   FLAG_ALLOW_LOOPBACK,
@@ -18,7 +18,8 @@ import {
   SECTION_ENTRY_SIZE,
   Section,
   type SectionId,
-} from './constants.js';
+} from '../gen/format.js';
+import { ByteArena } from './arena.js';
 import { crc32 } from './crc32.js';
 import { buildV4, buildV6 } from './intervals.js';
 import type { IrPolicy } from './ir.js';

@@ -5,8 +5,9 @@
  * Every offset read from the file is bounds-checked at use: an entry whose key lies outside STRINGS, a set running
  * past RULESETS, or a rule index ≥ rule_count counts as "not found" (never an exception, never an out-of-range read).
  */
-import { FLAG_ALLOW_LOOPBACK, FLAG_ENFORCE, NO_BUDGET, Section } from '../format/constants.js';
+
 import { hashBytes, hashString } from '../format/hash.js';
+import { FLAG_ALLOW_LOOPBACK, FLAG_ENFORCE, NO_BUDGET, Section } from '../gen/format.js';
 import { isAscii, normalizeName } from '../names/normalize.js';
 import { type Addr, parseAddr, toQueryAddress } from '../net/ip.js';
 import { type Sections, type VerifyOptions, validateFile } from './validate.js';

@@ -1,22 +1,31 @@
 /**
- * The structural checks a reader runs before any lookup (docs/FORMAT.md, "How a reader validates", checks 1–10).
- * Returns the located sections; throws `FormatError` naming the failed check. O(rules + ports), never O(names):
- * per-entry checks happen at use (see `./compiled.ts`).
+ * The structural checks a reader runs before any lookup (docs/FORMAT.md, "How a reader validates", checks 1–10), in
+ * that order, one named step per group of checks. Returns the located sections; throws `FormatError` with the stable
+ * code of the first failed check — the code the C reader (native/src/egp_load.c) reports for the same file
+ * (contracts/errors.yaml). O(rules + ports), never O(names): per-entry checks happen at use (see `./compiled.ts`).
  */
+
+import { crc32 } from '../format/crc32.js';
 import {
+  Action,
   BODY_CRC_ALWAYS_MAX,
   ELEMENT_SIZE,
   FORMAT_VERSION,
+  HEADER,
   HEADER_SIZE,
+  Kind,
   KNOWN_FLAGS,
   MAGIC,
+  MAX_RULE_NAME_LEN,
   MAX_SECTIONS,
   MIN_SECTIONS,
+  Proto,
+  RULE_SIZE,
+  SECTION_ALIGN,
   SECTION_ENTRY_SIZE,
   Section,
   type SectionId,
-} from '../format/constants.js';
-import { crc32 } from '../format/crc32.js';
+} from '../gen/format.js';
 import { FormatError } from './errors.js';
 
 export interface SectionRef {
@@ -33,80 +42,125 @@ export interface VerifyOptions {
 
 export function validateFile(bytes: Uint8Array, opts: VerifyOptions = {}): Sections {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tableEnd = checkHeader(bytes, view); // 1, 2
+  checkChecksums(bytes, view, tableEnd, opts); // 3, 4
+  const s = locateSections(view, bytes.byteLength, tableEnd); // 5
+  checkRules(bytes, view, s); // 6, 7
+  checkTables(bytes, view, s); // 8, 9, 10
+  return s;
+}
+
+/** Checks 1 and 2: size, magic, version, header size, flags, file size, section count. Returns the table's end. */
+function checkHeader(bytes: Uint8Array, view: DataView): number {
   const size = bytes.byteLength;
-  // 1.
-  if (size < HEADER_SIZE) throw new FormatError('EGP_TOO_SMALL', 1, `file is ${size} bytes, a header needs 64`);
-  for (let i = 0; i < 8; i++) {
-    if (bytes[i] !== MAGIC[i]) throw new FormatError('EGP_BAD_MAGIC', 1, 'not a compiled egress-guard policy');
+  if (size < HEADER_SIZE) {
+    throw new FormatError('E_POLICY_TOO_SMALL', `file is ${size} bytes, a header needs 64`, {
+      expected: HEADER_SIZE,
+      got: size,
+    });
   }
-  const version = view.getUint16(8, true);
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[HEADER.magic.offset + i] !== MAGIC[i]) {
+      throw new FormatError('E_POLICY_MAGIC', 'not a compiled egress-guard policy');
+    }
+  }
+  const version = view.getUint16(HEADER.version.offset, true);
   if (version !== FORMAT_VERSION) {
-    throw new FormatError('EGP_BAD_VERSION', 1, `format version: expected ${FORMAT_VERSION}, got ${version}`, {
+    throw new FormatError('E_POLICY_VERSION', `format version: expected ${FORMAT_VERSION}, got ${version}`, {
       expected: FORMAT_VERSION,
       got: version,
     });
   }
-  const headerSize = view.getUint16(10, true);
-  if (headerSize !== HEADER_SIZE) throw new FormatError('EGP_BAD_HEADER_SIZE', 1, `header_size ${headerSize} ≠ 64`);
-  const flags = view.getUint32(12, true);
-  if ((flags & ~KNOWN_FLAGS) !== 0) throw new FormatError('EGP_UNKNOWN_FLAGS', 1, `unknown flag bits 0x${hex(flags)}`);
-  // 2.
-  const fileSize = view.getBigUint64(16, true);
-  if (fileSize !== BigInt(size)) {
-    throw new FormatError('EGP_SIZE_MISMATCH', 2, `file_size says ${fileSize}, the file has ${size} bytes`);
+  const headerSize = view.getUint16(HEADER.header_size.offset, true);
+  if (headerSize !== HEADER_SIZE) {
+    throw new FormatError('E_POLICY_HEADER_SIZE', `header_size ${headerSize} ≠ 64`, {
+      expected: HEADER_SIZE,
+      got: headerSize,
+    });
   }
-  const sectionCount = view.getUint32(24, true);
+  const flags = view.getUint32(HEADER.flags.offset, true);
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new FormatError('E_POLICY_FLAGS', `unknown flag bits 0x${hex(flags)}`);
+  const fileSize = view.getBigUint64(HEADER.file_size.offset, true);
+  if (fileSize !== BigInt(size)) {
+    throw new FormatError('E_POLICY_SIZE_MISMATCH', `file_size says ${fileSize}, the file has ${size} bytes`, {
+      expected: size,
+      got: fileSize.toString(),
+    });
+  }
+  const sectionCount = view.getUint32(HEADER.section_count.offset, true);
   const tableEnd = HEADER_SIZE + SECTION_ENTRY_SIZE * sectionCount;
   if (sectionCount < MIN_SECTIONS || sectionCount > MAX_SECTIONS || tableEnd > size) {
-    throw new FormatError('EGP_BAD_SECTION_COUNT', 2, `section_count ${sectionCount} out of range`);
+    throw new FormatError('E_POLICY_SECTION_COUNT', `section_count ${sectionCount} out of range`);
   }
-  // 3.
+  return tableEnd;
+}
+
+/** Checks 3 and 4: `meta_crc32` always, `body_crc32` up to 1 MiB (or always with `verify: 'full'`). */
+function checkChecksums(bytes: Uint8Array, view: DataView, tableEnd: number, opts: VerifyOptions): void {
   const meta = new Uint8Array(bytes.subarray(0, tableEnd)); // a copy: Buffer#slice would alias the caller's bytes
-  meta.fill(0, 28, 36);
-  if (crc32(meta) !== view.getUint32(28, true)) throw new FormatError('EGP_META_CRC', 3, 'header checksum mismatch');
-  // 4.
-  if (size <= BODY_CRC_ALWAYS_MAX || opts.verify === 'full') {
-    if (crc32(bytes.subarray(tableEnd)) !== view.getUint32(32, true)) {
-      throw new FormatError('EGP_BODY_CRC', 4, 'body checksum mismatch');
+  meta.fill(0, HEADER.meta_crc32.offset, HEADER.body_crc32.offset + HEADER.body_crc32.size);
+  const metaStored = view.getUint32(HEADER.meta_crc32.offset, true);
+  const metaComputed = crc32(meta);
+  if (metaComputed !== metaStored) {
+    throw new FormatError('E_POLICY_META_CRC', 'header checksum mismatch', { expected: metaStored, got: metaComputed });
+  }
+  if (bytes.byteLength <= BODY_CRC_ALWAYS_MAX || opts.verify === 'full') {
+    const bodyStored = view.getUint32(HEADER.body_crc32.offset, true);
+    const bodyComputed = crc32(bytes.subarray(tableEnd));
+    if (bodyComputed !== bodyStored) {
+      throw new FormatError('E_POLICY_BODY_CRC', 'body checksum mismatch', { expected: bodyStored, got: bodyComputed });
     }
   }
-  // 5.
+}
+
+/** Check 5: table order, each known section's bounds, the required ids, then overlaps. Unknown ids are skipped. */
+function locateSections(view: DataView, size: number, tableEnd: number): Sections {
   const found = new Map<number, SectionRef>();
   const spans: Array<[number, number]> = [];
+  const sectionCount = (tableEnd - HEADER_SIZE) / SECTION_ENTRY_SIZE;
   let prevId = 0;
   for (let i = 0; i < sectionCount; i++) {
     const e = HEADER_SIZE + i * SECTION_ENTRY_SIZE;
     const id = view.getUint32(e, true);
     const count = view.getUint32(e + 4, true);
     const offset = view.getBigUint64(e + 8, true);
-    if (id <= prevId) throw new FormatError('EGP_SECTION_ORDER', 5, `section table not sorted by id at entry ${i}`);
+    if (id <= prevId) throw new FormatError('E_POLICY_SECTION_ORDER', `section table not sorted by id at entry ${i}`);
     prevId = id;
-    if (offset % 8n !== 0n || offset < BigInt(tableEnd)) {
-      throw new FormatError('EGP_SECTION_BOUNDS', 5, `section ${id}: offset ${offset} misaligned or inside the table`);
+    if (offset % BigInt(SECTION_ALIGN) !== 0n || offset < BigInt(tableEnd)) {
+      throw new FormatError(
+        'E_POLICY_SECTION_BOUNDS',
+        `section ${id}: offset ${offset} misaligned or inside the table`,
+      );
     }
-    const elem = id <= 10 ? ELEMENT_SIZE[id as SectionId] : 0;
-    if (elem === 0) continue; // unknown section: skipped
+    const elem = ELEMENT_SIZE[id as SectionId];
+    if (elem === undefined) continue; // unknown section: skipped
     const end = offset + BigInt(count) * BigInt(elem);
-    if (end > BigInt(size)) throw new FormatError('EGP_SECTION_BOUNDS', 5, `section ${id} runs past the end`);
+    if (end > BigInt(size)) throw new FormatError('E_POLICY_SECTION_BOUNDS', `section ${id} runs past the end`);
     found.set(id, { offset: Number(offset), count });
     if (end > offset) spans.push([Number(offset), Number(end)]);
   }
-  for (let id = 1; id <= 10; id++) {
-    if (!found.has(id)) throw new FormatError('EGP_SECTION_MISSING', 5, `required section ${id} missing`);
+  for (const id of Object.values(Section)) {
+    if (!found.has(id)) throw new FormatError('E_POLICY_SECTION_MISSING', `required section ${id} missing`);
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i]![0] < spans[i - 1]![1]) throw new FormatError('EGP_SECTION_OVERLAP', 5, 'sections overlap');
+    if (spans[i]![0] < spans[i - 1]![1]) throw new FormatError('E_POLICY_SECTION_OVERLAP', 'sections overlap');
   }
-  const s = Object.fromEntries(found) as Sections;
-  // 6.
-  const ruleCount = view.getUint32(36, true);
+  return Object.fromEntries(found) as Sections;
+}
+
+/** Checks 6 and 7: `rule_count`, every RULES record, every port range. */
+function checkRules(bytes: Uint8Array, view: DataView, s: Sections): void {
+  const ruleCount = view.getUint32(HEADER.rule_count.offset, true);
   const rules = s[Section.RULES];
   if (rules.count !== ruleCount) {
-    throw new FormatError('EGP_RULE_COUNT', 6, `rule_count ${ruleCount} ≠ RULES count ${rules.count}`);
+    throw new FormatError('E_POLICY_RULE_COUNT', `rule_count ${ruleCount} ≠ RULES count ${rules.count}`, {
+      expected: rules.count,
+      got: ruleCount,
+    });
   }
   for (let i = 0; i < rules.count; i++) {
-    const o = rules.offset + i * 24;
+    const o = rules.offset + i * RULE_SIZE;
     const nameOff = view.getUint32(o, true);
     const nameLen = view.getUint32(o + 4, true);
     const action = bytes[o + 8]!;
@@ -117,28 +171,29 @@ export function validateFile(bytes: Uint8Array, opts: VerifyOptions = {}): Secti
     const bad =
       nameOff + nameLen > s[Section.STRINGS].count ||
       nameLen < 1 ||
-      nameLen > 255 ||
-      action > 1 ||
-      proto < 1 ||
-      proto > 3 ||
-      kind < 1 ||
-      kind > 4 ||
+      nameLen > MAX_RULE_NAME_LEN ||
+      action > Action.DENY ||
+      proto < Proto.TCP ||
+      proto > Proto.BOTH ||
+      kind < Kind.HOST ||
+      kind > Kind.NAMES_FILE ||
       portsFirst + portsCount > s[Section.PORTS].count;
-    if (bad) throw new FormatError('EGP_BAD_RULE', 6, `rule ${i} is malformed`, { rule: i });
+    if (bad) throw new FormatError('E_POLICY_RULE', `rule ${i} is malformed`, { rule: i });
   }
-  // 7.
   const ports = s[Section.PORTS];
   for (let i = 0; i < ports.count; i++) {
     if (view.getUint16(ports.offset + i * 4, true) > view.getUint16(ports.offset + i * 4 + 2, true)) {
-      throw new FormatError('EGP_BAD_PORT_RANGE', 7, `port range ${i} has lo > hi`);
+      throw new FormatError('E_POLICY_PORT_RANGE', `port range ${i} has lo > hi`);
     }
   }
-  // 8.
+}
+
+/** Checks 8, 9 and 10: the empty rule set first, hash slot counts, interval tables starting at 0 / `::`. */
+function checkTables(bytes: Uint8Array, view: DataView, s: Sections): void {
   const sets = s[Section.RULESETS];
   if (sets.count < 1 || view.getUint32(sets.offset, true) !== 0) {
-    throw new FormatError('EGP_BAD_RULESETS', 8, 'RULESETS must start with the empty set (word 0 = 0)');
+    throw new FormatError('E_POLICY_RULESETS', 'RULESETS must start with the empty set (word 0 = 0)');
   }
-  // 9.
   for (const [slotsId, entriesId] of [
     [Section.EXACT_SLOTS, Section.EXACT_ENTRIES],
     [Section.WILD_SLOTS, Section.WILD_ENTRIES],
@@ -146,18 +201,16 @@ export function validateFile(bytes: Uint8Array, opts: VerifyOptions = {}): Secti
     const cap = s[slotsId].count;
     const n = s[entriesId].count;
     const ok = cap === 0 ? n === 0 : (cap & (cap - 1)) === 0 && cap > n;
-    if (!ok) throw new FormatError('EGP_BAD_SLOTS', 9, `section ${slotsId}: ${cap} slots for ${n} entries`);
+    if (!ok) throw new FormatError('E_POLICY_SLOTS', `section ${slotsId}: ${cap} slots for ${n} entries`);
   }
-  // 10.
   const v4 = s[Section.V4_INTERVALS];
   const v6 = s[Section.V6_INTERVALS];
   if (v4.count < 1 || view.getUint32(v4.offset, true) !== 0) {
-    throw new FormatError('EGP_BAD_INTERVALS', 10, 'V4_INTERVALS must start at 0');
+    throw new FormatError('E_POLICY_INTERVALS', 'V4_INTERVALS must start at 0');
   }
   if (v6.count < 1 || bytes.subarray(v6.offset, v6.offset + 16).some((b) => b !== 0)) {
-    throw new FormatError('EGP_BAD_INTERVALS', 10, 'V6_INTERVALS must start at ::');
+    throw new FormatError('E_POLICY_INTERVALS', 'V6_INTERVALS must start at ::');
   }
-  return s;
 }
 
 function hex(n: number): string {

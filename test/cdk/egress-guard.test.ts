@@ -325,10 +325,10 @@ describe('EgressGuard refusals', () => {
     flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 0x01;
     writeFileSync(join(dir, 'flipped.egp'), flipped);
     expect(() => new EgressGuard({ policy: join(dir, 'flipped.egp') })).toThrow(
-      /flipped\.egp is not a valid compiled policy: EGP_BODY_CRC/,
+      /flipped\.egp is not a valid compiled policy: E_POLICY_BODY_CRC/,
     );
     writeFileSync(join(dir, 'short.egp'), good.subarray(0, good.length - 8));
-    expect(() => new EgressGuard({ policy: join(dir, 'short.egp') })).toThrow(/EGP_SIZE_MISMATCH/);
+    expect(() => new EgressGuard({ policy: join(dir, 'short.egp') })).toThrow(/E_POLICY_SIZE_MISMATCH/);
   });
 });
 

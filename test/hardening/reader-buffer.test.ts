@@ -2,7 +2,7 @@
  * Regression (found by the hardening seed check): the reference reader must accept a Node `Buffer` (what
  * `readFileSync` returns, what the CLI and tools pass) and must never modify the caller's bytes. `Buffer#slice` does
  * not copy, so zeroing the CRC fields of a "copy" for the meta CRC check zeroed the caller's file instead and then
- * reported EGP_META_CRC for every valid file.
+ * reported E_POLICY_META_CRC for every valid file.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -461,11 +461,11 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       expect(e.results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
       const pol = where(e.logs, { event: 'policy' });
       expect(pol).toHaveLength(1);
-      expect(pol[0]).toMatchObject({ level: 50, error: 'E_POLICY_CRC', failClosed: true, path: bad });
+      expect(pol[0]).toMatchObject({ level: 50, error: 'E_POLICY_BODY_CRC', failClosed: true, path: bad });
       expect(where(e.logs, { event: 'connect' })[0]).toMatchObject({ rule: 'policy-error', blocked: true });
       const a = probe(['connect', '10.66.0.3', String(P)], { EGRESS_GUARD_POLICY: bad, EGRESS_GUARD_MODE: 'audit' });
       expect(a.results[0]).toEqual({ call: 'connect', rc: 0 });
-      expect(where(a.logs, { event: 'policy' })[0]).toMatchObject({ error: 'E_POLICY_CRC', failClosed: false });
+      expect(where(a.logs, { event: 'policy' })[0]).toMatchObject({ error: 'E_POLICY_BODY_CRC', failClosed: false });
       const missing = probe(['connect', '10.66.0.2', String(P)], { EGRESS_GUARD_POLICY: join(dir, 'nope.egp') });
       expect(missing.results[0]).toMatchObject({ rc: -1, errno: 'EACCES' });
       expect(where(missing.logs, { event: 'policy' })[0]).toMatchObject({

@@ -41,20 +41,28 @@ describe.skipIf(!haveCc)('native C unit tests (make -C native check)', () => {
 
   it('rejects each corruption with its stable code', () => {
     for (const code of [
+      'E_POLICY_TOO_SMALL',
       'E_POLICY_MAGIC',
       'E_POLICY_VERSION',
-      'E_POLICY_HEADER',
-      'E_POLICY_SIZE',
-      'E_POLICY_CRC',
-      'E_POLICY_SECTIONS',
-      'E_POLICY_RULES',
-      'E_POLICY_PORTS',
+      'E_POLICY_HEADER_SIZE',
+      'E_POLICY_FLAGS',
+      'E_POLICY_SIZE_MISMATCH',
+      'E_POLICY_SECTION_COUNT',
+      'E_POLICY_META_CRC',
+      'E_POLICY_BODY_CRC',
+      'E_POLICY_SECTION_ORDER',
+      'E_POLICY_SECTION_BOUNDS',
+      'E_POLICY_SECTION_MISSING',
+      'E_POLICY_SECTION_OVERLAP',
+      'E_POLICY_RULE_COUNT',
+      'E_POLICY_RULE',
+      'E_POLICY_PORT_RANGE',
       'E_POLICY_RULESETS',
       'E_POLICY_SLOTS',
       'E_POLICY_INTERVALS',
     ]) {
       expect(
-        okLines.some((l) => l.includes(`with ${code}`)),
+        okLines.some((l) => l.endsWith(` with ${code}`)),
         code,
       ).toBe(true);
     }
@@ -71,7 +79,7 @@ describe.skipIf(!haveCc)('native C unit tests (make -C native check)', () => {
   it('checks the body CRC of files over 1 MiB only with EGRESS_GUARD_VERIFY=full', () => {
     expect(out).toMatch(/^ok \d+ - a large valid file parses without the full body CRC$/m);
     expect(out).toMatch(
-      /^ok \d+ - above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_CRC with it$/m,
+      /^ok \d+ - above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_BODY_CRC with it$/m,
     );
   });
 

@@ -118,7 +118,7 @@ describe('egress-guard CLI', () => {
     writeFileSync(join(dir, 'corrupt.egp'), corrupt);
     const r = await runCli(['explain', 'corrupt.egp', 'a.com'], dir);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('EGP_BODY_CRC');
+    expect(r.stderr).toContain('E_POLICY_BODY_CRC');
     const inv = await runCli(['explain', 'bad.yml', 'a.com'], dir);
     expect(inv.status).toBe(2);
     expect(inv.stderr).toContain('CIDR_BAD_PREFIX');

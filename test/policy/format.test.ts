@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../policy/format/crc32.js';
 import { hashString } from '../../policy/format/hash.js';
+import { POLICY_READER_ERRORS, type PolicyReaderErrorCode } from '../../policy/gen/errors.js';
 import { FormatError, loadCompiled } from '../../policy/index.js';
 import { compileAndLoad } from './helpers.js';
 
@@ -171,40 +172,60 @@ describe('reader checks (docs/FORMAT.md "How a reader validates")', () => {
   const R = (b: Uint8Array) => sec(b, 1).offset; // first RULES record
   const cases: Array<[string, (b: Uint8Array) => Uint8Array, string]> = [
     ['valid file', (b) => b, 'ok'],
-    ['too small', (b) => b.slice(0, 63), 'EGP_TOO_SMALL'],
-    ['bad magic', (b) => put(b, 0, 1, 0x46), 'EGP_BAD_MAGIC'],
-    ['other version', (b) => put(b, 8, 2, 2), 'EGP_BAD_VERSION'],
-    ['header size', (b) => put(b, 10, 2, 72), 'EGP_BAD_HEADER_SIZE'],
-    ['unknown flag', (b) => put(b, 12, 4, 4), 'EGP_UNKNOWN_FLAGS'],
-    ['truncated', (b) => b.slice(0, b.length - 8), 'EGP_SIZE_MISMATCH'],
-    ['extended', (b) => Uint8Array.from([...b, 0, 0, 0, 0, 0, 0, 0, 0]), 'EGP_SIZE_MISMATCH'],
-    ['section count 9', (b) => fixCrc(put(b, 24, 4, 9)), 'EGP_BAD_SECTION_COUNT'],
-    ['section count 65', (b) => fixCrc(put(b, 24, 4, 65)), 'EGP_BAD_SECTION_COUNT'],
-    ['meta crc', (b) => put(b, 36, 4, 99), 'EGP_META_CRC'],
-    ['body crc', (b) => put(b, b.length - 40, 1, b[b.length - 40]! ^ 1), 'EGP_BODY_CRC'],
-    ['table order', (b) => fixCrc(swapEntries(b, 2, 3)), 'EGP_SECTION_ORDER'],
-    ['duplicate id', (b) => fixCrc(put(b, 64 + 16, 4, 1)), 'EGP_SECTION_ORDER'],
-    ['missing id', (b) => fixCrc(put(b, 64 + 9 * 16, 4, 11)), 'EGP_SECTION_MISSING'],
-    ['misaligned', (b) => fixCrc(addOffset(b, 3, 4)), 'EGP_SECTION_BOUNDS'],
-    ['inside table', (b) => fixCrc(setOffset(b, 0, 64)), 'EGP_SECTION_BOUNDS'],
-    ['past the end', (b) => fixCrc(put(b, 64 + 3 * 16 + 4, 4, 1_000_000)), 'EGP_SECTION_BOUNDS'],
-    ['huge offset', (b) => fixCrc(put(b, 64 + 3 * 16 + 8, 8, 0xfffffffffffffff8n)), 'EGP_SECTION_BOUNDS'],
-    ['overlap', (b) => fixCrc(setOffset(b, 1, sec(b, 1).offset)), 'EGP_SECTION_OVERLAP'],
-    ['rule count', (b) => fixCrc(put(b, 36, 4, 3)), 'EGP_RULE_COUNT'],
-    ['rule action', (b) => fixCrc(put(b, R(b) + 8, 1, 2)), 'EGP_BAD_RULE'],
-    ['rule proto 0', (b) => fixCrc(put(b, R(b) + 9, 1, 0)), 'EGP_BAD_RULE'],
-    ['rule kind 5', (b) => fixCrc(put(b, R(b) + 10, 1, 5)), 'EGP_BAD_RULE'],
-    ['rule name empty', (b) => fixCrc(put(b, R(b) + 4, 4, 0)), 'EGP_BAD_RULE'],
-    ['rule name out of strings', (b) => fixCrc(put(b, R(b), 4, 1_000_000)), 'EGP_BAD_RULE'],
-    ['rule ports out of range', (b) => fixCrc(put(b, R(b) + 16, 4, 99)), 'EGP_BAD_RULE'],
-    ['port lo > hi', (b) => fixCrc(put(b, sec(b, 2).offset, 2, 9999)), 'EGP_BAD_PORT_RANGE'],
-    ['rulesets word 0', (b) => fixCrc(put(b, sec(b, 3).offset, 4, 1)), 'EGP_BAD_RULESETS'],
-    ['slots not a power of two', (b) => fixCrc(put(b, 64 + 4 * 16 + 4, 4, 3)), 'EGP_BAD_SLOTS'],
-    ['v4 first start', (b) => fixCrc(put(b, sec(b, 9).offset, 4, 1)), 'EGP_BAD_INTERVALS'],
-    ['v6 first start', (b) => fixCrc(put(b, sec(b, 10).offset + 15, 1, 1)), 'EGP_BAD_INTERVALS'],
+    ['too small', (b) => b.slice(0, 63), 'E_POLICY_TOO_SMALL'],
+    ['bad magic', (b) => put(b, 0, 1, 0x46), 'E_POLICY_MAGIC'],
+    ['other version', (b) => put(b, 8, 2, 2), 'E_POLICY_VERSION'],
+    ['header size', (b) => put(b, 10, 2, 72), 'E_POLICY_HEADER_SIZE'],
+    ['unknown flag', (b) => put(b, 12, 4, 4), 'E_POLICY_FLAGS'],
+    ['truncated', (b) => b.slice(0, b.length - 8), 'E_POLICY_SIZE_MISMATCH'],
+    ['extended', (b) => Uint8Array.from([...b, 0, 0, 0, 0, 0, 0, 0, 0]), 'E_POLICY_SIZE_MISMATCH'],
+    ['section count 9', (b) => fixCrc(put(b, 24, 4, 9)), 'E_POLICY_SECTION_COUNT'],
+    ['section count 65', (b) => fixCrc(put(b, 24, 4, 65)), 'E_POLICY_SECTION_COUNT'],
+    ['meta crc', (b) => put(b, 36, 4, 99), 'E_POLICY_META_CRC'],
+    ['body crc', (b) => put(b, b.length - 40, 1, b[b.length - 40]! ^ 1), 'E_POLICY_BODY_CRC'],
+    ['table order', (b) => fixCrc(swapEntries(b, 2, 3)), 'E_POLICY_SECTION_ORDER'],
+    ['duplicate id', (b) => fixCrc(put(b, 64 + 16, 4, 1)), 'E_POLICY_SECTION_ORDER'],
+    ['missing id', (b) => fixCrc(put(b, 64 + 9 * 16, 4, 11)), 'E_POLICY_SECTION_MISSING'],
+    ['misaligned', (b) => fixCrc(addOffset(b, 3, 4)), 'E_POLICY_SECTION_BOUNDS'],
+    ['inside table', (b) => fixCrc(setOffset(b, 0, 64)), 'E_POLICY_SECTION_BOUNDS'],
+    ['past the end', (b) => fixCrc(put(b, 64 + 3 * 16 + 4, 4, 1_000_000)), 'E_POLICY_SECTION_BOUNDS'],
+    ['huge offset', (b) => fixCrc(put(b, 64 + 3 * 16 + 8, 8, 0xfffffffffffffff8n)), 'E_POLICY_SECTION_BOUNDS'],
+    ['overlap', (b) => fixCrc(setOffset(b, 1, sec(b, 1).offset)), 'E_POLICY_SECTION_OVERLAP'],
+    ['rule count', (b) => fixCrc(put(b, 36, 4, 3)), 'E_POLICY_RULE_COUNT'],
+    ['rule action', (b) => fixCrc(put(b, R(b) + 8, 1, 2)), 'E_POLICY_RULE'],
+    ['rule proto 0', (b) => fixCrc(put(b, R(b) + 9, 1, 0)), 'E_POLICY_RULE'],
+    ['rule kind 5', (b) => fixCrc(put(b, R(b) + 10, 1, 5)), 'E_POLICY_RULE'],
+    ['rule name empty', (b) => fixCrc(put(b, R(b) + 4, 4, 0)), 'E_POLICY_RULE'],
+    ['rule name out of strings', (b) => fixCrc(put(b, R(b), 4, 1_000_000)), 'E_POLICY_RULE'],
+    ['rule ports out of range', (b) => fixCrc(put(b, R(b) + 16, 4, 99)), 'E_POLICY_RULE'],
+    ['port lo > hi', (b) => fixCrc(put(b, sec(b, 2).offset, 2, 9999)), 'E_POLICY_PORT_RANGE'],
+    ['rulesets word 0', (b) => fixCrc(put(b, sec(b, 3).offset, 4, 1)), 'E_POLICY_RULESETS'],
+    ['slots not a power of two', (b) => fixCrc(put(b, 64 + 4 * 16 + 4, 4, 3)), 'E_POLICY_SLOTS'],
+    ['v4 first start', (b) => fixCrc(put(b, sec(b, 9).offset, 4, 1)), 'E_POLICY_INTERVALS'],
+    ['v6 first start', (b) => fixCrc(put(b, sec(b, 10).offset + 15, 1, 1)), 'E_POLICY_INTERVALS'],
   ];
   it.each(cases)('%s → %s', (_t, mutate, code) => {
     expect(codeOf(mutate(tiny()))).toBe(code);
+  });
+
+  it('covers every byte-level code; each error carries its check number and, where the spec says so, expected/got', () => {
+    const fileLevel = ['E_POLICY_MISSING', 'E_POLICY_OPEN']; // need a path, not bytes: native/test/unit.c covers them
+    const covered = new Set(cases.map((c) => c[2]));
+    expect(Object.keys(POLICY_READER_ERRORS).filter((c) => !covered.has(c) && !fileLevel.includes(c))).toEqual([]);
+    for (const [name, mutate, code] of cases.slice(1)) {
+      let err: FormatError | null = null;
+      try {
+        loadCompiled(mutate(tiny()));
+      } catch (e) {
+        err = e as FormatError;
+      }
+      const spec = POLICY_READER_ERRORS[code as PolicyReaderErrorCode];
+      expect(err?.check, name).toBe(spec.check);
+      expect(
+        Object.keys(err?.detail ?? {}).filter((k) => k === 'expected' || k === 'got'),
+        name,
+      ).toEqual(spec.expectedGot ? ['expected', 'got'] : []);
+    }
   });
 
   it('a version mismatch reports expected and got', () => {
@@ -255,7 +276,7 @@ describe('large files, bounds at use, unknown sections', () => {
     const b = bytes.slice();
     put(b, b.length - 100, 1, b[b.length - 100]! ^ 0x55); // inside the last section
     expect(codeOf(b)).toBe('ok');
-    expect(codeOf(b, { verify: 'full' })).toBe('EGP_BODY_CRC');
+    expect(codeOf(b, { verify: 'full' })).toBe('E_POLICY_BODY_CRC');
     // and the big file decides like a small one
     const p = loadCompiled(bytes);
     expect(p.decideName('host-59999.example.test').rule).toBe('deny[0]');

@@ -29,12 +29,12 @@ async function brokenPolicies(): Promise<[string, string, string][]> {
   return [
     ['missing file', join(dir, 'does-not-exist.egp'), 'E_POLICY_MISSING'],
     ['a directory', dir, 'E_POLICY_'],
-    ['empty file', write('empty.egp', ''), 'E_POLICY_'],
+    ['empty file', write('empty.egp', ''), 'E_POLICY_TOO_SMALL'],
     ['YAML instead of a compiled file', write('policy.yaml.egp', readFileSync(POLICY)), 'E_POLICY_MAGIC'],
     ['bad magic', write('magic.egp', badMagic), 'E_POLICY_MAGIC'],
     ['unknown version', write('version.egp', version), 'E_POLICY_VERSION'],
-    ['truncated', write('truncated.egp', good.subarray(0, good.length - 8)), 'E_POLICY_'],
-    ['a flipped body byte', write('flipped.egp', flipped), 'E_POLICY_CRC'],
+    ['truncated', write('truncated.egp', good.subarray(0, good.length - 8)), 'E_POLICY_SIZE_MISMATCH'],
+    ['a flipped body byte', write('flipped.egp', flipped), 'E_POLICY_BODY_CRC'],
   ];
 }
 
