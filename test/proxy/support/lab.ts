@@ -172,6 +172,15 @@ export class ProxyLab {
     return r.stdout;
   }
 
+  /** Guard lines of a log file (e.g. the one a proxy started by the emulator writes). */
+  logsOf(file: string): GuardLog[] {
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as GuardLog);
+  }
+
   /** Requests that reached the peer whose path contains `token`. */
   arrived(token: string): { listener: string; method: string; path: string; bytes: number; complete: boolean }[] {
     return this.peer.events

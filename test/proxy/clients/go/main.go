@@ -6,7 +6,7 @@
 //
 // URL forms: http(s)://… GET with the default client; post+http://…?size=N POST N bytes; direct+http://… GET with
 // a transport whose Proxy is nil (it dials directly: the cooperative gap); s3put+http://host:port/bucket/key?size=N
-// and s3get+http://host:port/bucket/key with the AWS SDK for Go v2 (path-style, static credentials).
+// and s3get+http://host:port/bucket/key with the AWS SDK for Go v2 (path-style, static credentials); sleep+MS waits.
 // One line per step on stdout: PROXY<TAB>step<TAB>ok|error<TAB>what<TAB>detail
 package main
 
@@ -72,6 +72,13 @@ func run(step, raw string) (string, string, error) {
 		return "", "", err
 	}
 	switch kind {
+	case "sleep": // sleep+MS: wait, then report
+		ms, err := strconv.Atoi(rest)
+		if err != nil {
+			return "", "", err
+		}
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return "slept", "", nil
 	case "s3put":
 		parts := strings.SplitN(strings.TrimPrefix(u.Path, "/"), "/", 2)
 		_, err := s3client(u).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(parts[0]), Key: aws.String(parts[1]),
