@@ -52,9 +52,17 @@ for (const c of j.compile ?? [])
   p(
     `| 5 | \`egress-guard compile\`, ${c.policy} (${c.runs} runs) | wall ${sp(c.wallMs, 0)} ms; CPU ${sp(c.cpuMs, 0)} ms; ${c.outputBytes.toLocaleString('en')} bytes out | ≤ ${g.compileMs} ms | ${ok(c.wallMs.median <= g.compileMs)} |`,
   );
-for (const w of j.wrapper ?? [])
+for (const a of j.agent?.init ?? [])
   p(
-    `| 6 | ${w.lang} handler wrapper (${w.invokes} pairs) | +${f(w.addedMedianUs, 1)} µs per invoke (unwrapped ${w.plainMedianUs} µs, wrapped ${w.wrappedMedianUs} µs; p90 ${w.plainP90Us} → ${w.wrappedP90Us} µs) | ≤ ${g.wrapperAddedUs} µs | ${ok(w.addedMedianUs <= g.wrapperAddedUs)} |`,
+    `| 6 | ${a.lang} init added: spawn → first GET /next (${a.rounds} rounds) | +${f(a.addedMs, 2)} ms (plain ${f(a.plainMs, 1)} ms, guarded ${f(a.guardedMs, 1)} ms; min–max ${f(a.addedMinMs, 2)}–${f(a.addedMaxMs, 2)}) | ≤ ${g.initAddedMs} ms | ${ok(a.addedMs <= g.initAddedMs)} |`,
+  );
+for (const a of j.agent?.invoke ?? [])
+  p(
+    `| 6 | ${a.lang} per-invoke overhead, Runtime API loop (${a.invokes} pairs) | +${f(a.addedMedianUs, 1)} µs (plain ${a.plainMedianUs} µs, guarded ${a.guardedMedianUs} µs) | ≤ ${g.invokeAddedUs} µs | ${ok(a.addedMedianUs <= g.invokeAddedUs)} |`,
+  );
+for (const a of j.agent?.sampler ?? [])
+  p(
+    `| 6 | agent CPU over a 2 s invoke, ${a.armed ? 'sampler armed' : 'not armed (audit)'} | ${f(a.corePercent, 2)} % of one core | ${a.armed ? `≤ ${g.samplerCorePercent} %` : '—'} | ${a.armed ? ok(a.corePercent <= g.samplerCorePercent) : '—'} |`,
   );
 for (const r of j.memory ?? [])
   p(

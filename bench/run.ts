@@ -17,7 +17,8 @@
  *   startup   bench/native/spawntime.c: `node -e 0` and `python3 -c pass`, 1M-rule policy (the compiled denylist)
  *   startupInstructions  `python3 -c pass` under callgrind, unguarded vs guarded (needs valgrind)
  *   compile   `egress-guard compile` (the CLI, end to end) on the 100-rule policy and on a 1M-name denylist
- *   wrapper   bench/wrapper.ts (Node and Python handler wrappers, interleaved pairs of invocations)
+ *   agent     bench/agent.ts: init added and per-invoke overhead of the exec wrapper + interposer + agent through a
+ *             real Runtime API loop (Node, Python), and the armed sampler's CPU
  *   memory    bench/native/rss.c: /proc/self/smaps, the policy mapping counted apart
  *   layer     layer/build (buildLayers) into a scratch directory: zip bytes per architecture
  */
@@ -57,7 +58,9 @@ export const GOALS = {
   decisionNsAt1M: 100,
   startupRatio: 1.02,
   compileMs: 10_000,
-  wrapperAddedUs: 200,
+  initAddedMs: 3,
+  invokeAddedUs: 200,
+  samplerCorePercent: 1,
   layerZipBytes: 1_000_000,
 };
 
@@ -346,26 +349,31 @@ function compileBench(): { figures: CompileFigure[]; bigPolicy: string; p100: st
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 6: handler wrappers
+// 6: the agent (init added, per-invoke overhead, sampler CPU)
 
-interface WrapperFigure {
-  lang: string;
-  invokes: number;
-  plainMedianUs: number;
-  wrappedMedianUs: number;
-  plainP90Us: number;
-  wrappedP90Us: number;
-  addedMedianUs: number;
+interface AgentFigures {
+  init: {
+    lang: string;
+    rounds: number;
+    plainMs: number;
+    guardedMs: number;
+    addedMs: number;
+    addedMinMs: number;
+    addedMaxMs: number;
+  }[];
+  invoke: { lang: string; invokes: number; plainMedianUs: number; guardedMedianUs: number; addedMedianUs: number }[];
+  sampler: { mode: string; armed: boolean; wallS: number; cpuS: number; corePercent: number }[];
 }
 
-function wrapper(): WrapperFigure[] {
-  const out = run(process.execPath, [join(root, 'dist/bench/wrapper.js'), '--invokes', quick ? '200' : '5000']);
+function agent(): AgentFigures {
+  const a = quick ? ['--rounds', '2', '--invokes', '50'] : ['--rounds', '20', '--invokes', '2000'];
+  const out = run(process.execPath, [join(root, 'dist/bench/agent.js'), ...a]);
   const line = out
     .split('\n')
     .reverse()
-    .find((l) => l.startsWith('{"bench":"wrapper"'));
-  if (!line) throw new Error(`bench/wrapper printed no JSON line:\n${out}`);
-  return (JSON.parse(line) as { results: WrapperFigure[] }).results;
+    .find((l) => l.startsWith('{"bench":"agent"'));
+  if (!line) throw new Error(`bench/agent printed no JSON line:\n${out}`);
+  return JSON.parse(line) as AgentFigures;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -502,13 +510,27 @@ async function main(): Promise<void> {
         `≤ ${GOALS.startupRatio}`,
         ok(si.ratio <= GOALS.startupRatio),
       ]);
-    const w = step('wrapper', wrapper);
-    for (const f of w ?? [])
+    const ag = step('agent', agent);
+    for (const f of ag?.init ?? [])
       rows.push([
-        `6 ${f.lang} handler wrapper, added per invoke`,
-        `${fmt(f.addedMedianUs, 1)} µs (plain ${f.plainMedianUs} µs, wrapped ${f.wrappedMedianUs} µs, p90 ${f.plainP90Us} → ${f.wrappedP90Us})`,
-        `≤ ${GOALS.wrapperAddedUs} µs`,
-        ok(f.addedMedianUs <= GOALS.wrapperAddedUs),
+        `6 ${f.lang} init added (spawn → first /next)`,
+        `${fmt(f.addedMs, 2)} ms (plain ${fmt(f.plainMs, 1)} ms, guarded ${fmt(f.guardedMs, 1)} ms)`,
+        `≤ ${GOALS.initAddedMs} ms`,
+        ok(f.addedMs <= GOALS.initAddedMs),
+      ]);
+    for (const f of ag?.invoke ?? [])
+      rows.push([
+        `6 ${f.lang} per-invoke overhead (Runtime API loop)`,
+        `${fmt(f.addedMedianUs, 1)} µs (plain ${f.plainMedianUs} µs, guarded ${f.guardedMedianUs} µs)`,
+        `≤ ${GOALS.invokeAddedUs} µs`,
+        ok(f.addedMedianUs <= GOALS.invokeAddedUs),
+      ]);
+    for (const f of ag?.sampler ?? [])
+      rows.push([
+        `6 agent CPU during a 2 s invoke, ${f.armed ? 'sampler armed (enforce)' : 'not armed (audit)'}`,
+        `${fmt(f.corePercent, 2)} % of one core`,
+        f.armed ? `≤ ${GOALS.samplerCorePercent} %` : '—',
+        f.armed ? ok(f.corePercent <= GOALS.samplerCorePercent) : '—',
       ]);
     const mem = step('memory', () =>
       memory([

@@ -14,7 +14,7 @@
  * - Environment: exactly `guardEnvironment()` of `layer/environment.ts` (the same function `egress-guard env` prints):
  *   the exec wrapper for managed runtimes, LD_PRELOAD for `provided.*`; policy, mode, log level; `environment` last.
  * - Annotations (`egress-guard:<code>`): what is covered where there is something to know (`provided.*`: exactly what
- *   is seen for Rust, C/C++ and Go; runtimes without metering); warnings for functions skipped and why (container
+ *   is seen for Rust, C/C++ and Go); warnings for functions skipped and why (container
  *   images, Lambda@Edge, `exclude`); errors for what cannot be done: a function imported by reference (its
  *   configuration belongs to whoever created it), a second EgressGuard on a function already guarded by another one
  *   (never silently ignored: two policies on one function would be a lie about which one is in force), too many
@@ -44,7 +44,7 @@ export interface EgressGuardProps {
   /** Path to the policy YAML (compiled at synth time) or to a compiled `.egp` (fully validated at synth time). */
   readonly policy: string;
   /**
-   * audit (log what would be blocked), enforce (block) or off (no guard; metering wrappers still chain).
+   * audit (log what would be blocked), enforce (block) or off (no guard and no metering; a chained wrapper still runs).
    * @default - the `mode` written in the policy file
    */
   readonly mode?: EgressGuardMode;
@@ -54,7 +54,8 @@ export interface EgressGuardProps {
    */
   readonly logLevel?: EgressGuardLogLevel;
   /**
-   * Per-invoke metering (bytes, budgets, request ids) where the runtime has it.
+   * Per-invoke metering (bytes, budgets, request ids) by the agent, for every runtime; `false` sets
+   * EGRESS_GUARD_AGENT=off (connections are still guarded).
    * @default true
    */
   readonly metering?: boolean;
@@ -190,7 +191,7 @@ export class EgressGuard implements IAspect {
     for (const [k, v] of Object.entries(env)) fn.addEnvironment(k, v);
 
     const coverage = runtimeCoverage(fn.runtime.name);
-    if (coverage.note && (this.props.metering !== false || coverage.note.code !== 'NO_METERING')) {
+    if (coverage.note) {
       Annotations.of(fn).addInfoV2(
         `egress-guard:coverage:${coverage.note.code}`,
         `egress-guard: ${coverage.note.text}`,

@@ -6,7 +6,7 @@
  *   <prefix>-fnN   one fresh "execution environment" per function run (as Lambda gives each cold start a fresh
  *                  sandbox, so /proc/net/dev starts near zero): lo (the Runtime API on 127.0.0.1, as in Lambda) and
  *                  `eg-vint`, a veth end (like Lambda's vint_* interfaces: traffic over it shows in /proc/net/dev,
- *                  which the metering wrapper measures). A private /etc/hosts (bind-mounted by `ip netns exec`) maps
+ *                  which the agent measures). A private /etc/hosts (bind-mounted by `ip netns exec`) maps
  *                  the example hosts to the "internet"; resolv.conf points at 127.0.0.1 where nothing listens, so no
  *                  DNS query can leave. The only route leads to the "internet" namespace.
  * Only addresses inside these namespaces are used (10.201.0.0/16); nothing reaches any other network.

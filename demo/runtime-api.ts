@@ -48,6 +48,8 @@ export class RuntimeApi {
   private initError: unknown;
   /** Every request the runtime made: `METHOD path` (tests and the demo's trace). */
   readonly requests: string[] = [];
+  /** Called when a request head arrives (the benchmark times the runtime's first GET …/next with it). */
+  onRequest: ((method: string, url: string) => void) | undefined;
 
   constructor(readonly functionArn = 'arn:aws:lambda:us-east-1:000000000000:function:demo') {
     this.server = createServer((req, res) => {
@@ -129,6 +131,7 @@ export class RuntimeApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '';
+    this.onRequest?.(req.method ?? '', url);
     this.requests.push(`${req.method} ${url}`);
     const body = await readBody(req);
     if (req.method === 'GET' && url === `${PREFIX}/invocation/next`) {

@@ -12,7 +12,7 @@
  *   `LD_PRELOAD=/opt/egress-guard/lib/libegressguard.so` is set on the function itself (prepended to an existing
  *   value, once); the library then starts what the wrapper would start.
  * Then, for both: `EGRESS_GUARD_POLICY` (the policy layer's path), `EGRESS_GUARD_MODE` / `EGRESS_GUARD_LOG_LEVEL` when
- * given, `EGRESS_GUARD_WRAP_HANDLER=false` when metering is off, and last the caller's `extra` variables.
+ * given, `EGRESS_GUARD_AGENT=off` when metering is off (no metering agent: docs/METERING.md), and last the caller's `extra` variables.
  */
 import { LAYER_ROOT } from './build/contents.js';
 
@@ -82,7 +82,7 @@ export function guardEnvironment(o: GuardEnvironmentOptions): Record<string, str
   env.EGRESS_GUARD_POLICY = o.policyPath;
   if (o.mode) env.EGRESS_GUARD_MODE = o.mode;
   if (o.logLevel) env.EGRESS_GUARD_LOG_LEVEL = o.logLevel;
-  if (o.metering === false) env.EGRESS_GUARD_WRAP_HANDLER = 'false';
+  if (o.metering === false) env.EGRESS_GUARD_AGENT = 'off';
   Object.assign(env, o.extra ?? {});
   return env;
 }
@@ -90,14 +90,12 @@ export function guardEnvironment(o: GuardEnvironmentOptions): Record<string, str
 export interface RuntimeCoverage {
   /** How the guard loads: through the exec wrapper, or LD_PRELOAD set on the function. */
   readonly loads: 'exec-wrapper' | 'ld-preload';
-  /** Per-invoke bytes, request ids and budgets for this runtime. */
+  /** Per-invoke bytes, request ids and budgets for this runtime (the agent: every runtime whose bootstrap loads the
+   * library; a static bootstrap loads nothing, see PROVIDED_COVERAGE). */
   readonly metering: boolean;
   /** What the user must know, when there is something (stable `code`, one paragraph of `text`). */
   readonly note?: { readonly code: string; readonly text: string };
 }
-
-/** Runtime families whose invocations are metered (per-invoke bytes, budgets, request ids). */
-const METERED = /^(nodejs|python)/;
 
 export const PROVIDED_COVERAGE =
   'guarded through LD_PRELOAD set on the function. Covered fully: programs that resolve and connect through glibc — ' +
@@ -111,17 +109,10 @@ export function runtimeCoverage(runtime: string): RuntimeCoverage {
   if (isOsOnlyRuntime(runtime)) {
     return {
       loads: 'ld-preload',
-      metering: false,
+      metering: true,
       note: { code: 'PROVIDED', text: `${runtime}: ${PROVIDED_COVERAGE}` },
     };
   }
-  if (METERED.test(runtime)) return { loads: 'exec-wrapper', metering: true };
-  return {
-    loads: 'exec-wrapper',
-    metering: false,
-    note: {
-      code: 'NO_METERING',
-      text: `${runtime}: connections are guarded, but per-invoke metering and budgets exist only for Node.js and Python`,
-    },
-  };
+  // every managed runtime is metered: the agent reads the Runtime API, whatever the runtime's language
+  return { loads: 'exec-wrapper', metering: true };
 }

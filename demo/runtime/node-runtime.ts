@@ -6,9 +6,9 @@
  * install time (cmake, autotools, minutes) — impractical for `npm ci && npm run demo` offline (docs/DEPLOY.md).
  *
  * Contract (what the real runtime does and the guard relies on):
- * - Reads `_HANDLER` (after the wrapper redirected it), `LAMBDA_TASK_ROOT`, `AWS_LAMBDA_RUNTIME_API`.
+ * - Reads `_HANDLER`, `LAMBDA_TASK_ROOT`, `AWS_LAMBDA_RUNTIME_API` (which the guard points at its agent).
  * - Handler string `[dir/]file.export[.nested]`: the module is `path.resolve(LAMBDA_TASK_ROOT, dir, file)` + the first
- *   of `.js`, `.mjs`, `.cjs` that exists (an absolute dir, as the wrapper writes, resolves as is); loaded with import().
+ *   of `.js`, `.mjs`, `.cjs` that exists (an absolute dir resolves as is); loaded with import().
  * - Loop: GET …/invocation/next → call handler(event, context[, callback]) → POST …/{id}/response, or …/{id}/error
  *   with {errorType, errorMessage, stackTrace} when it throws/rejects/calls back with an error.
  * - A handler that cannot be loaded: POST …/init/error, exit 1 (Lambda reports Runtime.ImportModuleError).

@@ -3,7 +3,7 @@ needs, started by the exec wrapper exactly as Lambda starts the real one (`wrapp
 
 Why not awslambdaric: it is on PyPI, not npm, so `npm ci && npm run demo` offline cannot install it (docs/DEPLOY.md).
 
-Contract: reads _HANDLER (`module.function`, dotted packages allowed; after the wrapper redirected it),
+Contract: reads _HANDLER (`module.function`, dotted packages allowed),
 LAMBDA_TASK_ROOT (put first on sys.path, as Lambda does), AWS_LAMBDA_RUNTIME_API; GET .../invocation/next, call
 handler(event, context), POST .../{id}/response, or .../{id}/error with {errorType, errorMessage, stackTrace};
 an import failure is POSTed to .../init/error and exits 1.

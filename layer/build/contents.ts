@@ -4,7 +4,8 @@
  *
  * Lambda unpacks a layer into /opt, so every path starts with `egress-guard/` (→ /opt/egress-guard/…). Nothing goes
  * under /opt/nodejs, /opt/python, /opt/lib or /opt/bin (searched by the runtimes), so the layer can never shadow a
- * runtime's own modules such as the AWS SDK (docs/LAMBDA.md "Layers and limits").
+ * runtime's own modules such as the AWS SDK (docs/LAMBDA.md "Layers and limits"). Layer layout v2: native code only
+ * (the exec wrapper, the interposer, the metering agent); no per-language module (docs/DEPLOY.md "The layer").
  *
  * Where each file comes from (`from`):
  * - `file`: copied from the repository (`source`, relative to its root);
@@ -33,9 +34,8 @@ export interface LayerFile {
 export const LAYER_FILES: readonly LayerFile[] = [
   { path: 'egress-guard/wrapper', mode: 0o755, from: { kind: 'file', source: 'layer/wrapper/wrapper' } },
   { path: 'egress-guard/lib/libegressguard.so', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'libegressguard.so' } },
+  { path: 'egress-guard/bin/egress-guard-agent', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'egress-guard-agent' } },
   { path: 'egress-guard/bin/egress-guard-proxy', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'egress-guard-proxy' } },
-  { path: 'egress-guard/node/handler.mjs', mode: 0o644, from: { kind: 'npm', script: 'build:layer-node', output: 'dist/layer/node/handler.mjs' } },
-  { path: 'egress-guard/python/egress_guard_wrapper.py', mode: 0o644, from: { kind: 'file', source: 'layer/python/egress_guard_wrapper.py' } },
 ];
 
 /** File name of the prebuilt zip of `arch` (in the package: `dist/layers/<name>`). */

@@ -71,7 +71,8 @@ static void decide(const struct eg_query *q, egp_decision *d) {
     d->allow = 0, d->rule = EG_RULE_DNS_MALFORMED;
     return;
   }
-  if (endpoint_match(&eg.runtime_api, q) || endpoint_name(&eg.runtime_api, q)) {
+  if (endpoint_match(&eg.runtime_api, q) || endpoint_name(&eg.runtime_api, q) ||
+      endpoint_match(&eg.runtime_upstream, q) || endpoint_name(&eg.runtime_upstream, q)) {
     d->allow = 1, d->rule = EG_RULE_RUNTIME_API, builtin = 1;
   } else if (endpoint_match(&eg.xray, q) || endpoint_name(&eg.xray, q)) {
     d->allow = 1, d->rule = EG_RULE_XRAY, builtin = 1;

@@ -43,6 +43,7 @@ struct eg_config {
   int policy_ok;          /* 1: `policy` is valid; 0: fail closed (enforce) / fail open (audit) */
   egp_t policy;
   struct eg_endpoint runtime_api, xray;
+  struct eg_endpoint runtime_upstream; /* EGRESS_GUARD_UPSTREAM_API: the real Runtime API behind the agent */
   int log_to_stderr;      /* EGRESS_GUARD_LOG=stderr (default) */
   char log_path[1024];    /* EGRESS_GUARD_LOG=<path> */
   char policy_path[1024];
@@ -133,5 +134,10 @@ void eg_log_fd_closed(int fd) EG_HIDDEN;          /* close() of fd by the host *
 void eg_log_fd_range_closed(unsigned long first, unsigned long last) EG_HIDDEN; /* close_range() */
 void eg_log_fd_replaced(int newfd) EG_HIDDEN;     /* dup2/dup3 onto newfd by the host */
 void eg_log_atfork_child(void) EG_HIDDEN;
+/* One `agent` line (level 40): the agent could not be started, so per-invoke metering is off (docs/LOGGING.md). */
+void eg_log_agent(const char *code, const char *path, const char *what) EG_HIDDEN;
+
+/* --- agent_spawn.c: starts egress-guard-agent for a Lambda runtime (contract at the top of agent_spawn.c) --- */
+void eg_agent_spawn(void) EG_HIDDEN;
 
 #endif

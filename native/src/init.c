@@ -17,7 +17,9 @@
  *   EGRESS_GUARD_LOG_LEVEL all | allow | deny | off; default allow in audit, deny in enforce.
  *   EGRESS_GUARD_STATE    path of the shared state file (docs/STATE.md); unset = none.
  *   EGRESS_GUARD_VERIFY   full = check the body CRC of policies above 1 MiB too.
- *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass.
+ *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass; so does EGRESS_GUARD_UPSTREAM_API,
+ *                         the real Runtime API behind the agent (agent_spawn.c starts the agent first, here).
+ *   EGRESS_GUARD_AGENT    off | an absolute path of egress-guard-agent (agent_spawn.c).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -85,6 +87,7 @@ static void do_init(void) {
   eg.mode = mode_env >= 0 ? mode_env : EG_MODE_ENFORCE; /* provisional until the policy is read */
   eg.level = EG_LEVEL_ALL;                                 /* provisional: errors during init are logged */
   eg_log_open();
+  eg_agent_spawn(); /* may point AWS_LAMBDA_RUNTIME_API at the agent: before it is read below */
 
   copy_env(eg.policy_path, sizeof eg.policy_path, getenv("EGRESS_GUARD_POLICY"));
   struct egp_error err;
@@ -110,6 +113,8 @@ static void do_init(void) {
   }
 
   if (eg_parse_endpoint(getenv("AWS_LAMBDA_RUNTIME_API"), &eg.runtime_api) == 0) eg.runtime_api.protos = EGP_PROTO_TCP;
+  if (eg_parse_endpoint(getenv("EGRESS_GUARD_UPSTREAM_API"), &eg.runtime_upstream) == 0)
+    eg.runtime_upstream.protos = EGP_PROTO_TCP;
   parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
   eg_state_open(getenv("EGRESS_GUARD_STATE"));
 

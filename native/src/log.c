@@ -291,3 +291,22 @@ void eg_log_uncovered(const char *path, const char *reason, const char *call) {
   finish(&j);
   errno = saved;
 }
+
+void eg_log_agent(const char *code, const char *path, const char *what) {
+  int saved = errno;
+  struct sb m;
+  m.n = 0;
+  sb_str(&m, "agent ");
+  sb_str(&m, code);
+  sb_str(&m, ": ");
+  sb_str(&m, what);
+  char buf[EG_LOG_LINE_MAX];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, 40, m.b, m.n, "agent");
+  jb_str(&j, "error", code, strlen(code));
+  if (path) jb_str(&j, "path", path, strlen(path));
+  jb_bool(&j, "metering", 0);
+  finish(&j);
+  errno = saved;
+}

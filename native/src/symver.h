@@ -18,7 +18,8 @@
 __asm__(".symver dlsym,dlsym@" EG_BASE_VER);
 __asm__(".symver dladdr,dladdr@" EG_BASE_VER);
 __asm__(".symver pthread_sigmask,pthread_sigmask@" EG_BASE_VER);
-/* the shipped executables (egress-guard-proxy) */
+/* the shipped executables (egress-guard-agent, egress-guard-proxy): glibc 2.34 moved these into libc with a new
+ * default version */
 __asm__(".symver pthread_create,pthread_create@" EG_BASE_VER);
 __asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@" EG_BASE_VER);
 #endif

@@ -29,7 +29,7 @@ export const ENV_USAGE = `usage: egress-guard env --policy <policy.yaml|policy.e
   --log-level LEVEL   all | allow | deny | off (default: per mode)
   --runtime ID        the function's runtime, e.g. nodejs22.x, python3.12, java21, provided.al2023 (default: a
                       managed runtime; provided.* gets LD_PRELOAD instead of the exec wrapper)
-  --no-metering       keep the handler unwrapped (no per-invoke bytes or budgets)
+  --no-metering       no metering agent (EGRESS_GUARD_AGENT=off): no per-invoke bytes, budgets or request ids
   --format F          dotenv (default) | json | sam-overrides
   -o, --output FILE   write there instead of stdout
   exit status: 0 printed, 1 the policy has errors, 2 usage or I/O error

@@ -79,13 +79,20 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
       pos(c.outputBytes);
     }
     expect(j.compile[1].names).toBeGreaterThan(0);
-    // 6: both wrappers
-    expect(j.wrapper.map((w: { lang: string }) => w.lang)).toEqual(['node', 'python']);
-    for (const w of j.wrapper) {
+    // 6: the agent: init and per-invoke overhead for both runtimes, the sampler's CPU armed and not
+    expect(j.agent.init.map((w: { lang: string }) => w.lang)).toEqual(['node', 'python']);
+    for (const w of j.agent.init) {
+      pos(w.plainMs);
+      pos(w.guardedMs);
+    }
+    expect(j.agent.invoke.map((w: { lang: string }) => w.lang)).toEqual(['node', 'python']);
+    for (const w of j.agent.invoke) {
       pos(w.plainMedianUs);
-      pos(w.wrappedMedianUs);
+      pos(w.guardedMedianUs);
       expect(typeof w.addedMedianUs).toBe('number');
     }
+    expect(j.agent.sampler.map((w: { armed: boolean }) => w.armed)).toEqual([true, false]);
+    for (const w of j.agent.sampler) expect(w.cpuS).toBeGreaterThanOrEqual(0);
     // 7: memory, small and large policy; the library's own mapping is found
     expect(j.memory).toHaveLength(2);
     for (const m of j.memory) {

@@ -211,7 +211,7 @@ describe('EgressGuard as an aspect over a whole app', () => {
     // Assess
     const nested = Object.values(ta.findResources('AWS::Lambda::Function'))[0]?.Properties.Environment.Variables;
     expect(nested.AWS_LAMBDA_EXEC_WRAPPER).toBe(WRAPPER_PATH);
-    expect(nested.EGRESS_GUARD_WRAP_HANDLER).toBeUndefined();
+    expect(nested.EGRESS_GUARD_AGENT).toBeUndefined();
     expect(nested.EGRESS_GUARD_MODE).toBeUndefined();
     ta.resourceCountIs('AWS::Lambda::LayerVersion', 2);
     const fns = tb.findResources('AWS::Lambda::Function');
@@ -242,7 +242,8 @@ describe('EgressGuard as an aspect over a whole app', () => {
     expect(ann.findError('*', Match.anyValue())).toEqual([expect.objectContaining({ id: '/B/FourLayers' })]);
     ann.hasWarning('/B/Edge/Fn', Match.stringLikeRegexp('not guarded: Lambda@Edge'));
     ann.hasError('/B/FourLayers', Match.stringLikeRegexp('already has 4 layers'));
-    ann.hasInfo('/B/Java', Match.stringLikeRegexp('metering and budgets exist only for Node.js and Python'));
+    // every runtime is metered by the agent: no "metering not available" note on Java
+    ann.hasNoInfo('/B/Java', Match.stringLikeRegexp('metering'));
     expect(java.runtime.name).toBe('java21');
   }, 120_000);
 
@@ -256,7 +257,7 @@ describe('EgressGuard as an aspect over a whole app', () => {
     const wrapped = fns.filter((f) => f.Properties.Environment?.Variables?.AWS_LAMBDA_EXEC_WRAPPER === WRAPPER_PATH);
     expect(wrapped).toHaveLength(1);
     expect(wrapped[0]?.Properties.Environment.Variables.EGRESS_GUARD_MODE).toBeUndefined(); // the file's mode
-    expect(wrapped[0]?.Properties.Environment.Variables.EGRESS_GUARD_WRAP_HANDLER).toBe('false');
+    expect(wrapped[0]?.Properties.Environment.Variables.EGRESS_GUARD_AGENT).toBe('off');
   });
 });
 

@@ -100,9 +100,9 @@ describe.skipIf(!ok)('npm run demo (short)', () => {
       expect(s).toMatch(/→ denied: failed with ENOTFOUND/);
       expect(s).toMatch(/→ allowed: HTTP 200/);
       expect(s).toMatch(
-        /BUDGET +budget rxBytes exceeded: \d+ > 52428800 bytes \(further egress blocked, invocation failed\)/,
+        /BUDGET +budget rxBytes exceeded: \d+ > 52428800 bytes \(egress of this invoke cut, invocation failed with EgressBudgetExceeded\)/,
       );
-      expect(s).toMatch(/→ invocation failed EgressBudgetExceededError: egress budget exceeded: rxBytes/);
+      expect(s).toMatch(/→ invocation failed EgressBudgetExceeded: egress budget exceeded: rxBytes/);
       expect(s).not.toContain('WOULD-BLOCK');
     });
   }

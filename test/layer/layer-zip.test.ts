@@ -77,6 +77,9 @@ describe.skipIf(!ok)('layer zips', () => {
     for (const l of layers) {
       const list = entries(l.zip);
       expect(list.map((e) => e.name)).toEqual(LAYER_FILES.map((f) => f.path));
+      // layer layout v2: the agent, and no per-language code
+      expect(list.map((e) => e.name)).toContain('egress-guard/bin/egress-guard-agent');
+      expect(list.filter((e) => /^egress-guard\/(node|python)\//.test(e.name))).toEqual([]);
       for (const f of LAYER_FILES) {
         const e = list.find((x) => x.name === f.path);
         expect(e?.mode, f.path).toBe(f.mode === 0o755 ? '-rwxr-xr-x' : '-rw-r--r--');
@@ -94,6 +97,8 @@ describe.skipIf(!ok)('layer zips', () => {
     const [x86, arm] = layers;
     expect(elfMachine(x86?.zip as string, 'egress-guard/lib/libegressguard.so')).toBe(0x3e);
     expect(elfMachine(arm?.zip as string, 'egress-guard/lib/libegressguard.so')).toBe(0xb7);
+    expect(elfMachine(x86?.zip as string, 'egress-guard/bin/egress-guard-agent')).toBe(0x3e);
+    expect(elfMachine(arm?.zip as string, 'egress-guard/bin/egress-guard-agent')).toBe(0xb7);
   });
 
   it('records the SHA-256 of each zip in SHA256SUMS', () => {

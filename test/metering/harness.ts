@@ -1,146 +1,181 @@
 /**
- * Test harness of the metering tests: builds the layer's Node bundle, runs the stand-in runtime drivers
- * (driver/node-driver.mjs, driver/py_driver.py) as child processes — optionally inside a network namespace and under
- * LD_PRELOAD of the real interposer — and collects what they wrote: invoke results, guard log lines, EMF lines.
+ * Harness of the agent tests: the real layer staged at a stand-in for /opt (exec wrapper, libegressguard.so,
+ * egress-guard-agent), the real demo Runtime API and runtime loops bundled by esbuild, and `runFunction()`, which
+ * runs driver.ts inside a network namespace and returns what happened: the invoke outcomes as the Runtime API saw
+ * them, every request it received, the guard's log lines (interposer and agent, from EGRESS_GUARD_LOG) and the EMF
+ * lines (the runtime's stdout).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { prebuild, stageLayer } from '../../layer/build/build-layer.js';
 import type { Netns } from '../support/netns.js';
-import { runChild } from '../support/netns.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const FUNCTIONS = join(ROOT, 'test/metering/functions');
-export const NODE_DRIVER = join(ROOT, 'test/metering/driver/node-driver.mjs');
-export const PY_DRIVER = join(ROOT, 'test/metering/driver/py_driver.py');
-export const PY_WRAPPER_DIR = join(ROOT, 'layer/python');
-export const INTERPOSER = join(ROOT, 'native/build/libegressguard.so');
+export const PY_RUNTIME = join(ROOT, 'demo/runtime/python_runtime.py');
+export const PY_RIC = join(ROOT, 'demo/runtime/python_ric_bootstrap.py');
 
-export function tempDir(prefix = 'eg-meter-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+export const hasRic = () => spawnSync('python3', ['-c', 'import awslambdaric'], { stdio: 'ignore' }).status === 0;
+
+export interface Kit {
+  dir: string;
+  opt: string;
+  wrapper: string;
+  lib: string;
+  driver: string;
+  nodeRuntime: string;
+  destroy(): void;
 }
 
-/** Bundles layer/node/handler.ts exactly as `npm run build:layer-node` does, into `dir`; returns the file. */
-export function buildBundle(dir: string): string {
-  const out = join(dir, 'handler.mjs');
-  const r = spawnSync(process.execPath, [join(ROOT, 'layer/node/bundle.mjs'), '--outfile', out], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`bundle failed: ${r.stderr}`);
-  return out;
-}
-
-export interface Invoke {
-  requestId: string;
-  event?: unknown;
-  timeoutMs?: number;
-}
-
-export interface InvokeResult {
-  requestId: string;
-  ok?: boolean;
-  value?: Record<string, unknown>;
-  error?: { name?: string; code?: string; budget?: string; limit?: number; observed?: number; message?: string };
-  timedOut?: boolean;
-  settled?: Record<string, unknown>;
+/** Stages the layer and bundles the driver and the Node runtime loop into a temp dir. */
+export async function makeKit(): Promise<Kit> {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+  await prebuild([arch]);
+  const dir = mkdtempSync(join(tmpdir(), 'eg-agent-'));
+  const opt = join(dir, 'opt');
+  stageLayer(arch, opt, { build: false });
+  await build({
+    entryPoints: {
+      driver: join(ROOT, 'test/metering/driver.ts'),
+      'node-runtime': join(ROOT, 'demo/runtime/node-runtime.ts'),
+    },
+    outdir: dir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  return {
+    dir,
+    opt,
+    wrapper: join(opt, 'egress-guard', 'wrapper'),
+    lib: join(opt, 'egress-guard', 'lib', 'libegressguard.so'),
+    driver: join(dir, 'driver.mjs'),
+    nodeRuntime: join(dir, 'node-runtime.mjs'),
+    destroy: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: log lines are free-form JSON; tests assert on the fields they need.
 export type LogLine = Record<string, any>;
 
-export interface DriverRun {
-  status: number | null;
-  results: InvokeResult[];
-  /** Every JSON line of the guard log file (wrapper and interposer). */
+export interface Outcome {
+  requestId: string;
+  ok?: boolean;
+  body?: LogLine | string;
+  errorType?: string;
+  failed?: string;
+  afterMs?: number;
+}
+
+export interface FunctionRun {
+  outcomes: Outcome[];
+  requests: string[];
+  exit: string | number | null;
   logs: LogLine[];
-  /** Every JSON line the driver wrote to stdout (EMF). */
-  stdout: LogLine[];
+  emf: LogLine[];
   stderr: string;
 }
 
-export interface DriverOptions {
-  lang: 'node' | 'python';
-  /** Node: `_HANDLER` (e.g. `/tmp/x/handler.handler` for the bundle); Python: the module path is fixed. */
-  handler?: string;
-  /** The function's own handler string (EGRESS_GUARD_ORIGINAL_HANDLER). */
-  original: string;
-  taskRoot?: string;
-  invokes: Invoke[];
-  env?: Record<string, string>;
+export type RuntimeKind = 'node' | 'python' | 'python-ric';
+
+export interface RunOptions {
+  kit: Kit;
+  runtime: RuntimeKind;
+  handler: string;
+  invokes: { requestId: string; event?: unknown; timeoutMs?: number }[];
   ns?: Netns;
-  preload?: boolean;
-  settle?: boolean;
-  /** Node driver: start every invoke at once (overlapping, as on Lambda Managed Instances). */
-  parallel?: boolean;
-  timeoutMs?: number;
+  env?: Record<string, string>;
+  /** Start the runtime without the exec wrapper, with LD_PRELOAD set (provided.*, container images). */
+  direct?: boolean;
+  /** The runtime command with the handler on argv (`python3 -m awslambdaric app.handler`). */
+  command?: string[];
+  killAgentAfterMs?: number;
+  settleMs?: number;
 }
 
-function jsonLines(text: string): LogLine[] {
+function lines(text: string): LogLine[] {
   const out: LogLine[] = [];
   for (const l of text.split('\n')) {
     if (!l.startsWith('{')) continue;
     try {
       out.push(JSON.parse(l) as LogLine);
     } catch {
-      // not ours
+      // not a JSON line
     }
   }
   return out;
 }
 
-export async function runDriver(o: DriverOptions): Promise<DriverRun> {
-  const dir = tempDir('eg-drv-');
+export function commandOf(kit: Kit, runtime: RuntimeKind): string[] {
+  if (runtime === 'node') return [process.execPath, kit.nodeRuntime];
+  return ['python3', runtime === 'python' ? PY_RUNTIME : PY_RIC];
+}
+
+export async function runFunction(o: RunOptions): Promise<FunctionRun> {
+  const work = mkdtempSync(join(o.kit.dir, 'run-'));
+  const log = join(work, 'guard.log');
+  const state = join(work, 'state', 'state');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LAMBDA_TASK_ROOT: FUNCTIONS,
+    _HANDLER: o.handler,
+    AWS_LAMBDA_FUNCTION_NAME: 'agent-test',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    EGRESS_GUARD_LOG: log,
+    EGRESS_GUARD_STATE: state,
+    EGRESS_GUARD_OPT: o.kit.opt,
+    ...(o.direct ? { LD_PRELOAD: o.kit.lib } : {}),
+    ...o.env,
+  };
+  const plan = {
+    command: o.command ?? commandOf(o.kit, o.runtime),
+    env,
+    wrapper: o.direct ? undefined : o.kit.wrapper,
+    invokes: o.invokes,
+    killAgentAfterMs: o.killAgentAfterMs,
+    settleMs: o.settleMs,
+    statePath: state,
+  };
+  const args = [o.kit.driver, JSON.stringify(plan)];
+  const r = o.ns
+    ? await o.ns.run(process.execPath, args, { timeoutMs: 120_000 })
+    : await (await import('../support/netns.js')).runChild(
+        (await import('node:child_process')).spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }),
+        '',
+        120_000,
+      );
   try {
-    const resultFile = join(dir, 'results.jsonl');
-    const logFile = join(dir, 'guard.log');
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      LAMBDA_TASK_ROOT: o.taskRoot ?? FUNCTIONS,
-      EGRESS_GUARD_ORIGINAL_HANDLER: o.original,
-      EGRESS_GUARD_LOG: logFile,
-      EGRESS_GUARD_STATE: join(dir, 'state'),
-      AWS_LAMBDA_FUNCTION_NAME: 'metering-test',
-      ...(o.preload ? { LD_PRELOAD: INTERPOSER } : {}),
-      ...o.env,
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+      outcomes: Outcome[];
+      requests: string[];
+      exit: string | number | null;
+      stdout: string;
+      stderr: string;
     };
-    const plan = JSON.stringify({
-      invokes: o.invokes,
-      resultFile,
-      settleGlobal: o.settle ? '__egSettle' : undefined,
-      parallel: o.parallel,
-    });
-    let cmd: string;
-    let args: string[];
-    if (o.lang === 'node') {
-      env._HANDLER = o.handler ?? '';
-      cmd = process.execPath;
-      args = [NODE_DRIVER, plan];
-    } else {
-      env._HANDLER = 'egress_guard_wrapper.handler';
-      env.PYTHONPATH = PY_WRAPPER_DIR;
-      env.PYTHONDONTWRITEBYTECODE = '1';
-      cmd = 'python3';
-      args = [PY_DRIVER, plan];
-    }
-    const { spawn } = await import('node:child_process');
-    const child = o.ns
-      ? o.ns.spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
-      : spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const r = await runChild(child, '', o.timeoutMs ?? 60_000);
-    const read = (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : '');
+    if (!report.outcomes) throw new Error(`driver failed (${r.status}): ${r.stderr}`);
     return {
-      status: r.status,
-      results: jsonLines(read(resultFile)) as InvokeResult[],
-      logs: jsonLines(read(logFile)),
-      stdout: jsonLines(r.stdout),
-      stderr: r.stderr,
+      outcomes: report.outcomes,
+      requests: report.requests,
+      exit: report.exit,
+      logs: existsSync(log) ? lines(readFileSync(log, 'utf8')) : [],
+      emf: lines(report.stdout).filter((l) => l._aws),
+      stderr: report.stderr + r.stderr,
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
-/** Guard lines of one event kind (and one request id). */
-export function lines(run: DriverRun, event: string, requestId?: string): LogLine[] {
+/** Guard lines of one event (and one request id). */
+export function events(run: FunctionRun, event: string, requestId?: string): LogLine[] {
   return run.logs.filter(
     (l) => l.name === 'egress-guard' && l.event === event && (requestId === undefined || l.requestId === requestId),
   );

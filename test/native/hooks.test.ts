@@ -6,7 +6,7 @@
  * Asserts return values, errno names and the JSON log lines (codes and fields, not prose).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -379,10 +379,10 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
 
   describe('shared state file (docs/STATE.md)', () => {
     function stateFile(flags: number, requestId: string): string {
-      const b = Buffer.alloc(256);
-      b.write('EGSTATE\x01', 0, 'latin1');
-      b.writeUInt32LE(1, 8);
-      b.writeUInt32LE(256, 12);
+      const b = Buffer.alloc(512); // version 2 (docs/STATE.md)
+      b.write('EGSTATE\x02', 0, 'latin1');
+      b.writeUInt32LE(2, 8);
+      b.writeUInt32LE(512, 12);
       b.writeBigUInt64LE(2n, 16); // seq: even = stable
       b.writeBigUInt64LE(1n, 24); // invoke_seq
       b.writeUInt32LE(flags, 32);
@@ -394,7 +394,7 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
     }
     const counters = (path: string) => {
       const b = readFileSync(path);
-      return [128, 136, 144, 152].map((o) => Number(b.readBigUInt64LE(o)));
+      return [192, 200, 208, 216].map((o) => Number(b.readBigUInt64LE(o))); // n_allowed, n_denied, n_blocked, n_uncovered
     };
 
     it('log lines carry the requestId; decisions are counted (allowed, denied, blocked, uncovered)', () => {
@@ -415,19 +415,31 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       expect(a.results[0]).toEqual({ call: 'connect', rc: 0 });
     });
 
-    it('a missing state file is created with its header; a foreign file is ignored with one warning', () => {
-      const st = join(dir, 'created-state');
+    it('a missing state file is created whole (directory included); a foreign or version 1 file is ignored', () => {
+      const st = join(dir, 'new-dir', 'created-state');
       probe(['connect', '10.66.0.2', String(P)], { EGRESS_GUARD_STATE: st });
       const b = readFileSync(st);
-      expect(b.length).toBe(256);
-      expect(b.subarray(0, 8).toString('latin1')).toBe('EGSTATE\x01');
-      expect(Number(b.readBigUInt64LE(128))).toBe(1); // the allowed connect was counted
-      const foreign = join(dir, 'foreign-state');
-      writeFileSync(foreign, Buffer.alloc(256, 7));
-      const r = probe(['connect', '10.66.0.3', String(P)], { EGRESS_GUARD_STATE: foreign });
-      expect(where(r.logs, { event: 'policy' })[0]).toMatchObject({ error: 'E_STATE_INVALID', level: 40 });
-      expect(where(r.logs, { event: 'connect' })[0]).toMatchObject({ blocked: true });
-      expect(readFileSync(foreign).equals(Buffer.alloc(256, 7))).toBe(true); // never written
+      expect(b.length).toBe(512);
+      expect(b.subarray(0, 8).toString('latin1')).toBe('EGSTATE\x02');
+      expect([b.readUInt32LE(8), b.readUInt32LE(12)]).toEqual([2, 512]);
+      for (const off of [144, 152, 160]) expect(b.readBigUInt64LE(off)).toBe(2n ** 64n - 1n); // not armed
+      expect(Number(b.readBigUInt64LE(192))).toBe(1); // the allowed connect was counted
+      expect(readdirSync(join(dir, 'new-dir'))).toEqual(['created-state']); // no temporary file left behind
+      const v1 = Buffer.alloc(256);
+      v1.write('EGSTATE\x01', 0, 'latin1');
+      v1.writeUInt32LE(1, 8);
+      v1.writeUInt32LE(256, 12);
+      for (const [name, bytes] of [
+        ['foreign-state', Buffer.alloc(512, 7)],
+        ['v1-state', v1],
+      ] as const) {
+        const foreign = join(dir, name);
+        writeFileSync(foreign, bytes);
+        const r = probe(['connect', '10.66.0.3', String(P)], { EGRESS_GUARD_STATE: foreign });
+        expect(where(r.logs, { event: 'policy' })[0]).toMatchObject({ error: 'E_STATE_INVALID', level: 40 });
+        expect(where(r.logs, { event: 'connect' })[0]).toMatchObject({ blocked: true });
+        expect(readFileSync(foreign).equals(bytes)).toBe(true); // never written
+      }
     });
   });
 

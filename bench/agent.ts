@@ -1,0 +1,221 @@
+/**
+ * Benchmark 6: what the guard adds to a Lambda runtime, through a real Runtime API loop (demo/runtime-api.ts) — the
+ * exec wrapper, the interposer and the agent together, against the same runtime started plainly, interleaved.
+ *
+ *   node dist/bench/agent.js [--rounds N] [--invokes N]      (run by bench/run.ts; prints one JSON line)
+ *
+ * - init: from the spawn of the runtime command (guarded: `wrapper <command>`) to the runtime's first
+ *   GET /2018-06-01/runtime/invocation/next reaching the Runtime API; Node (the demo's runtime loop) and Python (the
+ *   demo's loop, standard library only). N rounds, guarded and plain alternating; the median of the per-round
+ *   differences.
+ * - invoke: the latency of one invoke as the caller sees it (queue the event → the runtime's response received by the
+ *   Runtime API) of a do-nothing handler, guarded vs plain, pairs alternating; the median of per-pair differences.
+ * - sampler: the agent's CPU time (utime+stime of /proc/<agent>/stat) over a 2 s invoke while the sampler is armed
+ *   (enforce mode with budgets), as a share of one core; and the same invoke in audit mode (not armed).
+ * Guarded configuration: enforce mode, the 100-rule policy of the hook benchmarks plus per-invoke budgets, guard log
+ * to a file, EMF to stdout (read and discarded), state file in a scratch directory.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { RuntimeApi } from '../demo/runtime-api.js';
+import { stageLayer } from '../layer/build/build-layer.js';
+import { compilePolicyTextSync } from '../policy/index.js';
+import { hooksPolicy } from './policies.js';
+import { spread } from './stats.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, here.endsWith(join('dist', 'bench')) ? '../..' : '..');
+const args = process.argv.slice(2);
+const num = (f: string, d: number) => {
+  const i = args.indexOf(f);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
+const ROUNDS = num('--rounds', 20);
+const INVOKES = num('--invokes', 2000);
+
+const work = mkdtempSync(join(tmpdir(), 'eg-bench-agent-'));
+const opt = join(work, 'opt');
+const task = join(work, 'task');
+
+interface Fn {
+  lang: 'node' | 'python';
+  command: string[];
+  handler: string;
+}
+
+async function setup(): Promise<{ fns: Fn[]; policy: string }> {
+  stageLayer(process.arch === 'arm64' ? 'arm64' : 'x86_64', opt, { build: false });
+  await build({
+    entryPoints: [join(root, 'demo/runtime/node-runtime.ts')],
+    outfile: join(work, 'node-runtime.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
+  mkdirSync(task);
+  writeFileSync(join(task, 'noop.mjs'), 'export const handler = async (e) => ({ ok: true, e });\n');
+  writeFileSync(join(task, 'noop.py'), 'def handler(event, context):\n    return {"ok": True, "e": event}\n');
+  const policy = join(work, 'p100-budgets.egp');
+  const yaml = `${hooksPolicy().replace('mode: audit', 'mode: enforce')}budgets:\n  perInvoke:\n    rxBytes: 50MiB\n    txBytes: 5MiB\n`;
+  writeFileSync(policy, compilePolicyTextSync(yaml, 'p100-budgets.yaml').bytes);
+  return {
+    policy,
+    fns: [
+      { lang: 'node', command: [process.execPath, join(work, 'node-runtime.mjs')], handler: 'noop.handler' },
+      { lang: 'python', command: ['python3', join(root, 'demo/runtime/python_runtime.py')], handler: 'noop.handler' },
+    ],
+  };
+}
+
+interface Started {
+  api: RuntimeApi;
+  child: ChildProcess;
+  state: string;
+  /** ms from spawn to the first GET …/next */
+  initMs: number;
+}
+
+async function start(fn: Fn, guarded: boolean, policy: string, mode = 'enforce'): Promise<Started> {
+  const api = new RuntimeApi();
+  const address = await api.listen();
+  const dir = mkdtempSync(join(work, 'run-'));
+  const state = join(dir, 'state');
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    LAMBDA_TASK_ROOT: task,
+    _HANDLER: fn.handler,
+    AWS_LAMBDA_RUNTIME_API: address,
+    AWS_LAMBDA_FUNCTION_NAME: 'bench',
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...(guarded
+      ? {
+          EGRESS_GUARD_OPT: opt,
+          EGRESS_GUARD_POLICY: policy,
+          EGRESS_GUARD_MODE: mode,
+          EGRESS_GUARD_LOG: join(dir, 'guard.log'),
+          EGRESS_GUARD_STATE: state,
+        }
+      : {}),
+  };
+  let first = 0;
+  const ready = new Promise<void>((ok) => {
+    api.onRequest = (method, url) => {
+      if (first === 0 && method === 'GET' && url.endsWith('/invocation/next')) {
+        first = performance.now();
+        ok();
+      }
+    };
+  });
+  const argv = guarded ? [join(opt, 'egress-guard', 'wrapper'), ...fn.command] : fn.command;
+  const t0 = performance.now();
+  const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  child.stdout?.resume(); // EMF lines: read and discarded
+  await ready;
+  return { api, child, state, initMs: first - t0 };
+}
+
+async function stop(s: Started): Promise<void> {
+  const gone = new Promise<void>((ok) => s.child.on('exit', () => ok()));
+  s.child.kill('SIGKILL');
+  await gone;
+  await s.api.close();
+}
+
+async function timed(s: Started, event: unknown): Promise<number> {
+  const t = performance.now();
+  const o = await s.api.invoke(event, { timeoutMs: 30_000 });
+  if (!o.ok) throw new Error(`bench invoke failed: ${JSON.stringify(o.body)}`);
+  return performance.now() - t;
+}
+
+function cpuTicks(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14 and 15)
+}
+
+const agentPid = (state: string) => Number(readFileSync(state).readBigUInt64LE(112));
+
+async function main(): Promise<void> {
+  const { fns, policy } = await setup();
+  const init: unknown[] = [];
+  const invoke: unknown[] = [];
+  for (const fn of fns) {
+    const plain: number[] = [];
+    const guarded: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const g of r % 2 === 0 ? [false, true] : [true, false]) {
+        const s = await start(fn, g, policy);
+        (g ? guarded : plain).push(s.initMs);
+        await stop(s);
+      }
+    }
+    const diffs = guarded.map((g, i) => g - (plain[i] as number));
+    init.push({
+      lang: fn.lang,
+      rounds: ROUNDS,
+      plainMs: spread(plain).median,
+      guardedMs: spread(guarded).median,
+      addedMs: spread(diffs).median,
+      addedMinMs: spread(diffs).min,
+      addedMaxMs: spread(diffs).max,
+    });
+  }
+  for (const fn of fns) {
+    const p = await start(fn, false, policy);
+    const g = await start(fn, true, policy);
+    for (let i = 0; i < 50; i++) {
+      await timed(p, {}); // warm up both
+      await timed(g, {});
+    }
+    const plain: number[] = [];
+    const guarded: number[] = [];
+    for (let i = 0; i < INVOKES; i++) {
+      const first = i % 2 === 0 ? p : g;
+      const second = first === p ? g : p;
+      const a = await timed(first, { i });
+      const b = await timed(second, { i });
+      plain.push(first === p ? a : b);
+      guarded.push(first === p ? b : a);
+    }
+    await stop(p);
+    await stop(g);
+    const diffs = guarded.map((x, i) => (x - (plain[i] as number)) * 1000);
+    invoke.push({
+      lang: fn.lang,
+      invokes: INVOKES,
+      plainMedianUs: Math.round(spread(plain).median * 1000),
+      guardedMedianUs: Math.round(spread(guarded).median * 1000),
+      addedMedianUs: Math.round(spread(diffs).median * 10) / 10,
+    });
+  }
+  const sampler: unknown[] = [];
+  const hz = 100; // USER_HZ: the unit of /proc/<pid>/stat times on Linux
+  writeFileSync(join(task, 'sleep2.py'), 'import time\ndef handler(e, c):\n    time.sleep(2)\n    return {}\n');
+  for (const mode of ['enforce', 'audit']) {
+    const s = await start({ ...(fns[1] as Fn), handler: 'sleep2.handler' }, true, policy, mode);
+    await timed(s, {}); // the first invoke starts the agent's sampler thread and warms everything up
+    const pid = agentPid(s.state);
+    const before = cpuTicks(pid);
+    const t = performance.now();
+    await timed(s, {});
+    const wallS = (performance.now() - t) / 1000;
+    const cpuS = (cpuTicks(pid) - before) / hz;
+    await stop(s);
+    sampler.push({ mode, armed: mode === 'enforce', wallS, cpuS, corePercent: (cpuS / wallS) * 100 });
+  }
+  process.stdout.write(`${JSON.stringify({ bench: 'agent', init, invoke, sampler })}\n`);
+}
+
+main()
+  .catch((e: unknown) => {
+    process.stderr.write(`bench/agent: ${e instanceof Error ? e.stack : e}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(work, { recursive: true, force: true }));

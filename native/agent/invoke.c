@@ -1,0 +1,488 @@
+/*
+ * invoke.c — the invoke table: what the agent knows about every invoke in flight, under one mutex.
+ *
+ * Contract (docs/METERING.md "The agent", docs/STATE.md)
+ * - inv_begin(): the Runtime API answered /next with a request id. Before the event reaches the runtime: a
+ *   /proc/net/dev snapshot, the interposer's counters, and the state file says IN_INVOKE with the request id (so every
+ *   guard line of the handler carries it) and, when the invoke's budgets are enforced (enforce mode, budgets set, not
+ *   concurrent: ARMED), the thresholds on the interposer's io counters. Another invoke in flight, or
+ *   AWS_LAMBDA_MAX_CONCURRENCY > 1, makes every overlapping invoke `concurrent`: figures are environment-wide,
+ *   budgets are reported but never enforced (the trip would hit invokes that did nothing wrong).
+ * - inv_end(): the runtime posted the invoke's result. The end snapshot is taken at once, the final budget check made;
+ *   an enforced breach replaces the result with EgressBudgetExceeded (INV_REPLACE). When the agent already answered
+ *   Lambda for this invoke (a trip mid-invoke), the runtime's late result is answered locally and dropped
+ *   (INV_SWALLOW): Lambda never receives two results. The invoke and EMF lines come from inv_report() after the
+ *   relay, off the latency path.
+ * - inv_tick() (sampler.c): while an invoke is ARMED, every cfg.sample_ns: /proc/net/dev against its budgets, and the
+ *   state file's trip (the interposer's exact byte accounting). On a trip: BUDGET_TRIPPED + trip_gen in the state file
+ *   (the interposer then cuts the invoke's egress sockets), one `budget` line, and the invoke fails at once: the
+ *   agent posts EgressBudgetExceeded upstream (or ends a streaming response with it). Also invoke deadlines: an invoke
+ *   still running cfg.timeout_margin_ns before its Lambda-Runtime-Deadline-Ms is reported `timeout` then (the runtime
+ *   is killed at the deadline, so it is the last moment to write the figures).
+ * - Between invokes: the bytes counted after one invoke ended and before the next began are reported on the next
+ *   invoke line as `betweenInvokes` (charged to neither); after a trip BUDGET_TRIPPED stays set until the next invoke
+ *   begins, so the tripped invoke's leftovers cannot open new egress meanwhile.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "report.h"
+#include "state_layout.h"
+
+#define MAX_INV 64
+
+enum { IV_RUNNING = 0, IV_STREAMING = 1, IV_ENDED = 2 };
+
+struct invoke {
+  int used, state;
+  char id[65];
+  uint64_t start_ns, end_ns, deadline_ns;
+  struct nd_snap start, end;
+  int start_ok, end_ok;
+  uint64_t c0[AG_N_COUNT], c1[AG_N_COUNT];
+  uint64_t io0[2];
+  int concurrent, armed;
+  int answered;     /* the agent gave Lambda this invoke's result (EgressBudgetExceeded) */
+  int runtime_done; /* the runtime's own result arrived */
+  int reported;     /* the invoke line was claimed */
+  int outcome, timed_out;
+  int tripped, trip_which;
+  uint64_t trip_limit, trip_observed;
+  int trip_pending; /* streaming: end the stream with our error */
+  int wake_fd;      /* streaming relay's watch */
+  int has_between;
+  uint64_t between_rx, between_tx;
+  char trailers[1024];
+};
+
+static struct invoke tab[MAX_INV];
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int nd_fd = -1;
+static char nd_buf[65536];
+static struct nd_snap load_snap, last_end;
+static int have_load, have_last_end, init_done;
+static int sampler_fd = -1;
+
+static const uint32_t TRIP_CODES[3] = {EG_ST_TRIP_RX, EG_ST_TRIP_TX, EG_ST_TRIP_TOTAL};
+
+int inv_wake_fd(void) { return sampler_fd; }
+
+static void wake(int fd) {
+  uint64_t one = 1;
+  if (fd >= 0) (void)!write(fd, &one, 8);
+}
+
+static int read_netdev(struct nd_snap *s) {
+  if (nd_fd < 0) return -1;
+  return nd_read(nd_fd, nd_buf, sizeof nd_buf, s) == 0 ? 0 : -1;
+}
+
+int inv_init(void) {
+  nd_fd = open(cfg.netdev_path, O_RDONLY | O_CLOEXEC);
+  sampler_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  for (int i = 0; i < MAX_INV; i++) tab[i].wake_fd = -1;
+  have_load = read_netdev(&load_snap) == 0;
+  return sampler_fd >= 0 ? 0 : -1;
+}
+
+static int in_flight(void) {
+  int n = 0;
+  for (int i = 0; i < MAX_INV; i++)
+    if (tab[i].used && tab[i].state != IV_ENDED) n++;
+  return n;
+}
+
+static struct invoke *find(const char *id, size_t len) {
+  if (len > 64) return NULL;
+  for (int i = 0; i < MAX_INV; i++)
+    if (tab[i].used && strlen(tab[i].id) == len && memcmp(tab[i].id, id, len) == 0) return &tab[i];
+  return NULL;
+}
+
+static void release(struct invoke *inv) { inv->used = 0; }
+
+/* A free slot; when full, the oldest entry that only waits for a late result of the runtime is dropped. */
+static struct invoke *slot(void) {
+  struct invoke *oldest = NULL;
+  for (int i = 0; i < MAX_INV; i++) {
+    if (!tab[i].used) return &tab[i];
+    if (tab[i].reported && (oldest == NULL || tab[i].start_ns < oldest->start_ns)) oldest = &tab[i];
+  }
+  if (oldest) release(oldest);
+  return oldest;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b) { return a > AG_NONE - b ? AG_NONE : a + b; }
+
+struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
+  if (id_len == 0 || id_len > 64) return NULL;
+  pthread_mutex_lock(&mu);
+  struct invoke *inv = slot();
+  if (inv == NULL) {
+    pthread_mutex_unlock(&mu);
+    return NULL;
+  }
+  int fd = inv->wake_fd;
+  memset(inv, 0, sizeof *inv);
+  inv->wake_fd = fd;
+  if (inv->wake_fd < 0) inv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  uint64_t drain;
+  while (inv->wake_fd >= 0 && read(inv->wake_fd, &drain, 8) == 8) {
+  }
+  inv->used = 1;
+  memcpy(inv->id, id, id_len);
+  inv->start_ok = read_netdev(&inv->start) == 0;
+  inv->start_ns = ag_now_ns();
+  if (deadline_ms > 0) {
+    uint64_t now_ms = ag_epoch_ms();
+    inv->deadline_ns = inv->start_ns + (deadline_ms > now_ms ? (deadline_ms - now_ms) * 1000000ull : 0);
+  }
+  statew_counters(inv->c0);
+  statew_io(&inv->io0[0], &inv->io0[1]);
+  int others = in_flight() - 1;
+  inv->concurrent = cfg.multi_concurrency || others > 0;
+  if (others > 0) {
+    for (int i = 0; i < MAX_INV; i++)
+      if (tab[i].used && &tab[i] != inv && tab[i].state != IV_ENDED) tab[i].concurrent = 1, tab[i].armed = 0;
+  }
+  inv->armed = cfg.mode == AG_MODE_ENFORCE && cfg.has_budgets && !inv->concurrent && inv->start_ok;
+  uint64_t at[3] = {AG_NONE, AG_NONE, AG_NONE};
+  if (inv->armed) {
+    if (cfg.budget[AG_RX] != AG_NONE) at[AG_RX] = add_sat(inv->io0[0], cfg.budget[AG_RX]);
+    if (cfg.budget[AG_TX] != AG_NONE) at[AG_TX] = add_sat(inv->io0[1], cfg.budget[AG_TX]);
+    if (cfg.budget[AG_TOTAL] != AG_NONE) at[AG_TOTAL] = add_sat(inv->io0[0] + inv->io0[1], cfg.budget[AG_TOTAL]);
+  }
+  uint32_t flags = EG_ST_F_IN_INVOKE | (inv->armed ? EG_ST_F_ARMED : 0) | (inv->concurrent ? EG_ST_F_CONCURRENT : 0);
+  statew_begin(id, id_len, flags, at);
+  if (have_last_end && others == 0 && inv->start_ok) {
+    struct nd_delta d;
+    nd_delta(&last_end, &inv->start, &cfg.filter, &d);
+    inv->has_between = 1;
+    inv->between_rx = d.rx;
+    inv->between_tx = d.tx;
+  }
+  pthread_mutex_unlock(&mu);
+  wake(sampler_fd);
+  return inv;
+}
+
+void inv_after_begin(struct invoke *inv) {
+  static struct nd_snap first;
+  char id[65];
+  pthread_mutex_lock(&mu);
+  int todo = !init_done && inv->used && inv->start_ok && have_load;
+  if (todo) {
+    init_done = 1;
+    first = inv->start;
+    memcpy(id, inv->id, sizeof id);
+  }
+  pthread_mutex_unlock(&mu);
+  if (todo) report_init_line(&load_snap, &first, id);
+}
+
+/* The first budget the delta exceeds (strictly greater), or -1. */
+static int exceeded(uint64_t rx, uint64_t tx, uint64_t *limit, uint64_t *observed) {
+  const uint64_t v[3] = {rx, tx, rx + tx};
+  for (int i = 0; i < 3; i++) {
+    if (cfg.budget[i] != AG_NONE && v[i] > cfg.budget[i]) {
+      *limit = cfg.budget[i];
+      *observed = v[i];
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* Records a breach (once per invoke), trips the state file when enforced; fills *note for the budget line. Returns 1
+ * when the breach is enforced (the invoke must fail). Under mu. */
+static int trip(struct invoke *inv, int which, uint64_t limit, uint64_t observed, uint64_t rx, uint64_t tx,
+                const char *by, struct budget_note *note) {
+  inv->tripped = 1;
+  inv->trip_which = which;
+  inv->trip_limit = limit;
+  inv->trip_observed = observed;
+  int enforced = cfg.mode == AG_MODE_ENFORCE && !inv->concurrent;
+  if (enforced) statew_trip(TRIP_CODES[which]);
+  memcpy(note->id, inv->id, sizeof note->id);
+  note->which = which;
+  note->limit = limit;
+  note->observed = observed;
+  note->rx = rx;
+  note->tx = tx;
+  note->enforced = enforced;
+  note->concurrent = inv->concurrent;
+  note->by = by;
+  return enforced;
+}
+
+static void base64(const uint8_t *in, size_t n, char *out, size_t cap) {
+  static const char T[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t o = 0;
+  for (size_t i = 0; i < n && o + 5 < cap; i += 3) {
+    uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+    out[o++] = T[v >> 18 & 63];
+    out[o++] = T[v >> 12 & 63];
+    out[o++] = i + 1 < n ? T[v >> 6 & 63] : '=';
+    out[o++] = i + 2 < n ? T[v & 63] : '=';
+  }
+  out[o] = '\0';
+}
+
+size_t inv_error_body(struct invoke *inv, char *out, size_t cap) {
+  const char *name = report_budget_name(inv->trip_which);
+  int n = snprintf(out, cap,
+                   "{\"errorMessage\":\"egress budget exceeded: %s %llu bytes observed, limit %llu (request %s); the "
+                   "invocation's egress was cut; raise budgets.perInvoke in the policy if this is expected\","
+                   "\"errorType\":\"EgressBudgetExceeded\",\"stackTrace\":[],\"code\":\"E_BUDGET_EXCEEDED\","
+                   "\"budget\":\"%s\",\"limit\":%llu,\"observed\":%llu,\"requestId\":\"%s\"}",
+                   name, (unsigned long long)inv->trip_observed, (unsigned long long)inv->trip_limit, inv->id, name,
+                   (unsigned long long)inv->trip_limit, (unsigned long long)inv->trip_observed, inv->id);
+  return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+static void build_trailers(struct invoke *inv) {
+  char body[900], b64[1300];
+  size_t n = inv_error_body(inv, body, sizeof body);
+  base64((const uint8_t *)body, n, b64, sizeof b64);
+  snprintf(inv->trailers, sizeof inv->trailers,
+           "Lambda-Runtime-Function-Error-Type: EgressBudgetExceeded\r\nLambda-Runtime-Function-Error-Body: %.*s\r\n",
+           (int)(sizeof inv->trailers - 120), b64);
+}
+
+/* End snapshot and counters; the state file leaves the invoke. Under mu. */
+static void take_end(struct invoke *inv) {
+  inv->end_ns = ag_now_ns();
+  inv->end_ok = inv->start_ok && read_netdev(&inv->end) == 0;
+  statew_counters(inv->c1);
+  inv->state = IV_ENDED;
+  int others = in_flight();
+  statew_end(others > 0);
+  if (others == 0 && inv->end_ok) {
+    last_end = inv->end;
+    have_last_end = 1;
+  }
+}
+
+/* The final check at the end; 1 when an enforced breach must fail the invoke. Under mu. */
+static int final_check(struct invoke *inv, struct budget_note *note, int *noted) {
+  *noted = 0;
+  if (!cfg.has_budgets || inv->tripped || !inv->end_ok) return 0;
+  struct nd_delta d;
+  nd_delta(&inv->start, &inv->end, &cfg.filter, &d);
+  uint64_t limit, observed;
+  int w = exceeded(d.rx, d.tx, &limit, &observed);
+  if (w < 0) return 0;
+  *noted = 1;
+  return trip(inv, w, limit, observed, d.rx, d.tx, "end", note);
+}
+
+enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invoke **out) {
+  struct budget_note note;
+  int noted = 0;
+  enum inv_action act = INV_FORWARD;
+  pthread_mutex_lock(&mu);
+  struct invoke *inv = find(id, id_len);
+  *out = NULL;
+  if (inv != NULL) {
+    inv->runtime_done = 1;
+    if (inv->answered) {
+      act = INV_SWALLOW;
+      if (inv->state != IV_ENDED) take_end(inv), inv->outcome = OUT_ERROR;
+      *out = inv->reported ? NULL : inv;
+      if (inv->reported) release(inv);
+    } else if (inv->state == IV_ENDED) {
+      if (inv->reported) release(inv); /* reported as timed out: the late result goes to Lambda as is */
+    } else {
+      take_end(inv);
+      inv->outcome = outcome;
+      if (final_check(inv, &note, &noted)) {
+        inv->answered = 1;
+        inv->outcome = OUT_ERROR;
+        act = INV_REPLACE;
+      }
+      *out = inv;
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  if (noted) report_budget_line(&note);
+  wake(sampler_fd);
+  return act;
+}
+
+enum inv_action inv_stream_begin(const char *id, size_t id_len, struct invoke **out) {
+  enum inv_action act = INV_FORWARD;
+  pthread_mutex_lock(&mu);
+  struct invoke *inv = find(id, id_len);
+  *out = NULL;
+  if (inv != NULL) {
+    if (inv->answered) {
+      act = INV_SWALLOW;
+      inv->runtime_done = 1;
+      if (inv->state != IV_ENDED) take_end(inv), inv->outcome = OUT_ERROR;
+      *out = inv->reported ? NULL : inv;
+      if (inv->reported) release(inv);
+    } else if (inv->state == IV_ENDED) {
+      if (inv->reported) release(inv);
+    } else {
+      inv->state = IV_STREAMING;
+      *out = inv;
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  return act;
+}
+
+int inv_stream_wake_fd(struct invoke *inv) { return inv->wake_fd; }
+const char *inv_stream_trailers(struct invoke *inv) { return inv->trailers; }
+
+int inv_stream_should_abort(void *ctx, int at_end) {
+  struct invoke *inv = ctx;
+  struct budget_note note;
+  int noted = 0, abort = 0;
+  uint64_t drain;
+  while (read(inv->wake_fd, &drain, 8) == 8) {
+  }
+  pthread_mutex_lock(&mu);
+  if (inv->trip_pending) {
+    inv->trip_pending = 0;
+    abort = 1;
+  } else if (at_end && inv->state == IV_STREAMING && !inv->answered) {
+    take_end(inv);
+    if (final_check(inv, &note, &noted)) {
+      inv->answered = 1;
+      build_trailers(inv);
+      abort = 1;
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  if (noted) report_budget_line(&note);
+  return abort;
+}
+
+void inv_stream_end(struct invoke *inv, int outcome) {
+  pthread_mutex_lock(&mu);
+  inv->runtime_done = 1;
+  if (inv->state != IV_ENDED) take_end(inv);
+  inv->outcome = inv->answered ? OUT_ERROR : outcome;
+  pthread_mutex_unlock(&mu);
+  wake(sampler_fd);
+}
+
+/* Copies what the invoke line needs and marks the invoke reported. Under mu. */
+static void summarise(struct invoke *inv, struct inv_summary *s) {
+  memset(s, 0, sizeof *s);
+  inv->reported = 1;
+  memcpy(s->id, inv->id, sizeof s->id);
+  s->outcome = inv->outcome;
+  s->failed_by_guard = inv->answered;
+  s->duration_ns = inv->end_ns - inv->start_ns;
+  s->netdev_ok = inv->end_ok;
+  if (s->netdev_ok) {
+    s->start = inv->start;
+    s->end = inv->end;
+    nd_delta(&s->start, &s->end, &cfg.filter, &s->d);
+  }
+  s->have_events = statew_ok();
+  for (int i = 0; i < AG_N_COUNT; i++) s->events[i] = inv->c1[i] - inv->c0[i];
+  s->exceeded = inv->tripped;
+  s->concurrent = inv->concurrent;
+  s->timed_out = inv->timed_out;
+  s->has_between = inv->has_between;
+  s->between_rx = inv->between_rx;
+  s->between_tx = inv->between_tx;
+}
+
+void inv_report(struct invoke *inv) {
+  struct inv_summary s;
+  pthread_mutex_lock(&mu);
+  int todo = inv->used && !inv->reported && inv->state == IV_ENDED;
+  if (todo) {
+    summarise(inv, &s);
+    if (inv->runtime_done || !inv->answered) release(inv);
+  }
+  pthread_mutex_unlock(&mu);
+  if (todo) report_invoke_line(&s);
+}
+
+uint64_t inv_tick(uint64_t now) {
+  static struct inv_summary timed_out[4];
+  static struct nd_snap cur;
+  struct budget_note note;
+  int n_timed = 0, noted = 0;
+  struct invoke *post = NULL;
+  char post_id[65];
+  char body[1024];
+  size_t body_len = 0;
+  uint64_t next = 0;
+#define SOONER(x) (next = next == 0 || (x) < next ? (x) : next)
+  pthread_mutex_lock(&mu);
+  for (int i = 0; i < MAX_INV; i++) {
+    struct invoke *inv = &tab[i];
+    if (!inv->used || inv->state == IV_ENDED || inv->deadline_ns == 0) continue;
+    uint64_t due = inv->deadline_ns > cfg.timeout_margin_ns ? inv->deadline_ns - cfg.timeout_margin_ns : 0;
+    if (now >= due && n_timed < 4) {
+      take_end(inv);
+      inv->timed_out = 1;
+      inv->outcome = OUT_TIMEOUT;
+      summarise(inv, &timed_out[n_timed++]);
+      if (!inv->answered) release(inv);
+    } else if (now < due) {
+      SOONER(due - now);
+    }
+  }
+  for (int i = 0; i < MAX_INV && !noted; i++) {
+    struct invoke *inv = &tab[i];
+    if (!inv->used || inv->state == IV_ENDED || !inv->armed || inv->tripped) continue;
+    uint32_t by_interposer = statew_trip_budget();
+    int which = -1;
+    uint64_t limit = 0, observed = 0, rx = 0, tx = 0;
+    int ok = read_netdev(&cur) == 0;
+    if (ok) {
+      struct nd_delta d;
+      nd_delta(&inv->start, &cur, &cfg.filter, &d);
+      rx = d.rx, tx = d.tx;
+    }
+    const char *by = "sampler";
+    if (by_interposer != EG_ST_TRIP_NONE) {
+      uint64_t io_rx, io_tx;
+      statew_io(&io_rx, &io_tx);
+      io_rx -= inv->io0[0], io_tx -= inv->io0[1];
+      which = by_interposer == EG_ST_TRIP_RX ? AG_RX : by_interposer == EG_ST_TRIP_TX ? AG_TX : AG_TOTAL;
+      const uint64_t v[3] = {io_rx, io_tx, io_rx + io_tx};
+      limit = cfg.budget[which];
+      observed = v[which];
+      by = "interposer";
+    } else if (ok) {
+      which = exceeded(rx, tx, &limit, &observed);
+    }
+    if (which < 0) {
+      SOONER(cfg.sample_ns);
+      continue;
+    }
+    noted = 1;
+    if (!trip(inv, which, limit, observed, rx, tx, by, &note)) continue;
+    inv->answered = 1;
+    if (inv->state == IV_STREAMING) {
+      build_trailers(inv);
+      inv->trip_pending = 1;
+      wake(inv->wake_fd);
+    } else {
+      post = inv;
+      memcpy(post_id, inv->id, sizeof post_id);
+      body_len = inv_error_body(inv, body, sizeof body);
+    }
+  }
+  pthread_mutex_unlock(&mu);
+  if (noted) report_budget_line(&note);
+  if (post != NULL) up_post_error(post_id, strlen(post_id), body, body_len);
+  for (int i = 0; i < n_timed; i++) report_invoke_line(&timed_out[i]);
+  if (noted || n_timed > 0) return 1; /* look again at once: another invoke may need it */
+  return next;
+}

@@ -1,2 +1,0 @@
-// Throws while loading (an init error).
-throw new Error('module init failed');

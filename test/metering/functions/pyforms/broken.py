@@ -1,2 +1,0 @@
-"""Fails while importing (an init error)."""
-raise RuntimeError("module init failed")
