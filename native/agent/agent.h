@@ -68,9 +68,9 @@ void statew_set_flags(uint32_t bits);
 void statew_disarm(void);
 void statew_counters(uint64_t out[AG_N_COUNT]);
 void statew_io(uint64_t *rx, uint64_t *tx);
-/* The budget the interposer tripped (EG_ST_TRIP_*), 0 when none. */
+/* The budget the interposer tripped (EG_STATE_TRIP_*), 0 when none. */
 uint32_t statew_trip_budget(void);
-/* Trips `budget` (EG_ST_TRIP_*): CAS from 0, trip_gen + 1, BUDGET_TRIPPED. Returns 1 when this call tripped it. */
+/* Trips `budget` (EG_STATE_TRIP_*): CAS from 0, trip_gen + 1, BUDGET_TRIPPED. Returns 1 when this call tripped it. */
 int statew_trip(uint32_t budget);
 
 /* --- invoke.c --- */

@@ -34,7 +34,7 @@
 
 #include "agent.h"
 #include "report.h"
-#include "state_layout.h"
+#include "gen/state.h"
 
 #define MAX_INV 64
 
@@ -70,7 +70,7 @@ static struct nd_snap load_snap, last_end;
 static int have_load, have_last_end, init_done;
 static int sampler_fd = -1;
 
-static const uint32_t TRIP_CODES[3] = {EG_ST_TRIP_RX, EG_ST_TRIP_TX, EG_ST_TRIP_TOTAL};
+static const uint32_t TRIP_CODES[3] = {EG_STATE_TRIP_RX_BYTES, EG_STATE_TRIP_TX_BYTES, EG_STATE_TRIP_TOTAL_BYTES};
 
 int inv_wake_fd(void) { return sampler_fd; }
 
@@ -159,7 +159,7 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
     if (cfg.budget[AG_TX] != AG_NONE) at[AG_TX] = add_sat(inv->io0[1], cfg.budget[AG_TX]);
     if (cfg.budget[AG_TOTAL] != AG_NONE) at[AG_TOTAL] = add_sat(inv->io0[0] + inv->io0[1], cfg.budget[AG_TOTAL]);
   }
-  uint32_t flags = EG_ST_F_IN_INVOKE | (inv->armed ? EG_ST_F_ARMED : 0) | (inv->concurrent ? EG_ST_F_CONCURRENT : 0);
+  uint32_t flags = EG_STATE_FLAG_IN_INVOKE | (inv->armed ? EG_STATE_FLAG_ARMED : 0) | (inv->concurrent ? EG_STATE_FLAG_CONCURRENT : 0);
   statew_begin(id, id_len, flags, at);
   if (have_last_end && others == 0 && inv->start_ok) {
     struct nd_delta d;
@@ -450,11 +450,11 @@ uint64_t inv_tick(uint64_t now) {
       rx = d.rx, tx = d.tx;
     }
     const char *by = "sampler";
-    if (by_interposer != EG_ST_TRIP_NONE) {
+    if (by_interposer != EG_STATE_TRIP_NONE) {
       uint64_t io_rx, io_tx;
       statew_io(&io_rx, &io_tx);
       io_rx -= inv->io0[0], io_tx -= inv->io0[1];
-      which = by_interposer == EG_ST_TRIP_RX ? AG_RX : by_interposer == EG_ST_TRIP_TX ? AG_TX : AG_TOTAL;
+      which = by_interposer == EG_STATE_TRIP_RX_BYTES ? AG_RX : by_interposer == EG_STATE_TRIP_TX_BYTES ? AG_TX : AG_TOTAL;
       const uint64_t v[3] = {io_rx, io_tx, io_rx + io_tx};
       limit = cfg.budget[which];
       observed = v[which];

@@ -1,6 +1,6 @@
 /*
  * state.c — the interposer's side of the shared invoke-state file, version 2 (docs/STATE.md; layout in
- * state_layout.h).
+ * gen/state.h, generated from contracts/state.yaml).
  *
  * eg_state_open() (at init): maps the file through state_file.c, which creates it atomically when it is missing (the
  * agent may be creating it at the same moment: both are tolerated). A wrong magic/version/size is logged once and the
@@ -14,7 +14,7 @@
 
 #include "guard.h"
 #include "state_file.h"
-#include "state_layout.h"
+#include "gen/state.h"
 
 static uint8_t *st; /* set once at init, before the state becomes visible (init's release store) */
 
@@ -39,17 +39,17 @@ void eg_state_open(const char *path) {
 
 size_t eg_state_request_id(char out[65]) {
   if (st == NULL) return 0;
-  uint64_t *seqp = ST_U64(EG_ST_OFF_SEQ);
+  uint64_t *seqp = ST_U64(EG_STATE_OFF_SEQ);
   for (int tries = 0; tries < 64; tries++) {
     uint64_t s1 = __atomic_load_n(seqp, __ATOMIC_ACQUIRE);
     if (s1 & 1) continue;
-    uint32_t len = __atomic_load_n(ST_U32(EG_ST_OFF_REQUEST_ID_LEN), __ATOMIC_RELAXED);
-    uint64_t words[EG_ST_REQUEST_ID_MAX / 8];
-    for (unsigned i = 0; i < EG_ST_REQUEST_ID_MAX / 8; i++)
-      words[i] = __atomic_load_n(ST_U64(EG_ST_OFF_REQUEST_ID + 8 * i), __ATOMIC_RELAXED);
+    uint32_t len = __atomic_load_n(ST_U32(EG_STATE_OFF_REQUEST_ID_LEN), __ATOMIC_RELAXED);
+    uint64_t words[EG_STATE_REQUEST_ID_MAX / 8];
+    for (unsigned i = 0; i < EG_STATE_REQUEST_ID_MAX / 8; i++)
+      words[i] = __atomic_load_n(ST_U64(EG_STATE_OFF_REQUEST_ID + 8 * i), __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(seqp, __ATOMIC_RELAXED) != s1) continue;
-    if (len > EG_ST_REQUEST_ID_MAX) len = 0;
+    if (len > EG_STATE_REQUEST_ID_MAX) len = 0;
     memcpy(out, words, len);
     out[len] = '\0';
     return len;
@@ -59,10 +59,10 @@ size_t eg_state_request_id(char out[65]) {
 
 int eg_state_budget_tripped(void) {
   if (st == NULL) return 0;
-  return (__atomic_load_n(ST_U32(EG_ST_OFF_FLAGS), __ATOMIC_RELAXED) & EG_ST_F_BUDGET_TRIPPED) != 0;
+  return (__atomic_load_n(ST_U32(EG_STATE_OFF_FLAGS), __ATOMIC_RELAXED) & EG_STATE_FLAG_BUDGET_TRIPPED) != 0;
 }
 
 void eg_state_count(int which) {
   if (st == NULL) return;
-  __atomic_fetch_add(ST_U64(EG_ST_OFF_N_ALLOWED + 8 * which), 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(ST_U64(EG_STATE_OFF_N_ALLOWED + 8 * which), 1, __ATOMIC_RELAXED);
 }

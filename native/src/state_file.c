@@ -1,6 +1,6 @@
 /*
  * state_file.c — creation and mapping of the invoke state file v2 (contract in state_file.h, layout in
- * state_layout.h, protocol in docs/STATE.md "Creation").
+ * gen/state.h, protocol in docs/STATE.md "Creation").
  *
  * Why link(2): the agent and the first guarded process start at the same moment and both may create the file. With
  * open(O_CREAT) + ftruncate + write, the loser can map a file whose header is still zero and reject it. A complete
@@ -16,19 +16,19 @@
 #include <unistd.h>
 
 #include "state_file.h"
-#include "state_layout.h"
+#include "gen/state.h"
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 void eg_state_file_image(uint8_t out[512]) {
-  memset(out, 0, EG_ST_SIZE);
-  memcpy(out + EG_ST_OFF_MAGIC, EG_ST_MAGIC, 8);
-  put32(out + EG_ST_OFF_VERSION, EG_ST_VERSION);
-  put32(out + EG_ST_OFF_SIZE, EG_ST_SIZE);
-  put64(out + EG_ST_OFF_RX_TRIP_AT, UINT64_MAX);
-  put64(out + EG_ST_OFF_TX_TRIP_AT, UINT64_MAX);
-  put64(out + EG_ST_OFF_TOTAL_TRIP_AT, UINT64_MAX);
+  memset(out, 0, EG_STATE_SIZE);
+  memcpy(out + EG_STATE_OFF_MAGIC, EG_STATE_MAGIC, 8);
+  put32(out + EG_STATE_OFF_VERSION, EG_STATE_VERSION);
+  put32(out + EG_STATE_OFF_SIZE, EG_STATE_SIZE);
+  put64(out + EG_STATE_OFF_RX_TRIP_AT, UINT64_MAX);
+  put64(out + EG_STATE_OFF_TX_TRIP_AT, UINT64_MAX);
+  put64(out + EG_STATE_OFF_TOTAL_TRIP_AT, UINT64_MAX);
 }
 
 /* "<path>.<pid>.new" into buf; 0 when it does not fit. */
@@ -66,7 +66,7 @@ static int create(const char *path) {
   (void)unlink(tmp); /* a leftover of a process with our pid that died mid-creation */
   int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
   if (fd < 0) return -1;
-  uint8_t img[EG_ST_SIZE];
+  uint8_t img[EG_STATE_SIZE];
   eg_state_file_image(img);
   ssize_t w = pwrite(fd, img, sizeof img, 0);
   int saved = errno;
@@ -95,12 +95,12 @@ uint8_t *eg_state_file_map(const char *path, int *err, int *sys_errno) {
     return NULL;
   }
   /* the size through lseek: fstat is fstat@GLIBC_2.33 on new build hosts (symver.h); a FIFO or device fails here */
-  if (lseek(fd, 0, SEEK_END) != (off_t)EG_ST_SIZE) {
+  if (lseek(fd, 0, SEEK_END) != (off_t)EG_STATE_SIZE) {
     close(fd);
     *err = EG_STF_E_INVALID;
     return NULL;
   }
-  void *m = mmap(NULL, EG_ST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void *m = mmap(NULL, EG_STATE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   *sys_errno = errno;
   close(fd);
   if (m == MAP_FAILED) {
@@ -109,10 +109,10 @@ uint8_t *eg_state_file_map(const char *path, int *err, int *sys_errno) {
   }
   uint8_t *b = m;
   uint32_t version, size;
-  memcpy(&version, b + EG_ST_OFF_VERSION, 4);
-  memcpy(&size, b + EG_ST_OFF_SIZE, 4);
-  if (memcmp(b + EG_ST_OFF_MAGIC, EG_ST_MAGIC, 8) != 0 || version != EG_ST_VERSION || size != EG_ST_SIZE) {
-    munmap(m, EG_ST_SIZE);
+  memcpy(&version, b + EG_STATE_OFF_VERSION, 4);
+  memcpy(&size, b + EG_STATE_OFF_SIZE, 4);
+  if (memcmp(b + EG_STATE_OFF_MAGIC, EG_STATE_MAGIC, 8) != 0 || version != EG_STATE_VERSION || size != EG_STATE_SIZE) {
+    munmap(m, EG_STATE_SIZE);
     *err = EG_STF_E_INVALID;
     return NULL;
   }

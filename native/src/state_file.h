@@ -9,7 +9,7 @@
 
 enum { EG_STF_OK = 0, EG_STF_E_OPEN = 1, EG_STF_E_INVALID = 2 };
 
-/* Maps `path` read-write, MAP_SHARED, EG_ST_SIZE bytes. When it does not exist, creates its directory (one level,
+/* Maps `path` read-write, MAP_SHARED, EG_STATE_SIZE bytes. When it does not exist, creates its directory (one level,
  * 0700) and the file so that no process ever sees it half-written: a complete 512-byte image is written under a
  * private name and link(2)ed into place (EEXIST = another process won the race: its file is used). Returns the
  * mapping, or NULL with *err = EG_STF_E_OPEN (*sys_errno set) or EG_STF_E_INVALID (wrong magic, version or size). */
