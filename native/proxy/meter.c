@@ -22,34 +22,21 @@
 #include <unistd.h>
 
 #include "egp_rd.h"
+#include "gen/state.h"
 #include "proxy.h"
 
-/* Layout (docs/STATE.md). */
-#define ST_SIZE 512u
-#define ST_MAGIC "EGSTATE\x02"
-#define ST_VERSION 2u
-#define OFF_SEQ 16
-#define OFF_FLAGS 32
-#define OFF_RID_LEN 36
-#define OFF_RID 40
-#define OFF_TRIP_GEN 104
-#define OFF_TRIP_BUDGET 108
-#define OFF_IO_RX 128
-#define OFF_IO_TX 136
-#define OFF_RX_TRIP_AT 144
-#define OFF_TX_TRIP_AT 152
-#define OFF_TOTAL_TRIP_AT 160
-#define OFF_N_ALLOWED 192
-#define OFF_N_CUT 232
-#define FLAG_BUDGET_TRIPPED 0x2u
-#define FLAG_ARMED 0x8u
-enum { TRIP_RX = 1, TRIP_TX = 2, TRIP_TOTAL = 3 };
+/* Layout: contracts/state.yaml → gen/state.h (docs/STATE.md). */
+#define ST_SIZE EG_STATE_SIZE
+#define ST_MAGIC EG_STATE_MAGIC
+#define ST_VERSION EG_STATE_VERSION
 
 static uint8_t *st;        /* set before any thread starts */
 static uint32_t seen_gen;  /* the last trip_gen this process cut for */
 
 static uint64_t *u64at(size_t off) { return (uint64_t *)(void *)(st + off); }
 static uint32_t *u32at(size_t off) { return (uint32_t *)(void *)(st + off); }
+static uint32_t flags(void) { return __atomic_load_n(u32at(EG_STATE_OFF_FLAGS), __ATOMIC_ACQUIRE); }
+static uint64_t load64(size_t off) { return __atomic_load_n(u64at(off), __ATOMIC_RELAXED); }
 
 void px_meter_open(const char *path) {
   if (path == NULL || path[0] == '\0') return;
@@ -81,19 +68,19 @@ void px_meter_open(const char *path) {
     return;
   }
   st = b;
-  seen_gen = __atomic_load_n(u32at(OFF_TRIP_GEN), __ATOMIC_ACQUIRE); /* trips before we started are not ours */
+  seen_gen = __atomic_load_n(u32at(EG_STATE_OFF_TRIP_GEN), __ATOMIC_ACQUIRE); /* trips before we started are not ours */
 }
 
 size_t px_meter_request_id(char out[65]) {
   if (st == NULL) return 0;
   for (int tries = 0; tries < 64; tries++) {
-    uint64_t s1 = __atomic_load_n(u64at(OFF_SEQ), __ATOMIC_ACQUIRE);
+    uint64_t s1 = __atomic_load_n(u64at(EG_STATE_OFF_SEQ), __ATOMIC_ACQUIRE);
     if (s1 & 1) continue;
-    uint32_t n = __atomic_load_n(u32at(OFF_RID_LEN), __ATOMIC_RELAXED);
-    if (n > 64) n = 0;
-    for (uint32_t i = 0; i < n; i++) out[i] = (char)__atomic_load_n(st + OFF_RID + i, __ATOMIC_RELAXED);
+    uint32_t n = __atomic_load_n(u32at(EG_STATE_OFF_REQUEST_ID_LEN), __ATOMIC_RELAXED);
+    if (n > EG_STATE_REQUEST_ID_MAX) n = 0;
+    for (uint32_t i = 0; i < n; i++) out[i] = (char)__atomic_load_n(st + EG_STATE_OFF_REQUEST_ID + i, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    if (__atomic_load_n(u64at(OFF_SEQ), __ATOMIC_RELAXED) != s1) continue;
+    if (__atomic_load_n(u64at(EG_STATE_OFF_SEQ), __ATOMIC_RELAXED) != s1) continue;
     for (uint32_t i = 0; i < n; i++)
       if ((unsigned char)out[i] < 0x21 || (unsigned char)out[i] > 0x7e) return 0; /* printable ASCII only */
     out[n] = '\0';
@@ -103,39 +90,37 @@ size_t px_meter_request_id(char out[65]) {
 }
 
 int px_meter_budget_tripped(void) {
-  return st != NULL && (__atomic_load_n(u32at(OFF_FLAGS), __ATOMIC_ACQUIRE) & FLAG_BUDGET_TRIPPED) != 0;
+  return st != NULL && (flags() & EG_STATE_FLAG_BUDGET_TRIPPED) != 0;
 }
 
-static void trip(uint32_t which) {
+static void trip(uint32_t which) { /* EG_STATE_TRIP_* */
   uint32_t zero = 0;
-  if (__atomic_compare_exchange_n(u32at(OFF_TRIP_BUDGET), &zero, which, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-    __atomic_fetch_or(u32at(OFF_FLAGS), FLAG_BUDGET_TRIPPED, __ATOMIC_ACQ_REL);
-    __atomic_fetch_add(u32at(OFF_TRIP_GEN), 1, __ATOMIC_ACQ_REL);
+  uint32_t *budget = u32at(EG_STATE_OFF_TRIP_BUDGET);
+  if (__atomic_compare_exchange_n(budget, &zero, which, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+    __atomic_fetch_or(u32at(EG_STATE_OFF_FLAGS), EG_STATE_FLAG_BUDGET_TRIPPED, __ATOMIC_ACQ_REL);
+    __atomic_fetch_add(u32at(EG_STATE_OFF_TRIP_GEN), 1, __ATOMIC_ACQ_REL);
   }
 }
 
 int px_meter_add(uint64_t rx, uint64_t tx) {
   if (st == NULL) return 0;
   if (px.count_bytes) {
-    uint64_t r = __atomic_add_fetch(u64at(OFF_IO_RX), rx, __ATOMIC_RELAXED);
-    uint64_t t = __atomic_add_fetch(u64at(OFF_IO_TX), tx, __ATOMIC_RELAXED);
-    if (px.mode == PX_MODE_ENFORCE && (__atomic_load_n(u32at(OFF_FLAGS), __ATOMIC_ACQUIRE) & FLAG_ARMED)) {
-      if (r > __atomic_load_n(u64at(OFF_RX_TRIP_AT), __ATOMIC_RELAXED)) trip(TRIP_RX);
-      else if (t > __atomic_load_n(u64at(OFF_TX_TRIP_AT), __ATOMIC_RELAXED)) trip(TRIP_TX);
-      else if (r + t > __atomic_load_n(u64at(OFF_TOTAL_TRIP_AT), __ATOMIC_RELAXED)) trip(TRIP_TOTAL);
+    uint64_t r = __atomic_add_fetch(u64at(EG_STATE_OFF_IO_RX), rx, __ATOMIC_RELAXED);
+    uint64_t t = __atomic_add_fetch(u64at(EG_STATE_OFF_IO_TX), tx, __ATOMIC_RELAXED);
+    if (px.mode == PX_MODE_ENFORCE && (flags() & EG_STATE_FLAG_ARMED)) {
+      if (r > load64(EG_STATE_OFF_RX_TRIP_AT)) trip(EG_STATE_TRIP_RX_BYTES);
+      else if (t > load64(EG_STATE_OFF_TX_TRIP_AT)) trip(EG_STATE_TRIP_TX_BYTES);
+      else if (r + t > load64(EG_STATE_OFF_TOTAL_TRIP_AT)) trip(EG_STATE_TRIP_TOTAL_BYTES);
     }
   }
   return px_meter_new_trip();
 }
 
 uint64_t px_meter_tx_room(void) {
-  if (st == NULL || !px.count_bytes || px.mode != PX_MODE_ENFORCE ||
-      !(__atomic_load_n(u32at(OFF_FLAGS), __ATOMIC_ACQUIRE) & FLAG_ARMED))
+  if (st == NULL || !px.count_bytes || px.mode != PX_MODE_ENFORCE || !(flags() & EG_STATE_FLAG_ARMED))
     return UINT64_MAX;
-  uint64_t r = __atomic_load_n(u64at(OFF_IO_RX), __ATOMIC_RELAXED);
-  uint64_t t = __atomic_load_n(u64at(OFF_IO_TX), __ATOMIC_RELAXED);
-  uint64_t tx_at = __atomic_load_n(u64at(OFF_TX_TRIP_AT), __ATOMIC_RELAXED);
-  uint64_t total_at = __atomic_load_n(u64at(OFF_TOTAL_TRIP_AT), __ATOMIC_RELAXED);
+  uint64_t r = load64(EG_STATE_OFF_IO_RX), t = load64(EG_STATE_OFF_IO_TX);
+  uint64_t tx_at = load64(EG_STATE_OFF_TX_TRIP_AT), total_at = load64(EG_STATE_OFF_TOTAL_TRIP_AT);
   uint64_t room = tx_at > t ? tx_at - t : 0;
   uint64_t room_total = total_at > r + t ? total_at - (r + t) : 0;
   return room < room_total ? room : room_total;
@@ -143,7 +128,7 @@ uint64_t px_meter_tx_room(void) {
 
 int px_meter_new_trip(void) {
   if (st == NULL) return 0;
-  uint32_t g = __atomic_load_n(u32at(OFF_TRIP_GEN), __ATOMIC_ACQUIRE);
+  uint32_t g = __atomic_load_n(u32at(EG_STATE_OFF_TRIP_GEN), __ATOMIC_ACQUIRE);
   uint32_t seen = __atomic_load_n(&seen_gen, __ATOMIC_RELAXED);
   while (g != seen) {
     if (__atomic_compare_exchange_n(&seen_gen, &seen, g, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return 1;
@@ -152,9 +137,9 @@ int px_meter_new_trip(void) {
 }
 
 void px_meter_count(int which) {
-  if (st != NULL) __atomic_fetch_add(u64at(OFF_N_ALLOWED + 8u * (unsigned)which), 1, __ATOMIC_RELAXED);
+  if (st != NULL) __atomic_fetch_add(u64at(EG_STATE_OFF_N_ALLOWED + 8u * (unsigned)which), 1, __ATOMIC_RELAXED);
 }
 
 void px_meter_count_cut(uint64_t n) {
-  if (st != NULL && n) __atomic_fetch_add(u64at(OFF_N_CUT), n, __ATOMIC_RELAXED);
+  if (st != NULL && n) __atomic_fetch_add(u64at(EG_STATE_OFF_N_CUT), n, __ATOMIC_RELAXED);
 }

@@ -15,6 +15,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  STATE_FIELD,
+  STATE_FLAG_ARMED,
+  STATE_FLAG_BUDGET_TRIPPED,
+  STATE_FLAG_CONCURRENT,
+  STATE_FLAG_IN_INVOKE,
+  STATE_MAGIC,
+  STATE_NO_LIMIT,
+  STATE_SIZE,
+  STATE_VERSION,
+} from '../../../policy/gen/state.js';
 import { compilePolicy, type GuardLog, ROOT, scratchDir } from '../../support/guard.js';
 import { Netns, NetnsServer, runChild } from '../../support/netns.js';
 import { buildGoClient } from './build.js';
@@ -201,52 +212,59 @@ export class ProxyLab {
   }
 }
 
-/** The invoke state file v2 (docs/STATE.md): fields by name. */
-const U64 = {
-  invoke_seq: 24,
-  agent_pid: 112,
-  io_rx: 128,
-  io_tx: 136,
-  rx_trip_at: 144,
-  tx_trip_at: 152,
-  total_trip_at: 160,
-  n_allowed: 192,
-  n_denied: 200,
-  n_blocked: 208,
-  n_cut: 232,
+/** The invoke state file v2 (docs/STATE.md; offsets from the generated contract, policy/gen/state.ts). */
+const U64 = [
+  'invoke_seq',
+  'agent_pid',
+  'io_rx',
+  'io_tx',
+  'rx_trip_at',
+  'tx_trip_at',
+  'total_trip_at',
+  'n_allowed',
+  'n_denied',
+  'n_blocked',
+  'n_cut',
+] as const;
+const U32 = ['flags', 'trip_gen', 'trip_budget'] as const;
+export const FLAG = {
+  IN_INVOKE: STATE_FLAG_IN_INVOKE,
+  BUDGET_TRIPPED: STATE_FLAG_BUDGET_TRIPPED,
+  CONCURRENT: STATE_FLAG_CONCURRENT,
+  ARMED: STATE_FLAG_ARMED,
 } as const;
-const U32 = { flags: 32, trip_gen: 104, trip_budget: 108 } as const;
-export const FLAG = { IN_INVOKE: 1, BUDGET_TRIPPED: 2, CONCURRENT: 4, ARMED: 8 } as const;
-export type StateFields = Partial<Record<keyof typeof U64, bigint> & Record<keyof typeof U32, number>> & {
+export type StateFields = Partial<Record<(typeof U64)[number], bigint> & Record<(typeof U32)[number], number>> & {
   requestId?: string;
 };
 
 /** Writes a fresh file as the agent does at invoke start (thresholds default to "not armed"). */
 export function writeState(path: string, f: StateFields): void {
-  const b = Buffer.alloc(512);
-  b.write('EGSTATE\x02', 0, 'latin1');
-  b.writeUInt32LE(2, 8);
-  b.writeUInt32LE(512, 12);
-  for (const k of ['rx_trip_at', 'tx_trip_at', 'total_trip_at'] as const) b.writeBigUInt64LE(2n ** 64n - 1n, U64[k]);
-  for (const [k, off] of Object.entries(U64)) {
-    const v = f[k as keyof typeof U64];
-    if (v !== undefined) b.writeBigUInt64LE(v, off);
+  const b = Buffer.alloc(STATE_SIZE);
+  b.set(STATE_MAGIC, STATE_FIELD.magic.offset);
+  b.writeUInt32LE(STATE_VERSION, STATE_FIELD.version.offset);
+  b.writeUInt32LE(STATE_SIZE, STATE_FIELD.size.offset);
+  for (const k of ['rx_trip_at', 'tx_trip_at', 'total_trip_at'] as const) {
+    b.writeBigUInt64LE(STATE_NO_LIMIT, STATE_FIELD[k].offset);
   }
-  for (const [k, off] of Object.entries(U32)) {
-    const v = f[k as keyof typeof U32];
-    if (v !== undefined) b.writeUInt32LE(v, off);
+  for (const k of U64) {
+    const v = f[k];
+    if (v !== undefined) b.writeBigUInt64LE(v, STATE_FIELD[k].offset);
+  }
+  for (const k of U32) {
+    const v = f[k];
+    if (v !== undefined) b.writeUInt32LE(v, STATE_FIELD[k].offset);
   }
   if (f.requestId !== undefined) {
-    b.writeUInt32LE(f.requestId.length, 36);
-    b.write(f.requestId, 40, 'latin1');
+    b.writeUInt32LE(f.requestId.length, STATE_FIELD.request_id_len.offset);
+    b.write(f.requestId, STATE_FIELD.request_id.offset, 'latin1');
   }
   writeFileSync(path, b, { mode: 0o600 });
 }
 
-export function readState(path: string): Record<keyof typeof U64 | keyof typeof U32, bigint> {
+export function readState(path: string): Record<(typeof U64)[number] | (typeof U32)[number], bigint> {
   const b = readFileSync(path);
   const out = {} as Record<string, bigint>;
-  for (const [k, off] of Object.entries(U64)) out[k] = b.readBigUInt64LE(off);
-  for (const [k, off] of Object.entries(U32)) out[k] = BigInt(b.readUInt32LE(off));
-  return out as Record<keyof typeof U64 | keyof typeof U32, bigint>;
+  for (const k of U64) out[k] = b.readBigUInt64LE(STATE_FIELD[k].offset);
+  for (const k of U32) out[k] = BigInt(b.readUInt32LE(STATE_FIELD[k].offset));
+  return out as Record<(typeof U64)[number] | (typeof U32)[number], bigint>;
 }
