@@ -16,7 +16,7 @@ TSAN_FLAGS  := -fsanitize=thread
 # -shared-libsan: the sanitizer runtime is a shared object that LD_PRELOAD can put first (it must come first).
 SAN_LIB_LDFLAGS := -shared -shared-libsan -Wl,--version-script=$(MAP) -Wl,-z,now -ldl -lpthread
 FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS     := egp json dnsq
+FUZZERS     := egp json dnsq dnsname
 FUZZ_SECONDS    ?= 300
 FUZZ_CI_SECONDS ?= 15
 FUZZ_DIR    := $(BUILD)/fuzz
@@ -65,6 +65,9 @@ $(FUZZ_DIR)/fuzz_json: fuzz/fuzz_json.c src/json.c src/json.h | $(FUZZ_DIR)
 
 $(FUZZ_DIR)/fuzz_dnsq: fuzz/fuzz_dnsq.c src/dnsq.c src/dnsq.h | $(FUZZ_DIR)
 	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_dnsq.c src/dnsq.c
+
+$(FUZZ_DIR)/fuzz_dnsname: fuzz/fuzz_dnsname.c src/dnsname.c src/dnsname.h | $(FUZZ_DIR)
+	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_dnsname.c src/dnsname.c -lresolv
 
 fuzz-build: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(f))
 

@@ -3,13 +3,15 @@
  * prints the decision for one destination and the rule that made it, computed by the reference matcher over the
  * compiled bytes (exactly what the interposer decides).
  * - A host without a port is the lookup decision (port unknown; protocol unknown unless --tcp/--udp); with a port it
- *   is the decision for using that name on that port (TCP unless --udp).
+ *   is the decision for using that name on that port (TCP unless --udp). The host is read as the resolver reads what a
+ *   program passes it (`readLookupName`: escapes decoded, case and a trailing dot normalised); a name the interposer
+ *   cannot read that way is denied with rule `dns-malformed`, as the interposer refuses it.
  * - An address (IPv4, IPv6, IPv6 with a port as `[2001:db8::1]:443`) is the connect decision; `--name` gives the
  *   name it was resolved from (the interposer's bound name).
  * Exit: 0 allow, 1 deny, 2 usage or policy error. `--json` prints one JSON object.
  */
 
-import { normalizeName } from '../names/normalize.js';
+import { readLookupName } from '../names/lookup.js';
 import { parseAddr } from '../net/ip.js';
 import { parse, str } from './args.js';
 import { loadAnyPolicy } from './load.js';
@@ -76,17 +78,20 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
     }
     const { policy } = await loadAnyPolicy(positionals[0]!, io.cwd);
     const proto = values.udp ? 'udp' : values.tcp ? 'tcp' : target.port !== undefined ? 'tcp' : undefined;
+    const looked = target.kind === 'name' ? readLookupName(target.dest) : null;
     const r =
-      target.kind === 'name'
-        ? policy.decideName(target.dest, target.port, proto)
-        : policy.decideAddr(target.dest, target.port, proto, str(values.name));
+      target.kind === 'addr'
+        ? policy.decideAddr(target.dest, target.port, proto, str(values.name))
+        : looked === null
+          ? { decision: 'deny' as const, rule: 'dns-malformed', ruleIndex: null }
+          : policy.decideName(looked, target.port, proto);
     const rule = r.ruleIndex === null ? undefined : policy.rules[r.ruleIndex];
     if (values.json) {
       io.stdout(
         `${JSON.stringify({
           target: target.dest,
           kind: target.kind,
-          normalized: target.kind === 'name' ? normalizeName(target.dest) : undefined,
+          normalized: target.kind === 'name' ? (looked ?? null) : undefined,
           port: target.port ?? null,
           proto: proto ?? null,
           boundName: str(values.name) ?? null,
@@ -110,9 +115,13 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
           `  rule  ${rule.name} (${rule.action} rule #${rule.index}, ${rule.kind}, ${ports}, ${rule.proto === 'any' ? 'tcp+udp' : rule.proto}${rule.line ? `, line ${rule.line}` : ''})`,
         );
       } else {
-        lines.push(
-          `  rule  ${r.rule}${r.rule === 'default' ? ' (no rule allows it)' : ' (loopback is allowed by default; `loopback: deny` turns it off)'}`,
-        );
+        const why =
+          r.rule === 'default'
+            ? ' (no rule allows it)'
+            : r.rule === 'dns-malformed'
+              ? ' (not one readable DNS name: the resolver would query something else or nothing; IDNs are passed as xn-- punycode)'
+              : ' (loopback is allowed by default; `loopback: deny` turns it off)';
+        lines.push(`  rule  ${r.rule}${why}`);
       }
       const effect =
         r.decision === 'allow' ? 'allowed' : policy.mode === 'enforce' ? 'blocked' : 'logged only (audit mode)';

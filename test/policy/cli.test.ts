@@ -84,6 +84,11 @@ describe('egress-guard CLI', () => {
     ['amazonaws.com', [], 1, 'default'],
     ['evil.s3.amazonaws.com:443', [], 1, 'deny[3]'],
     ['x.ngrok.io', [], 1, 'deny[0]'],
+    // names are read as the resolver reads them: every spelling of a denied name is denied
+    ['X.NGROK.io.', [], 1, 'deny[0]'],
+    ['x.ngrok.i\\111', [], 1, 'deny[0]'],
+    ['evil.s3.amazon\\097ws.com:443', [], 1, 'deny[3]'],
+    ['a\\.b.ngrok.io', [], 1, 'dns-malformed'],
     ['10.2.3.4:5432', [], 0, 'allow[2]'],
     ['10.1.3.4:5432', [], 1, 'deny[2]'],
     ['10.1.3.4:5432', ['--udp'], 0, 'allow[2]'],
