@@ -177,11 +177,9 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
   }
 }
 
-static int is_localhost(const char *n, size_t len) {
-  static const char lh[] = "localhost";
-  if (len == 9) return memcmp(n, lh, 9) == 0;
-  return len > 10 && memcmp(n + len - 10, ".localhost", 10) == 0;
-}
+/* Only `localhost` itself: the hosts file answers it. A name below it (`db.localhost`) is sent to DNS by glibc like any
+ * other, so it is decided like any other (FORMAT.md "Name decision"). */
+static int is_localhost(const char *n, size_t len) { return len == 9 && memcmp(n, "localhost", 9) == 0; }
 
 void egp_decide_name(const egp_t *p, const char *name, size_t len, int port, int proto, egp_decision *d) {
   int32_t deny = INT32_MAX, allow = INT32_MAX;

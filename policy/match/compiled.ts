@@ -118,7 +118,7 @@ export class CompiledPolicy {
     if (deny !== null) return this.result('deny', deny);
     const allow = this.lowestMatch(cands, 0, port, proto);
     if (allow !== null) return this.result('allow', allow);
-    if (this.allowLoopback && (n === 'localhost' || n.endsWith('.localhost'))) {
+    if (this.allowLoopback && n === 'localhost') {
       return { decision: 'allow', rule: 'builtin:loopback', ruleIndex: null };
     }
     return { decision: 'deny', rule: 'default', ruleIndex: null };

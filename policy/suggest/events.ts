@@ -103,7 +103,7 @@ export function isLoopbackIp(ip: string): boolean {
 }
 
 export function isLoopbackName(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost');
+  return host === 'localhost';
 }
 
 export function toEvent(o: Record<string, unknown>): GuardEvent | null {

@@ -97,7 +97,7 @@ export class Reference {
       const r = this.first(action, (x) => this.nameMatches(x, n) && this.usable(x, port, proto));
       if (r) return { decision: action, rule: r.name, ruleIndex: r.index };
     }
-    if (this.ast.loopback === 'allow' && (n === 'localhost' || n.endsWith('.localhost'))) {
+    if (this.ast.loopback === 'allow' && n === 'localhost') {
       return { decision: 'allow', rule: 'builtin:loopback', ruleIndex: null };
     }
     return { decision: 'deny', rule: 'default', ruleIndex: null };

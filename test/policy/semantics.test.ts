@@ -214,7 +214,7 @@ describe('deny precedence and attribution', () => {
 });
 
 describe('loopback and defaults', () => {
-  it('loopback is allowed by default (127.0.0.0/8, ::1, localhost, *.localhost) and can be denied', async () => {
+  it('loopback is allowed by default (127.0.0.0/8, ::1, localhost — not names below it) and can be denied', async () => {
     await check('version: 1\nallow:\n  - a.test\n', [
       ['addr', '127.0.0.1', 9001, T, 'allow:builtin:loopback'],
       ['addr', '127.200.1.1', 1, U, 'allow:builtin:loopback'],
@@ -223,7 +223,8 @@ describe('loopback and defaults', () => {
       ['addr', '::2', 1, T, 'deny:default'],
       ['name', 'localhost', 1, T, 'allow:builtin:loopback'],
       ['name', 'LOCALHOST.', undefined, undefined, 'allow:builtin:loopback'],
-      ['name', 'db.localhost', 1, T, 'allow:builtin:loopback'],
+      ['name', 'db.localhost', 1, T, 'deny:default'], // glibc sends it to DNS: decided like any name
+      ['name', 'db.localhost', undefined, undefined, 'deny:default'],
       ['name', 'localhost.test', 1, T, 'deny:default'],
     ]);
     await check('version: 1\nloopback: deny\nallow:\n  - a.test\n', [
