@@ -91,14 +91,24 @@ static void decide(const struct eg_query *q, egp_decision *d) {
   }
 }
 
+/* Count and log a decision; 1 when the call may proceed. */
+static int apply(const struct eg_query *q, const egp_decision *d, const char *errno_name) {
+  int blocked = !d->allow && eg.mode == EG_MODE_ENFORCE;
+  eg_state_count(d->allow ? EG_COUNT_ALLOWED : EG_COUNT_DENIED);
+  if (blocked) eg_state_count(EG_COUNT_BLOCKED);
+  eg_log_decision(q, d->allow, blocked, d->rule, errno_name);
+  return !blocked;
+}
+
 int eg_check(const struct eg_query *q, const char *errno_name) {
   egp_decision d;
   decide(q, &d);
-  int blocked = !d.allow && eg.mode == EG_MODE_ENFORCE;
-  eg_state_count(d.allow ? EG_COUNT_ALLOWED : EG_COUNT_DENIED);
-  if (blocked) eg_state_count(EG_COUNT_BLOCKED);
-  eg_log_decision(q, d.allow, blocked, d.rule, errno_name);
-  return !blocked;
+  return apply(q, &d, errno_name);
+}
+
+int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_name) {
+  egp_decision d = {.allow = 0, .rule = rule};
+  return apply(q, &d, errno_name);
 }
 
 /*

@@ -5,8 +5,9 @@
  * - mode off, re-entry (our own calls, or a resolver module running under this hook), node == NULL/"" (a local or
  *   passive address), AI_NUMERICHOST, or a node that is an IP literal (inet_aton forms such as "127.1" included):
  *   straight to libc — no name is looked up, and the connect check decides on the address.
- * - otherwise the normalised name is decided BEFORE libc sees it (port from a numeric service, else unknown; proto
- *   from hints). Enforce + deny: return EAI_NONAME without calling libc, so no DNS query leaves. Audit + deny: the
+ * - otherwise the name the resolver will query (resolver.h: escapes decoded; one it cannot read is refused as
+ *   dns-malformed) is decided BEFORE libc sees it (port from a numeric service, else unknown; proto from hints).
+ *   Enforce + deny: return EAI_NONAME without calling libc, so no DNS query leaves. Audit + deny: the
  *   lookup proceeds (logged "would block").
  * - after a successful lookup every AF_INET/AF_INET6 result is bound to the name (binding.c), so a later connect to
  *   one of those addresses is decided with the name's rules.
@@ -18,7 +19,7 @@
 #include <string.h>
 
 #include "hook.h"
-
+#include "resolver.h"
 
 static int service_port(const char *service) {
   if (service == NULL || service[0] == '\0') return EGP_PORT_UNKNOWN;
@@ -54,16 +55,8 @@ EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
     errno = saved;
     return real(node, service, hints, res);
   }
-  char name[256];
-  int len = egp_normalize_name(node, strlen(node), name);
-  if (len < 0) { /* empty after the trailing dot, or longer than any DNS name: no rule can allow it */
-    size_t raw = strlen(node);
-    len = (int)(raw > 253 ? 253 : raw);
-    memcpy(name, node, (size_t)len);
-    name[len] = '\0';
-  }
-  struct eg_query q = {"dns", "getaddrinfo", name, (size_t)len, NULL, service_port(service), hints_proto(hints)};
-  int ok = eg_check(&q, "EAI_NONAME");
+  struct eg_name name;
+  int ok = eg_decide_name(node, "getaddrinfo", service_port(service), hints_proto(hints), "EAI_NONAME", &name);
   eg_leave();
   if (!ok) {
     errno = saved;
@@ -77,7 +70,7 @@ EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
     for (const struct addrinfo *ai = *res; ai != NULL; ai = ai->ai_next) {
       egp_ip ip;
       int port;
-      if (eg_sockaddr_ip(ai->ai_addr, ai->ai_addrlen, &ip, &port)) eg_bind(&ip, name, (size_t)len);
+      if (name.readable && eg_sockaddr_ip(ai->ai_addr, ai->ai_addrlen, &ip, &port)) eg_bind(&ip, name.text, name.len);
     }
   }
   eg_leave();

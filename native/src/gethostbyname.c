@@ -1,8 +1,9 @@
 /*
  * gethostbyname.c — hooks for gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r.
  *
- * Contract (as getaddrinfo.c): IP literals, mode off and re-entry go straight to libc. A name is decided before libc
- * sees it (port and protocol unknown). Enforce + deny fails exactly as glibc does for a name that does not exist:
+ * Contract (as getaddrinfo.c): IP literals, mode off and re-entry go straight to libc. The name the resolver will
+ * query (resolver.h) is decided before libc sees it (port and protocol unknown). Enforce + deny fails exactly as
+ * glibc does for a name that does not exist:
  * gethostbyname* return NULL with h_errno = HOST_NOT_FOUND; the _r forms return 0 with *result = NULL and
  * *h_errnop = HOST_NOT_FOUND. errno is left unchanged. After a successful lookup the addresses are bound to the name.
  * Real function missing: NULL with h_errno NO_RECOVERY (the _r forms return ENOSYS).
@@ -15,27 +16,18 @@
 #include <string.h>
 
 #include "hook.h"
+#include "resolver.h"
 
-
-/* 1 = ask libc; 0 = denied (enforce). Fills name/len for binding afterwards (len 0 = nothing to bind). */
-static int decide(const char *node, const char *call, char name[256], int *len) {
-  *len = 0;
+/* 1 = ask libc; 0 = denied (enforce). Fills *n for binding afterwards (n->readable 0 = nothing to bind). */
+static int decide(const char *node, const char *call, struct eg_name *n) {
+  n->readable = 0;
   if (node == NULL || node[0] == '\0') return 1;
   if (eg_is_ip_literal(node)) return 1;
-  int n = egp_normalize_name(node, strlen(node), name);
-  if (n < 0) {
-    size_t raw = strlen(node);
-    n = (int)(raw > 253 ? 253 : raw);
-    memcpy(name, node, (size_t)n);
-    name[n] = '\0';
-  }
-  *len = n;
-  struct eg_query q = {"dns", call, name, (size_t)n, NULL, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN};
-  return eg_check(&q, "HOST_NOT_FOUND");
+  return eg_decide_name(node, call, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN, "HOST_NOT_FOUND", n);
 }
 
-static void bind_hostent(const struct hostent *h, const char *name, int len) {
-  if (h == NULL || len <= 0 || h->h_addr_list == NULL) return;
+static void bind_hostent(const struct hostent *h, const struct eg_name *n) {
+  if (h == NULL || !n->readable || h->h_addr_list == NULL) return;
   for (char **a = h->h_addr_list; *a != NULL; a++) {
     egp_ip ip;
     memset(&ip, 0, sizeof ip);
@@ -52,14 +44,13 @@ static void bind_hostent(const struct hostent *h, const char *name, int len) {
     } else {
       continue;
     }
-    eg_bind(&ip, name, (size_t)len);
+    eg_bind(&ip, n->text, n->len);
   }
 }
 
-/* A lookup in progress: the normalised name (for binding afterwards) and the caller's errno. */
+/* A lookup in progress: the decided name (for binding afterwards) and the caller's errno. */
 struct lookup {
-  char name[256];
-  int len;
+  struct eg_name name;
   int saved_errno;
 };
 
@@ -70,7 +61,7 @@ struct lookup {
 static int begin(struct lookup *l, const char *node, const char *call) {
   l->saved_errno = errno;
   eg_enter();
-  int ok = decide(node, call, l->name, &l->len);
+  int ok = decide(node, call, &l->name);
   if (!ok) eg_leave();
   errno = l->saved_errno;
   return ok;
@@ -79,7 +70,7 @@ static int begin(struct lookup *l, const char *node, const char *call) {
 /* After libc: binds the answer's addresses to the name (h may be NULL), leaves the guard, keeps libc's errno. */
 static void finish(const struct lookup *l, const struct hostent *h) {
   int e = errno;
-  bind_hostent(h, l->name, l->len);
+  bind_hostent(h, &l->name);
   eg_leave();
   errno = e;
 }

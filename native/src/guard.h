@@ -101,6 +101,9 @@ struct eg_query {
 };
 /* Decide, count and log. Returns 1 when the call may proceed, 0 when enforce mode blocks it. */
 int eg_check(const struct eg_query *q, const char *errno_name) EG_HIDDEN;
+/* The same for a call the guard refuses whatever the policy says (`rule`: e.g. EG_RULE_DNS_MALFORMED for a lookup
+ * name the resolver would not read as one DNS name): counted and logged as a deny; blocked in enforce mode only. */
+int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_name) EG_HIDDEN;
 /* Convenience for connect/send hooks: parse the address, look up the bound name, decide. 1 = proceed.
  * *sock_type: the socket's SO_TYPE, or -1 to have it queried (and stored back for the next message of a batch).
  * only_dgram: the address only matters on non-stream sockets (sendto/sendmsg without MSG_FASTOPEN). */

@@ -5,9 +5,11 @@
 //   {"kind":"http","listener":"10.77.0.1:41234","remote":"10.77.0.1","path":"/"}
 //   {"kind":"echo","listener":…,"remote":…,"bytes":N}       once per connection, when the client closes
 //   {"kind":"udp","listener":…,"remote":…,"payload":"…"}
-//   {"kind":"dns","listener":…,"remote":…,"name":"foo.test","qtype":1}
+//   {"kind":"dns","listener":…,"remote":…,"name":"foo.test","labels":["foo","test"],"qtype":1}
 // HTTP answers 200 with the listener's body (or N bytes 'x' for `/bytes/N`); UDP replies `ack:<payload>`; DNS answers
-// A/AAAA records from `records`, NXDOMAIN for anything else. Runs until killed.
+// A/AAAA records from `records` and PTR records from `ptr`, NXDOMAIN for anything else. `name` is the labels joined
+// with '.' and lower-cased; `labels` are the exact label bytes (latin1), so a label holding a dot is visible. Runs until
+// killed.
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
@@ -91,7 +93,7 @@ function parseQuestion(msg) {
     off += 1 + len;
   }
   if (off + 5 > msg.length) return null;
-  return { name: labels.join('.').toLowerCase(), qtype: msg.readUInt16BE(off + 1), end: off + 5 };
+  return { name: labels.join('.').toLowerCase(), labels, qtype: msg.readUInt16BE(off + 1), end: off + 5 };
 }
 
 function ipBytes(addr) {
@@ -105,16 +107,27 @@ function ipBytes(addr) {
   return b;
 }
 
+/** A domain name in wire format (no compression). */
+function wireName(name) {
+  const parts = name.split('.').filter((p) => p !== '');
+  return Buffer.concat([
+    ...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p, 'latin1')])),
+    Buffer.alloc(1),
+  ]);
+}
+
 for (const l of spec.dns ?? []) {
   const sock = dgram.createSocket(fam(l.host));
   const records = l.records ?? {};
+  const ptr = l.ptr ?? {};
   sock.on('message', (msg, rinfo) => {
     const q = parseQuestion(msg);
     if (!q) return;
     emit({ kind: 'dns', listener: hostPort(l.host, sock.address().port), remote: rinfo.address, ...q, end: undefined });
     const want = q.qtype === 28 ? 16 : q.qtype === 1 ? 4 : -1;
-    const all = records[q.name];
-    const answers = (all ?? []).map(ipBytes).filter((b) => b.length === want);
+    const all = q.qtype === 12 ? (ptr[q.name] === undefined ? undefined : [ptr[q.name]]) : records[q.name];
+    const answers =
+      q.qtype === 12 ? (all ?? []).map(wireName) : (all ?? []).map(ipBytes).filter((b) => b.length === want);
     const header = Buffer.alloc(12);
     msg.copy(header, 0, 0, 2);
     header.writeUInt16BE(all ? 0x8180 : 0x8183, 2); // response, RD+RA; rcode 3 = NXDOMAIN

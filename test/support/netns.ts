@@ -12,7 +12,8 @@
  *   and a private resolv.conf (default: `nameserver 127.0.0.1`, one attempt, 1 s timeout — so a name missing from the
  *   hosts file goes to a DNS server *inside* the namespace, or fails at once when none runs: nothing leaves).
  * - `ns.name`, `ns.addresses` (the CIDRs), `ns.ips` (the bare addresses).
- * - `ns.setHosts(map)`, `ns.setResolvConf(text)`, `ns.addAddress(cidr, dev = 'lo')`.
+ * - `ns.setHosts(map)`, `ns.setResolvConf(text)`, `ns.setEtc(file, text)` (any other private file, e.g.
+ *   `nsswitch.conf`), `ns.addAddress(cidr, dev = 'lo')`.
  * - `ns.wrap(cmd, args)` → `['ip', ['netns', 'exec', NAME, cmd, …args]]` for your own spawn.
  * - `ns.exec(cmd, args, opts?)` → `spawnSync` result (utf8) of the command run inside the namespace.
  * - `await ns.run(cmd, args, opts?)` → `{ status, signal, stdout, stderr }`, asynchronously (the event loop keeps running,
@@ -159,8 +160,13 @@ export class Netns {
   }
 
   setResolvConf(text: string): void {
+    this.setEtc('resolv.conf', text);
+  }
+
+  /** A private `/etc/<file>` for commands started after this call (`ip netns exec` bind-mounts it). */
+  setEtc(file: string, text: string): void {
     mkdirSync(this.etcDir, { recursive: true });
-    writeFileSync(join(this.etcDir, 'resolv.conf'), text);
+    writeFileSync(join(this.etcDir, file), text);
   }
 
   wrap(cmd: string, args: string[] = []): [string, string[]] {
@@ -247,8 +253,11 @@ export interface ServerSpec {
   echo?: { host: string; port: number }[];
   /** UDP: records each datagram and replies `ack:<payload>`. */
   udp?: { host: string; port: number }[];
-  /** DNS over UDP: answers A/AAAA from `records` (name → addresses), NXDOMAIN otherwise; records each query. */
-  dns?: { host: string; port: number; records?: Record<string, string[]> }[];
+  /**
+   * DNS over UDP: answers A/AAAA from `records` (name → addresses) and PTR from `ptr` (e.g. `9.0.77.10.in-addr.arpa`
+   * → a name), NXDOMAIN otherwise; records each query.
+   */
+  dns?: { host: string; port: number; records?: Record<string, string[]>; ptr?: Record<string, string> }[];
 }
 
 /** One line the server printed (JSON). `kind` is `ready`, `http`, `echo`, `udp` or `dns`. */
@@ -259,6 +268,8 @@ export interface ServerEvent {
   path?: string;
   bytes?: number;
   name?: string;
+  /** DNS: the exact label bytes of the question (latin1), so a label holding a dot shows. */
+  labels?: string[];
   qtype?: number;
   payload?: string;
   ports?: Record<string, number>;
