@@ -7,7 +7,7 @@
  *     (docs/LAMBDA.md "Runtime API and always-allowed endpoints");
  *  2. no valid policy: loopback passes (builtin:loopback: it is not egress), everything else is denied with rule
  *     `policy-error` — blocked in enforce (fail closed), allowed and logged in audit (fail open);
- *  3. the policy decides (decide_name / decide_addr with the bound name);
+ *  3. the policy decides (decide_name for the name alone / decide_addr with the bound name);
  *  0. a raw DNS packet to port 53 whose question cannot be parsed (dns.c, no name): deny, rule `dns-malformed`;
  *  4. enforce + an allow that is not loopback/builtin + BUDGET_TRIPPED in the state file → deny, rule `budget`.
  * Enforce mode blocks a deny; audit lets it through (the log says "would block").
@@ -47,10 +47,10 @@ static int endpoint_match(const struct eg_endpoint *ep, const struct eg_query *q
   return q->host != NULL && q->host_len == ep->host_len && memcmp(q->host, ep->host, ep->host_len) == 0;
 }
 
-/* A dns query for an endpoint's host name (the port may be unknown at lookup time). */
+/* A lookup of an endpoint's host name (decided for the name alone, like every lookup: see decide()). */
 static int endpoint_name(const struct eg_endpoint *ep, const struct eg_query *q) {
   return ep->set && !ep->has_ip && q->ip == NULL && q->host != NULL && q->host_len == ep->host_len &&
-         memcmp(q->host, ep->host, ep->host_len) == 0 && (q->port == EGP_PORT_UNKNOWN || q->port == ep->port);
+         memcmp(q->host, ep->host, ep->host_len) == 0;
 }
 
 static int is_loopback_query(const struct eg_query *q) {
@@ -80,7 +80,11 @@ static void decide(const struct eg_query *q, egp_decision *d) {
     if (is_loopback_query(q)) d->allow = 1, d->rule = EGP_RULE_LOOPBACK, builtin = 1;
     else d->allow = 0, d->rule = EG_RULE_POLICY_ERROR;
   } else if (q->ip == NULL) {
-    egp_decide_name(&eg.policy, q->host, q->host_len, q->port, q->proto, d);
+    /* A lookup is decided for the name alone (POLICY.md "Decisions"): the port and protocol a program passes to
+     * getaddrinfo are logged but not used, so a name allowed on 443 resolves for every client and the connect to
+     * another port is what is refused (EACCES, naming port and rule) — one behaviour whether or not the client passes
+     * a service (Node looks up without one, Python with one). */
+    egp_decide_name(&eg.policy, q->host, q->host_len, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN, d);
   } else {
     egp_decide_addr(&eg.policy, q->ip, q->port, q->proto, q->host, q->host_len, d);
   }

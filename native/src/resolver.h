@@ -18,8 +18,8 @@ struct eg_name {
 };
 /*
  * Decide one name a lookup would query: read `raw` as the resolver does (dnsname.h) and decide that name with the
- * policy (event `dns`, `call`; `port`/`proto` as the program asked for them). A name that cannot be read is denied
- * with rule `dns-malformed`. Counts and logs.
+ * policy (event `dns`, `call`; `port`/`proto` are what the program asked for, shown in the log line only: a lookup is
+ * decided for the name alone). A name that cannot be read is denied with rule `dns-malformed`. Counts and logs.
  * Returns 1 when it may be queried (allowed, or audit mode), 0 when enforce mode blocks it. Fills *n either way.
  */
 int eg_decide_name(const char *raw, const char *call, int port, int proto, const char *errno_name,
