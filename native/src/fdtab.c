@@ -14,7 +14,14 @@
  *    socket and marks it meanwhile, its mark is newer than the epoch and survives;
  *  - every holder of a set bit confirms with the kernel before it acts (getpeername for EG_FD_DNS, …).
  * The generation is 56 bits: it never wraps in a process's life.
+ *
+ * vfork (Python's subprocess, posix_spawn in some libcs): the child shares this memory — this table — until it execs,
+ * but not the descriptors. Its closes (close_range before exec) must not clear the parent's flags, so a clear is done
+ * only by the process that owns the table (eg_fd_own(): at init and in fork's child handler); the check is one getpid()
+ * and is paid only when there is a bit to clear.
  */
+#include <unistd.h>
+
 #include "fdtab.h"
 
 uint64_t eg_fdtab[EG_FD_TABLE];
@@ -22,6 +29,15 @@ static uint64_t generation; /* last generation handed out (global: a range clear
 static unsigned long high;  /* highest descriptor ever set: bounds range clears */
 
 #define GEN(w) ((w) >> 8)
+
+static pid_t owner; /* the process this table describes; 0 before init (no flag is set before init) */
+
+void eg_fd_own(void) { __atomic_store_n(&owner, getpid(), __ATOMIC_RELAXED); }
+
+static int owned(void) {
+  pid_t o = __atomic_load_n(&owner, __ATOMIC_RELAXED);
+  return o == 0 || o == getpid();
+}
 
 uint64_t eg_fd_epoch(void) { return __atomic_load_n(&generation, __ATOMIC_SEQ_CST); }
 
@@ -46,6 +62,7 @@ void eg_fd_set(int fd, unsigned bits) {
 void eg_fd_clear(int fd, unsigned bits, uint64_t epoch) {
   if ((unsigned)fd >= EG_FD_TABLE) return;
   uint64_t w = __atomic_load_n(&eg_fdtab[fd], __ATOMIC_SEQ_CST);
+  if ((w & bits) == 0 || !owned()) return;
   while ((w & bits) != 0 && GEN(w) <= epoch) {
     if (__atomic_compare_exchange_n(&eg_fdtab[fd], &w, w & ~(uint64_t)bits, 1, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
       return;
@@ -64,7 +81,7 @@ void eg_fd_copy(int from, int to, uint64_t epoch) {
   unsigned f = eg_fd_flags(from);
   unsigned bits = (f & EG_FD_UNTRACKED) ? (unsigned)EG_FD_DNS : (f & EG_FD_OBJECT_BITS);
   uint64_t w = __atomic_load_n(&eg_fdtab[to], __ATOMIC_SEQ_CST);
-  if ((w & EG_FD_OBJECT_BITS) == bits) return; /* already right (the common case: both 0) */
+  if ((w & EG_FD_OBJECT_BITS) == bits || !owned()) return; /* already right (the common case: both 0) */
   raise_high((unsigned long)to);
   uint64_t g = next_generation();
   for (;;) {

@@ -42,6 +42,10 @@ static inline unsigned eg_fd_flags(int fd) {
 /* 1 when a send without an address on fd must be confirmed as raw DNS (dns.c): marked, or beyond the table. */
 static inline int eg_fd_maybe_dns(int fd) { return (eg_fd_flags(fd) & (EG_FD_DNS | EG_FD_UNTRACKED)) != 0; }
 
+/* This process owns the table (init, and fork's child handler): clears and copies made by a vfork child, which
+ * shares the memory but not the descriptors, are ignored (fdtab.c). */
+void eg_fd_own(void) EG_HIDDEN;
+
 /* The current generation: take it BEFORE a system call that closes or replaces descriptors, and hand it to the
  * clear/copy that follows the call, so a set made meanwhile by another thread (on a reused number) survives. */
 uint64_t eg_fd_epoch(void) EG_HIDDEN;

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fdtab.h"
 #include "guard.h"
 
 struct eg_config eg;
@@ -40,6 +41,7 @@ static void atfork_child(void) {
   __atomic_compare_exchange_n(&eg_init_state, &s, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   eg_binding_atfork_child();
   eg_log_atfork_child();
+  eg_fd_own();
 }
 
 static void copy_env(char *dst, size_t cap, const char *v) {
@@ -116,6 +118,7 @@ static void do_init(void) {
   if (eg_parse_endpoint(getenv("EGRESS_GUARD_UPSTREAM_API"), &eg.runtime_upstream) == 0)
     eg.runtime_upstream.protos = EGP_PROTO_TCP;
   parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
+  eg_fd_own();
   eg_state_open(getenv("EGRESS_GUARD_STATE"));
 
   Dl_info self;
