@@ -64,6 +64,16 @@ static int is_loopback_query(const struct eg_query *q) {
          (q->host_len > 10 && memcmp(q->host + q->host_len - 10, ".localhost", 10) == 0);
 }
 
+int eg_is_egress_dest(const struct sockaddr *sa, socklen_t len) {
+  egp_ip ip;
+  int port;
+  if (!eg_sockaddr_ip(sa, len, &ip, &port)) return 0;
+  char bound[256];
+  size_t blen = eg_bound_name(&ip, bound);
+  struct eg_query q = {"connect", "connect", blen ? bound : NULL, blen, &ip, port, EGP_PROTO_UNKNOWN};
+  return !is_loopback_query(&q) && !endpoint_match(&eg.runtime_api, &q) && !endpoint_match(&eg.xray, &q);
+}
+
 /* Steps 1–4 (see the top of this file) without counting or logging. */
 static void decide(const struct eg_query *q, egp_decision *d) {
   int builtin = 0;

@@ -20,11 +20,13 @@ enum {
   /* A descriptor the guard owns (its log descriptor, a sealed policy memfd): the host's close/dup2/close_range over
    * it must not take it away from the guard (log.c, init.c). A property of the number, not of the open file. */
   EG_FD_PROTECTED = 1u << 2,
+  /* Its receive buffer was capped while a receive budget was nearly spent (budget.c): done once per socket. */
+  EG_FD_RXCAP = 1u << 3,
   /* Never stored: returned for descriptors beyond the table, meaning "unknown — ask the kernel". */
   EG_FD_UNTRACKED = 1u << 7,
 };
 /* The bits that describe the open socket (not the number): copied by dup*, dropped when the number is closed. */
-#define EG_FD_OBJECT_BITS ((unsigned)(EG_FD_DNS | EG_FD_EGRESS))
+#define EG_FD_OBJECT_BITS ((unsigned)(EG_FD_DNS | EG_FD_EGRESS | EG_FD_RXCAP))
 
 #define EG_FD_TABLE 65536 /* descriptors 0 … 65,535 are tracked; beyond: EG_FD_UNTRACKED */
 #define EG_FD_FLAG_MASK 0xffu
@@ -40,6 +42,9 @@ static inline unsigned eg_fd_flags(int fd) {
 }
 
 /* 1 when a send without an address on fd must be confirmed as raw DNS (dns.c): marked, or beyond the table. */
+/* 1 when transfers on fd are counted for budgets (budget.c): one load for a descriptor the guard does not know. */
+static inline int eg_fd_egress(int fd) { return (eg_fd_flags(fd) & EG_FD_EGRESS) != 0; }
+
 static inline int eg_fd_maybe_dns(int fd) { return (eg_fd_flags(fd) & (EG_FD_DNS | EG_FD_UNTRACKED)) != 0; }
 
 /* This process owns the table (init, and fork's child handler): clears and copies made by a vfork child, which

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "egp.h"
 
@@ -110,6 +111,9 @@ int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_na
 int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen_t len, const char *event,
                       const char *call, int only_dgram) EG_HIDDEN;
 const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
+/* 1 when sa is an AF_INET/AF_INET6 destination that is egress: not loopback, not the Runtime API or X-Ray endpoint
+ * (with the name bound to the address, as decisions see it). */
+int eg_is_egress_dest(const struct sockaddr *sa, socklen_t len) EG_HIDDEN;
 
 /* --- dns.c: the query name of raw DNS datagrams to port 53 (contract at the top of dns.c) --- */
 struct iovec;
@@ -119,12 +123,63 @@ void eg_dns_note_connect(int fd, const struct sockaddr *sa, socklen_t len) EG_HI
 int eg_dns_check(int fd, int *sock_type, const struct sockaddr *addr, socklen_t alen, const void *buf, size_t n,
                  const struct iovec *iov, size_t iovcnt, const char *call) EG_HIDDEN;
 
-/* --- state.c: the shared invoke-state file (docs/STATE.md) --- */
+/* --- state.c: the shared invoke-state file, version 2 (docs/STATE.md; flag bits and trip values: gen/state.h) --- */
+enum { EG_IO_RX = 0, EG_IO_TX = 1 };                        /* io_rx / io_tx */
+enum { EG_TRIP_RX = 0, EG_TRIP_TX = 1, EG_TRIP_TOTAL = 2 }; /* rx_trip_at / tx_trip_at / total_trip_at */
+enum {
+  EG_COUNT_ALLOWED = 0,
+  EG_COUNT_DENIED = 1,
+  EG_COUNT_BLOCKED = 2,
+  EG_COUNT_UNCOVERED = 3,
+  EG_COUNT_SUPPRESSED = 4,
+  EG_COUNT_CUT = 5
+};
 void eg_state_open(const char *path) EG_HIDDEN;
-size_t eg_state_request_id(char out[65]) EG_HIDDEN; /* 0 when unknown */
+int eg_state_present(void) EG_HIDDEN;                    /* a valid state file is mapped */
+size_t eg_state_request_id(char out[65]) EG_HIDDEN;      /* 0 when unknown */
+uint32_t eg_state_flags(void) EG_HIDDEN;                 /* EG_STATE_FLAG_* bits; 0 without a file */
 int eg_state_budget_tripped(void) EG_HIDDEN;
-enum { EG_COUNT_ALLOWED = 0, EG_COUNT_DENIED = 1, EG_COUNT_BLOCKED = 2, EG_COUNT_UNCOVERED = 3 };
+uint32_t eg_state_trip_gen(void) EG_HIDDEN;
+uint32_t eg_state_trip_budget(void) EG_HIDDEN;           /* EG_STATE_TRIP_* */
+uint64_t eg_state_io(int dir) EG_HIDDEN;                 /* EG_IO_* counter */
+uint64_t eg_state_io_add(int dir, uint64_t n) EG_HIDDEN; /* returns the new value */
+uint64_t eg_state_trip_at(int which) EG_HIDDEN;          /* EG_TRIP_*; EG_STATE_NO_LIMIT = none */
+uint32_t eg_state_trip(uint32_t budget) EG_HIDDEN;       /* trips the invoke for EG_STATE_TRIP_*; returns trip_gen */
 void eg_state_count(int which) EG_HIDDEN;
+void eg_state_count_n(int which, uint64_t n) EG_HIDDEN;
+
+/* --- budget.c: per-invoke byte budgets at the transfer hooks (contract at the top of budget.c) --- */
+struct msghdr;
+#define EG_IOV_CLAMP 64              /* iovec entries a clamped vector call keeps */
+#define EG_BUDGET_FAIL ((size_t)-1) /* eg_budget_begin(): refuse the call with g->fail_errno */
+struct eg_grant {
+  size_t granted; /* bytes reserved in this process's in-flight total (0: none) */
+  int active;     /* eg_budget_end() must count */
+  int fail_errno;
+};
+void eg_budget_init(void) EG_HIDDEN;
+void eg_budget_atfork_child(void) EG_HIDDEN;
+/* Before a connect/send to sa that was allowed: flags fd EG_FD_EGRESS when sa is egress; returns 1 then. */
+int eg_budget_note_dest(int fd, const struct sockaddr *sa, socklen_t len) EG_HIDDEN;
+/* After connect(fd, sa) returned r: a socket that really connected to a destination that is not egress (r == 0 or
+ * EINPROGRESS) loses its flag; epoch: eg_fd_epoch() taken before the connect (fdtab.h). */
+void eg_budget_connected(int fd, const struct sockaddr *sa, socklen_t len, int r, uint64_t epoch) EG_HIDDEN;
+/* Flags fd by its connected peer (a socket that arrived by exec or SCM_RIGHTS); 1 when it is egress. */
+int eg_budget_adopt(int fd) EG_HIDDEN;
+void eg_budget_adopt_rights(const struct msghdr *msg) EG_HIDDEN; /* after recvmsg: the SCM_RIGHTS descriptors */
+/* Before a stream socket connects (or first receives) while armed: cap its receive buffer when little is left. */
+void eg_budget_rx_window(int fd) EG_HIDDEN;
+size_t eg_budget_begin(int fd, int dir, size_t len, struct eg_grant *g, const char *call) EG_HIDDEN;
+void eg_budget_end(int dir, ssize_t done, const struct eg_grant *g, const char *call) EG_HIDDEN;
+/* begin → op(ctx, granted length) → end; -1 with errno when refused. */
+typedef ssize_t (*eg_io_op)(void *ctx, size_t n);
+ssize_t eg_budget_io(int fd, int dir, size_t len, eg_io_op op, void *ctx, const char *call) EG_HIDDEN;
+/* Copies the first `grant` bytes' worth of iov (at most EG_IOV_CLAMP entries); returns the entry count. */
+int eg_iov_clamp(const struct iovec *iov, int cnt, size_t grant, struct iovec out[EG_IOV_CLAMP]) EG_HIDDEN;
+size_t eg_iov_total(const struct iovec *iov, size_t cnt) EG_HIDDEN; /* SIZE_MAX on overflow */
+/* sysio.c: a transfer syscall() on an egress socket, performed with budgets; 0 = not one (the caller runs it). */
+typedef long (*eg_syscall_raw_fn)(long, ...);
+int eg_sys_io(eg_syscall_raw_fn real, long nr, const long args[6], long *ret) EG_HIDDEN;
 
 /* --- log.c --- */
 void eg_log_open(void) EG_HIDDEN;
@@ -133,6 +188,8 @@ void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t r
 void eg_log_policy_error(const char *code, const char *path, const char *what, int fail_closed, uint64_t expected,
                          uint64_t got, int has_expected) EG_HIDDEN;
 void eg_log_uncovered(const char *path, const char *reason, const char *call) EG_HIDDEN;
+/* One `cut` line: this process cut `sockets` egress sockets after the invoke's `budget` (EG_STATE_TRIP_*) tripped. */
+void eg_log_cut(uint32_t budget, unsigned sockets, const char *call, uint64_t io_rx, uint64_t io_tx) EG_HIDDEN;
 void eg_log_fd_closed(int fd) EG_HIDDEN;          /* close() of fd by the host */
 void eg_log_fd_range_closed(unsigned long first, unsigned long last) EG_HIDDEN; /* close_range() */
 void eg_log_fd_replaced(int newfd) EG_HIDDEN;     /* dup2/dup3 onto newfd by the host */

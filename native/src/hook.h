@@ -15,10 +15,13 @@
 #endif
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
 
 #include "guard.h"
 

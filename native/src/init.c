@@ -41,6 +41,7 @@ static void atfork_child(void) {
   __atomic_compare_exchange_n(&eg_init_state, &s, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   eg_binding_atfork_child();
   eg_log_atfork_child();
+  eg_budget_atfork_child();
   eg_fd_own();
 }
 
@@ -120,6 +121,7 @@ static void do_init(void) {
   parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
   eg_fd_own();
   eg_state_open(getenv("EGRESS_GUARD_STATE"));
+  eg_budget_init();
 
   Dl_info self;
   const char *base = "libegressguard";

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "guard.h"
+#include "gen/state.h"
 #include "json.h"
 
 #define EG_LOG_LINE_MAX 4000
@@ -307,6 +308,36 @@ void eg_log_agent(const char *code, const char *path, const char *what) {
   jb_str(&j, "error", code, strlen(code));
   if (path) jb_str(&j, "path", path, strlen(path));
   jb_bool(&j, "metering", 0);
+  finish(&j);
+  errno = saved;
+}
+
+static const char *budget_name(uint32_t budget) {
+  return budget == EG_STATE_TRIP_RX_BYTES ? "rxBytes" : budget == EG_STATE_TRIP_TX_BYTES ? "txBytes" : budget == EG_STATE_TRIP_TOTAL_BYTES ? "totalBytes"
+                                                                                                            : NULL;
+}
+
+void eg_log_cut(uint32_t budget, unsigned sockets, const char *call, uint64_t io_rx, uint64_t io_tx) {
+  if (eg.level == EG_LEVEL_OFF) return;
+  int saved = errno;
+  const char *bn = budget_name(budget);
+  struct sb m;
+  m.n = 0;
+  sb_str(&m, "budget ");
+  sb_str(&m, bn ? bn : "(agent)");
+  sb_str(&m, " exceeded: cut ");
+  sb_u(&m, sockets);
+  sb_str(&m, sockets == 1 ? " egress socket" : " egress sockets");
+  char buf[EG_LOG_LINE_MAX];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, 50, m.b, m.n, "cut");
+  if (bn) jb_str(&j, "budget", bn, strlen(bn));
+  jb_u64(&j, "sockets", sockets);
+  jb_str(&j, "call", call, strlen(call));
+  jb_u64(&j, "ioRxBytes", io_rx);
+  jb_u64(&j, "ioTxBytes", io_tx);
+  jb_str(&j, "mode", "enforce", 7);
   finish(&j);
   errno = saved;
 }

@@ -5,7 +5,9 @@
  * Contract: SYS_connect, SYS_sendto, SYS_sendmsg and SYS_sendmmsg get exactly the checks of their libc hooks
  * (connect.c, send.c; the log's `call` is "syscall(connect)" …, "syscall(sendto,dns)" for a raw-DNS name);
  * SYS_close, SYS_close_range, SYS_dup, SYS_dup2 (where it exists), SYS_dup3 and SYS_fcntl (F_DUPFD*) keep the
- * guard's per-descriptor state as their libc hooks do (close.c, dup.c). A refused call returns -1/EACCES as libc's
+ * guard's per-descriptor state as their libc hooks do (close.c, dup.c). The transfer numbers (SYS_read, SYS_write,
+ * SYS_readv, SYS_writev, SYS_recvfrom, SYS_sendto, SYS_recvmsg, SYS_sendmsg, SYS_recvmmsg, SYS_sendmmsg,
+ * SYS_sendfile, SYS_splice) on an egress socket run under the byte budgets (sysio.c). A refused call returns -1/EACCES as libc's
  * syscall() reports a kernel error. EVERY other number passes straight through untouched, with all six argument
  * words — an unknown syscall is never denied. Missing real syscall(): -1/ENOSYS.
  * Six `long` varargs are read whatever the number (the raw syscall ABI has at most six); reading words the caller
@@ -15,6 +17,7 @@
 #include <stdarg.h>
 #include <sys/syscall.h>
 
+#include "fdtab.h"
 #include "hook.h"
 
 typedef long (*raw_fn)(long, ...);
@@ -60,9 +63,13 @@ EG_EXPORT long syscall(long nr, ...) {
   if (EG_UNLIKELY(real == NULL)) return eg_missing();
   int fd = (int)a[0];
   switch (nr) {
-  case SYS_connect:
+  case SYS_connect: {
+    uint64_t epoch = eg_fd_epoch();
     if (!eg_connect_check(fd, (const struct sockaddr *)a[1], (socklen_t)a[2], "syscall(connect)")) return -1;
-    break;
+    long r = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    eg_budget_connected(fd, (const struct sockaddr *)a[1], (socklen_t)a[2], (int)r, epoch);
+    return r;
+  }
   case SYS_sendto:
     if (!eg_sendto_check(fd, (const void *)a[1], (size_t)a[2], (int)a[3], (const struct sockaddr *)a[4],
                          (socklen_t)a[5], "syscall(sendto)", "syscall(sendto,dns)"))
@@ -96,5 +103,7 @@ EG_EXPORT long syscall(long nr, ...) {
   default:
     break;
   }
+  long r;
+  if (!eg_inside() && eg_sys_io(real, nr, a, &r)) return r; /* a transfer on an egress socket: budgets (sysio.c) */
   return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

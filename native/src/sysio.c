@@ -1,0 +1,144 @@
+/*
+ * sysio.c — the transfer system calls made through syscall(2) (SYS_read, SYS_write, SYS_readv, SYS_writev,
+ * SYS_recvfrom, SYS_sendto, SYS_recvmsg, SYS_sendmsg, SYS_recvmmsg, SYS_sendmmsg, SYS_sendfile, SYS_splice): byte
+ * budgets exactly as for their libc hooks (read.c, write.c, recv.c, send.c; contract in budget.c). A compromised
+ * dependency can reach syscall() without native code (Python's ctypes), so this route is not left open.
+ *
+ * Contract: eg_sys_io() returns 0 — "not mine, run it as usual" — unless the number is one of the above and its
+ * descriptor is an egress socket; then it performs the call itself with the real syscall() (length clamped, counted,
+ * refused while tripped: -1 with errno) and returns 1 with the result in *ret. Called by syscall.c after its own
+ * checks (destinations, raw DNS) passed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "fdtab.h"
+
+struct sc {
+  eg_syscall_raw_fn real;
+  long nr, a[6];
+  int len_arg; /* which argument holds the length (clamped), -1: none */
+  const struct iovec *iov;
+  int iovcnt;
+  size_t total;
+  struct msghdr *msg;
+};
+
+static ssize_t do_sys(void *c, size_t n) {
+  struct sc *s = c;
+  long a[6] = {s->a[0], s->a[1], s->a[2], s->a[3], s->a[4], s->a[5]};
+  struct iovec cut[EG_IOV_CLAMP];
+  struct msghdr m;
+  if (s->len_arg >= 0) {
+    a[s->len_arg] = (long)n;
+  } else if (s->iov != NULL && n < s->total) {
+    int k = eg_iov_clamp(s->iov, s->iovcnt, n, cut);
+    if (s->msg != NULL) {
+      m = *s->msg;
+      m.msg_iov = cut;
+      m.msg_iovlen = (size_t)k;
+      a[1] = (long)&m;
+    } else {
+      a[1] = (long)cut;
+      a[2] = k;
+    }
+  }
+  long r = s->real(s->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  if (s->msg != NULL && a[1] == (long)&m) {
+    s->msg->msg_namelen = m.msg_namelen;
+    s->msg->msg_controllen = m.msg_controllen;
+    s->msg->msg_flags = m.msg_flags;
+  }
+  return r;
+}
+
+/* recvmmsg/sendmmsg: counted (sum of msg_len), never clamped (datagrams). */
+static long mmsg(eg_syscall_raw_fn real, long nr, const long a[6], int dir, const char *call) {
+  struct eg_grant g;
+  if (eg_budget_begin((int)a[0], dir, 0, &g, call) == EG_BUDGET_FAIL) {
+    errno = g.fail_errno;
+    return -1;
+  }
+  long got = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  ssize_t bytes = got > 0 ? 0 : got;
+  const struct mmsghdr *vec = (const struct mmsghdr *)a[1];
+  for (long i = 0; i < got; i++) bytes += (ssize_t)vec[i].msg_len;
+  eg_budget_end(dir, bytes, &g, call);
+  return got;
+}
+
+int eg_sys_io(eg_syscall_raw_fn real, long nr, const long args[6], long *ret) {
+  struct sc s = {real, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}, -1, NULL, 0, 0, NULL};
+  int fd = (int)args[0], dir;
+  size_t len;
+  const char *call;
+  switch (nr) {
+  case SYS_read:
+  case SYS_write:
+    dir = nr == SYS_read ? EG_IO_RX : EG_IO_TX;
+    call = nr == SYS_read ? "syscall(read)" : "syscall(write)";
+    s.len_arg = 2;
+    len = (size_t)args[2];
+    break;
+  case SYS_readv:
+  case SYS_writev:
+    if (args[1] == 0 || args[2] <= 0) return 0;
+    dir = nr == SYS_readv ? EG_IO_RX : EG_IO_TX;
+    call = nr == SYS_readv ? "syscall(readv)" : "syscall(writev)";
+    s.iov = (const struct iovec *)args[1];
+    s.iovcnt = (int)args[2];
+    len = s.total = eg_iov_total(s.iov, (size_t)s.iovcnt);
+    break;
+  case SYS_recvfrom:
+  case SYS_sendto:
+    if (nr == SYS_recvfrom && ((int)args[3] & MSG_PEEK)) return 0;
+    dir = nr == SYS_recvfrom ? EG_IO_RX : EG_IO_TX;
+    call = nr == SYS_recvfrom ? "syscall(recvfrom)" : "syscall(sendto)";
+    s.len_arg = 2;
+    len = (size_t)args[2];
+    break;
+  case SYS_recvmsg:
+  case SYS_sendmsg:
+    if (args[1] == 0 || (nr == SYS_recvmsg && ((int)args[2] & MSG_PEEK))) return 0;
+    dir = nr == SYS_recvmsg ? EG_IO_RX : EG_IO_TX;
+    call = nr == SYS_recvmsg ? "syscall(recvmsg)" : "syscall(sendmsg)";
+    s.msg = (struct msghdr *)args[1];
+    if (s.msg->msg_iovlen > 1024) return 0;
+    s.iov = s.msg->msg_iov;
+    s.iovcnt = (int)s.msg->msg_iovlen;
+    len = s.total = eg_iov_total(s.iov, (size_t)s.iovcnt);
+    break;
+  case SYS_recvmmsg:
+  case SYS_sendmmsg:
+    if (!eg_fd_egress(fd) || args[1] == 0) return 0;
+    *ret = mmsg(real, nr, args, nr == SYS_recvmmsg ? EG_IO_RX : EG_IO_TX,
+                nr == SYS_recvmmsg ? "syscall(recvmmsg)" : "syscall(sendmmsg)");
+    return 1;
+  case SYS_sendfile:
+    dir = EG_IO_TX;
+    call = "syscall(sendfile)";
+    s.len_arg = 3;
+    len = (size_t)args[3];
+    break;
+  case SYS_splice:
+    if (eg_fd_egress((int)args[2])) fd = (int)args[2], dir = EG_IO_TX;
+    else dir = EG_IO_RX;
+    call = "syscall(splice)";
+    s.len_arg = 4;
+    len = (size_t)args[4];
+    break;
+  default:
+    return 0;
+  }
+  if (!eg_fd_egress(fd)) {
+    if (nr != SYS_recvmsg) return 0;
+    *ret = real(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  } else {
+    *ret = eg_budget_io(fd, dir, len, do_sys, &s, call);
+  }
+  if (nr == SYS_recvmsg && *ret >= 0 && s.msg->msg_controllen > 0) eg_budget_adopt_rights(s.msg);
+  return 1;
+}
