@@ -1,16 +1,19 @@
 /*
- * getaddrinfo.c — hook for getaddrinfo(3).
+ * getaddrinfo.c — hook for getaddrinfo(3); eg_getaddrinfo_checked is the family's one checked function (the exported
+ * symbol and getaddrinfo_a (gai_a.c) use it).
  *
  * Contract:
  * - mode off, re-entry (our own calls, or a resolver module running under this hook), node == NULL/"" (a local or
- *   passive address), AI_NUMERICHOST, or a node that is an IP literal (inet_aton forms such as "127.1" included):
- *   straight to libc — no name is looked up, and the connect check decides on the address.
- * - otherwise the name the resolver will query (resolver.h: escapes decoded; one it cannot read is refused as
- *   dns-malformed) is decided BEFORE libc sees it (port from a numeric service, else unknown; proto from hints).
- *   Enforce + deny: return EAI_NONAME without calling libc, so no DNS query leaves. Audit + deny: the
- *   lookup proceeds (logged "would block").
- * - after a successful lookup every AF_INET/AF_INET6 result is bound to the name (binding.c), so a later connect to
- *   one of those addresses is decided with the name's rules.
+ *   passive address: nothing can be queried), AI_NUMERICHOST, or a node that is an IP literal (inet_aton forms such
+ *   as "127.1" included): straight to libc — no name is looked up, and the connect check decides on the address.
+ * - otherwise every name glibc would query for `node` — the name itself, read as the resolver reads it, its
+ *   HOSTALIASES target, the name with each search domain — is decided before it can be queried, and glibc is asked
+ *   for one name at a time with its own search switched off (lookup.c, resolver.h). A lookup is decided for the name
+ *   alone: the numeric service and the hints' protocol are logged, not used. Enforce: a blocked name is never
+ *   queried; when no name may be asked the result is EAI_NONAME, libc never called. Audit: every name proceeds
+ *   (logged "would block").
+ * - after a successful lookup every AF_INET/AF_INET6 result is bound to the name that produced it (binding.c), so a
+ *   later connect to one of those addresses is decided with that name's rules.
  * Real function missing (dlsym): EAI_SYSTEM with errno ENOSYS.
  */
 #define _GNU_SOURCE
@@ -39,14 +42,35 @@ static int hints_proto(const struct addrinfo *h) {
   return EGP_PROTO_UNKNOWN;
 }
 
-EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                          struct addrinfo **res) {
-  eg_getaddrinfo_fn real = EG_REAL(getaddrinfo);
-  if (EG_UNLIKELY(real == NULL)) {
-    errno = ENOSYS;
-    return EAI_SYSTEM;
+struct gai_call {
+  eg_getaddrinfo_fn real;
+  const char *service;
+  const struct addrinfo *hints;
+  struct addrinfo **res;
+};
+
+/* One real getaddrinfo for `name`; the search needs EAI_NONAME / EAI_NODATA to go on, anything about the arguments
+ * ends it, and a server failure (EAI_AGAIN, EAI_FAIL) ends the search list. */
+static struct eg_answer try_gai(void *ctx, const char *name) {
+  struct gai_call *c = ctx;
+  struct addrinfo *out = NULL;
+  struct eg_answer a = {c->real(name, c->service, c->hints, &out), 0, EG_STOP};
+  switch (a.rc) {
+  case 0: a.outcome = EG_FOUND, *c->res = out; break;
+  case EAI_NONAME: a.outcome = EG_NOT_FOUND; break;
+#ifdef EAI_NODATA
+  case EAI_NODATA: a.outcome = EG_NO_DATA; break;
+#endif
+  case EAI_AGAIN:
+  case EAI_FAIL: a.outcome = EG_STOP; break;
+  default: a.outcome = EG_ABORT; break;
   }
-  if (eg_passthrough() || node == NULL || node[0] == '\0' || (hints && (hints->ai_flags & AI_NUMERICHOST)))
+  return a;
+}
+
+int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char *service,
+                           const struct addrinfo *hints, struct addrinfo **res) {
+  if (eg_passthrough() || node == NULL || node[0] == '\0' || (hints && (hints->ai_flags & AI_NUMERICHOST)) || res == NULL)
     return real(node, service, hints, res);
   int saved = errno;
   eg_enter();
@@ -55,25 +79,30 @@ EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct ad
     errno = saved;
     return real(node, service, hints, res);
   }
-  struct eg_name name;
-  int ok = eg_decide_name(node, "getaddrinfo", service_port(service), hints_proto(hints), "EAI_NONAME", &name);
-  eg_leave();
-  if (!ok) {
-    errno = saved;
-    return EAI_NONAME;
-  }
-  errno = saved;
-  eg_enter(); /* the resolver's own sockets (NSS modules, nscd) are not the program's egress */
-  int rc = real(node, service, hints, res);
+  struct gai_call c = {real, service, hints, res};
+  struct eg_lookup l = {.raw = node, .call = "getaddrinfo", .errno_name = "EAI_NONAME", .port = service_port(service),
+                        .proto = hints_proto(hints), .nss = 1, .res = eg_res_current(), .try_name = try_gai,
+                        .ctx = &c, .refused = {EAI_NONAME, 0, EG_NOT_FOUND}};
+  struct eg_answer a = eg_lookup_run(&l);
   int e = errno;
-  if (rc == 0 && res != NULL) {
+  if (a.outcome == EG_FOUND && l.found.readable) {
     for (const struct addrinfo *ai = *res; ai != NULL; ai = ai->ai_next) {
       egp_ip ip;
       int port;
-      if (name.readable && eg_sockaddr_ip(ai->ai_addr, ai->ai_addrlen, &ip, &port)) eg_bind(&ip, name.text, name.len);
+      if (eg_sockaddr_ip(ai->ai_addr, ai->ai_addrlen, &ip, &port)) eg_bind(&ip, l.found.text, l.found.len);
     }
   }
   eg_leave();
   errno = e;
-  return rc;
+  return a.rc;
+}
+
+EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                          struct addrinfo **res) {
+  eg_getaddrinfo_fn real = EG_REAL(getaddrinfo);
+  if (EG_UNLIKELY(real == NULL)) {
+    errno = ENOSYS;
+    return EAI_SYSTEM;
+  }
+  return eg_getaddrinfo_checked(real, node, service, hints, res);
 }

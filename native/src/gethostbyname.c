@@ -1,12 +1,15 @@
 /*
  * gethostbyname.c — hooks for gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r.
  *
- * Contract (as getaddrinfo.c): IP literals, mode off and re-entry go straight to libc. The name the resolver will
- * query (resolver.h) is decided before libc sees it (port and protocol unknown). Enforce + deny fails exactly as
- * glibc does for a name that does not exist:
+ * Contract (as getaddrinfo.c): IP literals, mode off and re-entry go straight to libc. Every name glibc would query
+ * for `node` (the name read as the resolver reads it, its HOSTALIASES target, the name with each search domain) is
+ * decided before it can be queried, and glibc is asked for one name at a time with its own search off (lookup.c).
+ * When no name may be asked (enforce mode), the hooks fail exactly as glibc does for a name that does not exist:
  * gethostbyname* return NULL with h_errno = HOST_NOT_FOUND; the _r forms return 0 with *result = NULL and
- * *h_errnop = HOST_NOT_FOUND. errno is left unchanged. After a successful lookup the addresses are bound to the name.
- * Real function missing: NULL with h_errno NO_RECOVERY (the _r forms return ENOSYS).
+ * *h_errnop = HOST_NOT_FOUND; errno is left unchanged. After a successful lookup the addresses are bound to the name
+ * that produced them. Real function missing: NULL with h_errno NO_RECOVERY (the _r forms return ENOSYS).
+ * eg_gethostbyname_checked is the family's one checked function: every form goes through it with a way to make one
+ * real call.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -17,14 +20,6 @@
 
 #include "hook.h"
 #include "resolver.h"
-
-/* 1 = ask libc; 0 = denied (enforce). Fills *n for binding afterwards (n->readable 0 = nothing to bind). */
-static int decide(const char *node, const char *call, struct eg_name *n) {
-  n->readable = 0;
-  if (node == NULL || node[0] == '\0') return 1;
-  if (eg_is_ip_literal(node)) return 1;
-  return eg_decide_name(node, call, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN, "HOST_NOT_FOUND", n);
-}
 
 static void bind_hostent(const struct hostent *h, const struct eg_name *n) {
   if (h == NULL || !n->readable || h->h_addr_list == NULL) return;
@@ -48,31 +43,69 @@ static void bind_hostent(const struct hostent *h, const struct eg_name *n) {
   }
 }
 
-/* A lookup in progress: the decided name (for binding afterwards) and the caller's errno. */
-struct lookup {
-  struct eg_name name;
-  int saved_errno;
-};
-
-/*
- * Before libc: enters the guard and decides `node`. 1 = ask libc (errno restored, still inside the guard: finish()
- * must follow); 0 = denied in enforce (guard left, errno restored: the caller reports HOST_NOT_FOUND its own way).
- */
-static int begin(struct lookup *l, const char *node, const char *call) {
-  l->saved_errno = errno;
-  eg_enter();
-  int ok = decide(node, call, &l->name);
-  if (!ok) eg_leave();
-  errno = l->saved_errno;
-  return ok;
+/* The outcome of an h_errno for the search (glibc's __res_context_search: not found and no data go on). */
+static enum eg_outcome outcome_of(int herr) {
+  switch (herr) {
+  case HOST_NOT_FOUND: return EG_NOT_FOUND;
+  case NO_DATA: return EG_NO_DATA;
+  case NETDB_INTERNAL: return EG_ABORT;
+  default: return EG_STOP;
+  }
 }
 
-/* After libc: binds the answer's addresses to the name (h may be NULL), leaves the guard, keeps libc's errno. */
-static void finish(const struct lookup *l, const struct hostent *h) {
+/* One form of the family: its real function and arguments, and where its answer lands. */
+struct ghb_call {
+  int form;  /* 0 gethostbyname, 1 gethostbyname2, 2 gethostbyname_r, 3 gethostbyname2_r */
+  void *real;
+  int af;
+  struct hostent *ret;
+  char *buf;
+  size_t buflen;
+  struct hostent **result;
+  int *h_errnop;
+  struct hostent *h; /* the answer (non-_r forms: glibc's static hostent) */
+};
+
+static struct eg_answer try_ghb(void *ctx, const char *name) {
+  struct ghb_call *c = ctx;
+  struct eg_answer a = {0, 0, EG_FOUND};
+  switch (c->form) {
+  case 0: c->h = ((eg_gethostbyname_fn)c->real)(name), a.herr = c->h ? 0 : h_errno; break;
+  case 1: c->h = ((eg_gethostbyname2_fn)c->real)(name, c->af), a.herr = c->h ? 0 : h_errno; break;
+  case 2: a.rc = ((eg_gethostbyname_r_fn)c->real)(name, c->ret, c->buf, c->buflen, c->result, c->h_errnop); break;
+  default: a.rc = ((eg_gethostbyname2_r_fn)c->real)(name, c->af, c->ret, c->buf, c->buflen, c->result, c->h_errnop);
+  }
+  if (c->form >= 2) {
+    c->h = a.rc == 0 && c->result != NULL ? *c->result : NULL;
+    if (a.rc != 0) return (struct eg_answer){a.rc, c->h_errnop ? *c->h_errnop : NETDB_INTERNAL, EG_ABORT}; /* ERANGE */
+    a.herr = c->h ? 0 : (c->h_errnop ? *c->h_errnop : HOST_NOT_FOUND);
+  }
+  if (c->h == NULL) a.outcome = outcome_of(a.herr == 0 ? HOST_NOT_FOUND : a.herr);
+  return a;
+}
+
+/* The guarded lookup for every form. Returns the answer to report (c->h holds the hostent when found). */
+static struct eg_answer eg_gethostbyname_checked(struct ghb_call *c, const char *node, const char *call) {
+  int saved = errno;
+  eg_enter();
+  if (node == NULL || node[0] == '\0' || eg_is_ip_literal(node)) { /* nothing the resolver would query */
+    errno = saved;
+    struct eg_answer a = try_ghb(c, node);
+    int e = errno;
+    eg_leave();
+    errno = e;
+    return a;
+  }
+  struct eg_lookup l = {.raw = node, .call = call, .errno_name = "HOST_NOT_FOUND", .port = EGP_PORT_UNKNOWN,
+                        .proto = EGP_PROTO_UNKNOWN, .nss = 1, .res = eg_res_current(), .try_name = try_ghb, .ctx = c,
+                        .refused = {0, HOST_NOT_FOUND, EG_NOT_FOUND}};
+  struct eg_answer a = eg_lookup_run(&l);
   int e = errno;
-  bind_hostent(h, &l->name);
+  if (a.outcome == EG_FOUND) bind_hostent(c->h, &l.found);
+  else c->h = NULL;
   eg_leave();
   errno = e;
+  return a;
 }
 
 EG_EXPORT struct hostent *gethostbyname(const char *node) {
@@ -82,14 +115,10 @@ EG_EXPORT struct hostent *gethostbyname(const char *node) {
     return NULL;
   }
   if (eg_passthrough()) return real(node);
-  struct lookup l;
-  if (!begin(&l, node, "gethostbyname")) {
-    h_errno = HOST_NOT_FOUND;
-    return NULL;
-  }
-  struct hostent *h = real(node);
-  finish(&l, h);
-  return h;
+  struct ghb_call c = {.form = 0, .real = (void *)real};
+  struct eg_answer a = eg_gethostbyname_checked(&c, node, "gethostbyname");
+  if (c.h == NULL) h_errno = a.herr;
+  return c.h;
 }
 
 EG_EXPORT struct hostent *gethostbyname2(const char *node, int af) {
@@ -99,21 +128,17 @@ EG_EXPORT struct hostent *gethostbyname2(const char *node, int af) {
     return NULL;
   }
   if (eg_passthrough()) return real(node, af);
-  struct lookup l;
-  if (!begin(&l, node, "gethostbyname2")) {
-    h_errno = HOST_NOT_FOUND;
-    return NULL;
-  }
-  struct hostent *h = real(node, af);
-  finish(&l, h);
-  return h;
+  struct ghb_call c = {.form = 1, .real = (void *)real, .af = af};
+  struct eg_answer a = eg_gethostbyname_checked(&c, node, "gethostbyname2");
+  if (c.h == NULL) h_errno = a.herr;
+  return c.h;
 }
 
-/* The _r forms report "no such host" as glibc does: return 0, *result = NULL, *h_errnop = HOST_NOT_FOUND. */
-static int refuse_r(struct hostent **result, int *h_errnop) {
-  if (result) *result = NULL;
-  if (h_errnop) *h_errnop = HOST_NOT_FOUND;
-  return 0;
+/* The _r forms report as glibc does: the return value, *result (NULL unless found) and *h_errnop. */
+static int report_r(const struct ghb_call *c, struct eg_answer a) {
+  if (c->result) *c->result = c->h;
+  if (c->h == NULL && c->h_errnop) *c->h_errnop = a.herr;
+  return a.rc;
 }
 
 EG_EXPORT int gethostbyname_r(const char *node, struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
@@ -121,11 +146,8 @@ EG_EXPORT int gethostbyname_r(const char *node, struct hostent *ret, char *buf, 
   eg_gethostbyname_r_fn real = EG_REAL(gethostbyname_r);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
   if (eg_passthrough()) return real(node, ret, buf, buflen, result, h_errnop);
-  struct lookup l;
-  if (!begin(&l, node, "gethostbyname_r")) return refuse_r(result, h_errnop);
-  int rc = real(node, ret, buf, buflen, result, h_errnop);
-  finish(&l, rc == 0 && result != NULL ? *result : NULL);
-  return rc;
+  struct ghb_call c = {2, (void *)real, 0, ret, buf, buflen, result, h_errnop, NULL};
+  return report_r(&c, eg_gethostbyname_checked(&c, node, "gethostbyname_r"));
 }
 
 EG_EXPORT int gethostbyname2_r(const char *node, int af, struct hostent *ret, char *buf, size_t buflen,
@@ -133,9 +155,6 @@ EG_EXPORT int gethostbyname2_r(const char *node, int af, struct hostent *ret, ch
   eg_gethostbyname2_r_fn real = EG_REAL(gethostbyname2_r);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
   if (eg_passthrough()) return real(node, af, ret, buf, buflen, result, h_errnop);
-  struct lookup l;
-  if (!begin(&l, node, "gethostbyname2_r")) return refuse_r(result, h_errnop);
-  int rc = real(node, af, ret, buf, buflen, result, h_errnop);
-  finish(&l, rc == 0 && result != NULL ? *result : NULL);
-  return rc;
+  struct ghb_call c = {3, (void *)real, af, ret, buf, buflen, result, h_errnop, NULL};
+  return report_r(&c, eg_gethostbyname_checked(&c, node, "gethostbyname2_r"));
 }

@@ -78,6 +78,10 @@ uint64_t eg_close_begin(int fd) EG_HIDDEN;
 void eg_close_end(int fd, uint64_t epoch) EG_HIDDEN;
 uint64_t eg_close_range_begin(unsigned int first, unsigned int last, unsigned int flags) EG_HIDDEN;
 void eg_close_range_end(unsigned int first, unsigned int last, unsigned int flags, uint64_t epoch) EG_HIDDEN;
+/* getaddrinfo.c: the whole guarded lookup (the names it may query decided one by one, lookup.c); also used by
+ * getaddrinfo_a. Returns what getaddrinfo returns. */
+int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char *service, const struct addrinfo *hints,
+                           struct addrinfo **res) EG_HIDDEN;
 /* dup.c */
 uint64_t eg_dup_begin(void) EG_HIDDEN;
 void eg_dup_end(int oldfd, int newfd, uint64_t epoch, int onto) EG_HIDDEN;
