@@ -13,5 +13,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'init', summary: 'write a commented starter policy.yaml in audit mode', load: () => import('./init.js').then((m) => m.initCommand) },
   { name: 'layer', summary: 'write the layer zips (and a policy layer) for SAM, Terraform, the console', load: () => import('./layer.js').then((m) => m.layerCommand) },
   { name: 'env', summary: 'print the function environment that turns the guard on', load: () => import('./env.js').then((m) => m.envCommand) },
+  { name: 'publish-layer', summary: 'publish the layer versions to AWS (SDK v3) and print their ARNs', load: () => import('./publish-layer.js').then((m) => m.publishLayerCommand) },
   { name: 'run', summary: 'run a command under the guard (LD_PRELOAD), passing its exit status through', load: () => import('./run.js').then((m) => m.runCommand) },
 ];
