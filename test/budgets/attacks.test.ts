@@ -46,6 +46,29 @@ describe.skipIf(!ok)('attempts to exceed an upload budget', () => {
     console.log(`threads: ${received} bytes reached the peer over ${connected} connections (budget ${MiB})`);
   });
 
+  it('udp: datagrams to the peer stop one datagram past the budget, then are refused', async () => {
+    const r = await w.runGuarded('python3', [`${CLIENTS}/attack.py`, 'udp', PEER_IP, port], {
+      budgets: { txBytes: MiB },
+    });
+    expect(r.result, r.stderr).toMatchObject({ error: 'Permission denied' });
+    expect(r.result?.sent).toBeLessThanOrEqual(MiB + 60_000);
+    expect(Number(r.state.ioTx)).toBeLessThanOrEqual(MiB + 60_000);
+    expect(r.wire.tx).toBeLessThanOrEqual(1.05 * (MiB + 60_000));
+    expect(r.state.tripBudget).toBe(2);
+  });
+
+  it('RESIDUAL procs: four processes crossing at once stay within four times what was left', async () => {
+    const r = await w.runGuarded('python3', [`${CLIENTS}/attack.py`, 'procs', PEER_IP, port], {
+      budgets: { txBytes: MiB },
+    });
+    const connected = r.result?.connected ?? 0;
+    const seen = await Promise.all(Array.from({ length: connected }, () => w.nextWitness('upload')));
+    const received = seen.reduce((a, e) => a + (e.received ?? 0), 0);
+    expect(seen.filter((e) => e.complete)).toEqual([]);
+    expect(received).toBeLessThanOrEqual(4 * (MiB + 1));
+    console.log(`procs: ${received} bytes reached the peer over ${connected} connections from 4 processes`);
+  });
+
   // Residual gaps (docs/METERING.md "What budgets cannot stop"): the hooks never see these bytes. The agent's
   // /proc/net/dev sampler still trips the invoke and the next call on an egress socket cuts it; these tests run without
   // the agent to show what the hooks alone do, and will fail (and the docs must change) the day that changes.

@@ -16,6 +16,9 @@ and prints one JSON line {"sent": <bytes the program believes it sent>, "error":
   libc      RESIDUAL: libc's own write(), reached by loading libc.so.6 itself with ctypes (dlsym on that handle returns
             libc's function, not the guard's: the documented dlsym bypass)
   state     RESIDUAL: rewrites tx_trip_at in the state file (EGRESS_GUARD_STATE: same user, writable) to "no limit"
+  udp       sends 60,000-byte datagrams to the peer until something stops it (datagrams are not clamped)
+  procs     RESIDUAL (bounded): four processes, four connections, each sendall()s 1 MiB at the same moment; the in-flight
+            claims are per process, so each may cross by what was left; reports "connected"
   spawn     runs a subprocess first (Python forks it with vfork: the child shares the guard's memory and closes every
             descriptor before its exec), hoping the child's closes wipe the parent's view of its sockets
 """
@@ -89,6 +92,31 @@ def main() -> None:
                 t.join()
             errors = [e for e in results if e is not None]
             report(8 * 1024 * 1024, errors[0] if errors else None, connected=len(connected))
+            return
+        if case == "udp":
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            while sent < 20 * FIVE:
+                sent += u.sendto(b"d" * 60000, (host, port))
+            report(sent, None)
+            return
+        if case == "procs":
+            go_r, go_w = os.pipe()
+            kids = []
+            for _ in range(4):
+                pid = os.fork()
+                if pid == 0:
+                    os.close(go_w)
+                    try:
+                        c = socket.create_connection((host, port))
+                        os.read(go_r, 1)
+                        c.sendall(head(1024 * 1024) + b"p" * (1024 * 1024))
+                        os._exit(0)
+                    except OSError as e:
+                        os._exit(1 if e.errno == 13 else 2)  # 1: refused at connect (EACCES)
+                kids.append(pid)
+            os.write(go_w, b"gggg")
+            codes = [os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) for k in kids]
+            report(4 * 1024 * 1024, None, connected=sum(1 for c in codes if c != 1))
             return
         s = connect(host, port)
         if case in ("dup2", "dup"):
