@@ -75,6 +75,11 @@ struct eg_lookup {
  */
 struct eg_answer eg_lookup_run(struct eg_lookup *l) EG_HIDDEN;
 
+/* --- reverse.c --- */
+/* Decide a reverse lookup of `ip` (allowed iff it is an allowed destination for some use, with its bound name);
+ * counts and logs. 1 = it may be looked up. */
+int eg_reverse_check(const egp_ip *ip, const char *call, const char *errno_name) EG_HIDDEN;
+
 /* --- resstate.c: the calling thread's resolver state --- */
 /* The thread's state (`_res`), initialised and re-attached to the current configuration as glibc would before a
  * lookup (at most once a second). */
