@@ -33,27 +33,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cputime.h"
+
 #include "egp.h"
 #include "egpw.h"
 
 #define ADDR "10.77.0.1"
 #define MSG 1024
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmpd);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* A private network namespace with lo up and ADDR on it: the only place this program's traffic can go. */
 static int own_namespace(void) {

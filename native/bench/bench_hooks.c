@@ -24,23 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Process CPU time (user + system): the benchmark runs on shared 2-core machines where other work preempts it, and
- * all the work of a loopback loop (both ends, the kernel's TCP processing) runs in this process. */
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmpd);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "cputime.h"
 
 static int child_connect(long iters) {
   int ls = socket(AF_INET, SOCK_STREAM, 0);
