@@ -4,17 +4,19 @@
  * Cached like the compatibility suite's builds (test/compat/support/build.ts): keyed by the sources, go.mod/go.sum,
  * the toolchain and this recipe; modules come from the Go module proxy (`.ci/run` downloads them first).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findGo } from '../../compat/support/build.js';
 import { ROOT } from '../../support/guard.js';
+import { runChild } from '../../support/netns.js';
 
 const SRC = join(ROOT, 'test/proxy/clients/go');
 
-export function buildGoClient(): string {
+/** Asynchronous: a cold build takes a minute or more, and the test worker must keep answering meanwhile. */
+export async function buildGoClient(): Promise<string> {
   const go = findGo();
   if (go === undefined) throw new Error('go is not installed');
   const key = ['main.go', 'go.mod', 'go.sum'].map((f) => readFileSync(join(SRC, f), 'utf8')).join('\0');
@@ -28,12 +30,12 @@ export function buildGoClient(): string {
   if (existsSync(out)) return out;
   mkdirSync(dir, { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
-  const r = spawnSync(go, ['build', '-trimpath', '-ldflags=-s -w', '-o', tmp, '.'], {
+  const child = spawn(go, ['build', '-trimpath', '-ldflags=-s -w', '-o', tmp, '.'], {
     cwd: SRC,
-    encoding: 'utf8',
     env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly' },
-    timeout: 540_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const r = await runChild(child, undefined, 540_000);
   if (r.status !== 0) {
     rmSync(tmp, { force: true });
     throw new Error(`go build of the proxy client failed: ${r.stderr}`);

@@ -133,7 +133,7 @@ export class ProxyLab {
         dns: [{ host: ADDR.dns, port: 53, records: { 'secret.proxy.test': [ADDR.allowed] } }],
       });
       const policy = await compilePolicy('test/fixtures/proxy/policy.yaml');
-      return new ProxyLab(ns, peer, dns, policy, buildGoClient(), cert);
+      return new ProxyLab(ns, peer, dns, policy, await buildGoClient(), cert);
     } catch (e) {
       ns.destroy();
       throw e;

@@ -2,7 +2,8 @@
 // HTTPS_PROXY/HTTP_PROXY the way Go programs do by default (http.ProxyFromEnvironment).
 //
 // Usage: proxyclient step=URL …   or, as a Lambda bootstrap (aws-lambda-go), with no arguments: each invoke's event
-// {"steps": ["step=URL", …]} runs the same steps and returns the lines.
+// {"steps": ["step=URL", …]} runs the same steps and returns the lines; an event without steps follows the runtime
+// matrix's contract ({"urls": […], "probe": […]} → {"bytes": N}).
 //
 // URL forms: http(s)://… GET with the default client; post+http://…?size=N POST N bytes; direct+http://… GET with
 // a transport whose Proxy is nil (it dials directly: the cooperative gap); s3put+http://host:port/bucket/key?size=N
@@ -31,6 +32,39 @@ import (
 
 type event struct {
 	Steps []string `json:"steps"`
+	// the runtime matrix's contract (test/runtimes/support/matrix.ts): GET every url (an error fails the invoke),
+	// GET every probe ignoring errors, answer {"bytes": N}
+	Urls  []string `json:"urls"`
+	Probe []string `json:"probe"`
+}
+
+func matrix(ctx context.Context, ev event) (map[string]int64, error) {
+	var total int64
+	for _, u := range ev.Urls {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		n, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("%s: HTTP %d", u, res.StatusCode)
+		}
+		total += n
+	}
+	for _, u := range ev.Probe {
+		if res, err := http.Get(u); err == nil {
+			res.Body.Close()
+		}
+	}
+	return map[string]int64{"bytes": total}, nil
 }
 
 func errorChain(err error) string {
@@ -144,7 +178,12 @@ func steps(args []string) []string {
 
 func main() {
 	if len(os.Args) == 1 && os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		lambda.Start(func(ctx context.Context, ev event) ([]string, error) { return steps(ev.Steps), nil })
+		lambda.Start(func(ctx context.Context, ev event) (any, error) {
+			if len(ev.Steps) == 0 {
+				return matrix(ctx, ev)
+			}
+			return steps(ev.Steps), nil
+		})
 		return
 	}
 	for _, l := range steps(os.Args[1:]) {
