@@ -12,17 +12,24 @@
  *   `LD_PRELOAD=/opt/egress-guard/lib/libegressguard.so` is set on the function itself (prepended to an existing
  *   value, once); the library then starts what the wrapper would start.
  * Then, for both: `EGRESS_GUARD_POLICY` (the policy layer's path), `EGRESS_GUARD_MODE` / `EGRESS_GUARD_LOG_LEVEL` when
- * given, `EGRESS_GUARD_AGENT=off` when metering is off (no metering agent: docs/METERING.md), and last the caller's `extra` variables.
+ * given (in their canonical spelling), `EGRESS_GUARD_AGENT=off` when metering is off (no metering agent:
+ * docs/METERING.md), and last the caller's `extra` variables — refused when the configuration rule
+ * (contracts/config.yaml) would reject an EGRESS_GUARD_* value or when no component reads the name.
  */
+import {
+  checkVariables,
+  GUARD_LOG_LEVELS,
+  GUARD_MODES,
+  type GuardLogLevel,
+  type GuardMode,
+  parseWord,
+} from '../policy/config/rule.js';
 import { LAYER_ROOT } from './build/contents.js';
 
 export const WRAPPER_PATH = `${LAYER_ROOT}/wrapper`;
 export const LIBRARY_PATH = `${LAYER_ROOT}/lib/libegressguard.so`;
 
-export type GuardMode = 'audit' | 'enforce' | 'off';
-export type GuardLogLevel = 'all' | 'allow' | 'deny' | 'off';
-export const GUARD_MODES: readonly GuardMode[] = ['audit', 'enforce', 'off'];
-export const GUARD_LOG_LEVELS: readonly GuardLogLevel[] = ['all', 'allow', 'deny', 'off'];
+export { GUARD_LOG_LEVELS, GUARD_MODES, type GuardLogLevel, type GuardMode } from '../policy/config/rule.js';
 
 export interface GuardEnvironmentOptions {
   /** The Lambda runtime identifier (`nodejs22.x`, `python3.12`, `java21`, `provided.al2023` …). */
@@ -44,10 +51,10 @@ export interface GuardEnvironmentOptions {
 /** Every problem with the options, as sentences (empty when they are fine). */
 export function checkGuardOptions(o: Partial<GuardEnvironmentOptions>): string[] {
   const problems: string[] = [];
-  if (o.mode !== undefined && !GUARD_MODES.includes(o.mode)) {
+  if (o.mode !== undefined && typeof parseWord(o.mode, GUARD_MODES) !== 'number') {
     problems.push(`mode must be audit, enforce or off, got '${o.mode}'`);
   }
-  if (o.logLevel !== undefined && !GUARD_LOG_LEVELS.includes(o.logLevel)) {
+  if (o.logLevel !== undefined && typeof parseWord(o.logLevel, GUARD_LOG_LEVELS) !== 'number') {
     problems.push(`logLevel must be all, allow, deny or off, got '${o.logLevel}'`);
   }
   for (const k of Object.keys(o.extra ?? {})) {
@@ -55,7 +62,14 @@ export function checkGuardOptions(o: Partial<GuardEnvironmentOptions>): string[]
       problems.push(`environment cannot set the reserved variable '${k}'`);
     }
   }
+  // the configuration rule (contracts/config.yaml): a value every component would reject, or a name none reads
+  for (const p of checkVariables(o.extra ?? {})) problems.push(`environment: ${p.code}: ${p.message}`);
   return problems;
+}
+
+/** The word `value` stands for under the configuration rule (checked valid by checkGuardOptions). */
+function canonical<T extends string>(value: string, words: readonly T[]): T {
+  return words[parseWord(value, words) as number] as T;
 }
 
 export function isOsOnlyRuntime(runtime: string): boolean {
@@ -80,8 +94,8 @@ export function guardEnvironment(o: GuardEnvironmentOptions): Record<string, str
     env.AWS_LAMBDA_EXEC_WRAPPER = WRAPPER_PATH;
   }
   env.EGRESS_GUARD_POLICY = o.policyPath;
-  if (o.mode) env.EGRESS_GUARD_MODE = o.mode;
-  if (o.logLevel) env.EGRESS_GUARD_LOG_LEVEL = o.logLevel;
+  if (o.mode) env.EGRESS_GUARD_MODE = canonical(o.mode, GUARD_MODES);
+  if (o.logLevel) env.EGRESS_GUARD_LOG_LEVEL = canonical(o.logLevel, GUARD_LOG_LEVELS);
   if (o.metering === false) env.EGRESS_GUARD_AGENT = 'off';
   Object.assign(env, o.extra ?? {});
   return env;

@@ -11,9 +11,20 @@ import { renderAll } from './outputs.js';
 /** The repository root (this file is contracts/gen/files.ts). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** The current text of a repository file ('' when it does not exist). */
+function reader(root: string): (path: string) => string {
+  return (path) => {
+    try {
+      return readFileSync(join(root, path), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+}
+
 export function writeOutputs(root = REPO_ROOT): string[] {
   const written: string[] = [];
-  for (const [path, text] of renderAll(loadSpecs(join(root, 'contracts')))) {
+  for (const [path, text] of renderAll(loadSpecs(join(root, 'contracts')), reader(root))) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
     written.push(path);
@@ -22,15 +33,8 @@ export function writeOutputs(root = REPO_ROOT): string[] {
 }
 
 export function staleOutputs(root = REPO_ROOT): string[] {
-  const stale: string[] = [];
-  for (const [path, text] of renderAll(loadSpecs(join(root, 'contracts')))) {
-    let current: string | null = null;
-    try {
-      current = readFileSync(join(root, path), 'utf8');
-    } catch {
-      // missing: stale
-    }
-    if (current !== text) stale.push(path);
-  }
-  return stale;
+  const read = reader(root);
+  return [...renderAll(loadSpecs(join(root, 'contracts')), read)]
+    .filter(([path, text]) => read(path) !== text)
+    .map(([p]) => p);
 }

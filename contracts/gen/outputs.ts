@@ -1,12 +1,17 @@
 /**
- * `renderAll(specs)`: every generated file, as repository-relative path → complete text. The one list of outputs:
- * `npm run gen` writes them and the staleness test compares them with the committed files.
+ * `renderAll(specs, read)`: every generated file, as repository-relative path → complete text. The one list of
+ * outputs: `npm run gen` writes them and the staleness test compares them with the committed files. Most outputs are
+ * whole files; the exec wrapper is a hand-written script holding one generated block, spliced into its current
+ * text (`read` returns it).
  */
 import { configHeader, errorsHeader, formatHeader, stateHeader } from './emit-c.js';
+import { spliceBlock, wrapperBlock } from './emit-sh.js';
 import { configModule, errorsModule, formatModule, stateModule } from './emit-ts.js';
 import type { Specs } from './types.js';
 
-export function renderAll(specs: Specs): Map<string, string> {
+export const WRAPPER = 'layer/wrapper/wrapper';
+
+export function renderAll(specs: Specs, read: (path: string) => string): Map<string, string> {
   return new Map([
     ['native/src/gen/egp_format.h', formatHeader(specs.format)],
     ['native/src/gen/egp_errors.h', errorsHeader(specs.errors)],
@@ -16,5 +21,6 @@ export function renderAll(specs: Specs): Map<string, string> {
     ['policy/gen/errors.ts', errorsModule(specs.errors)],
     ['policy/gen/state.ts', stateModule(specs.state)],
     ['policy/gen/config.ts', configModule(specs.config)],
+    [WRAPPER, spliceBlock(WRAPPER, read(WRAPPER), wrapperBlock(specs.config))],
   ]);
 }

@@ -128,7 +128,7 @@ export const stateSchema = {
   },
 } as const;
 
-const READERS = ['interposer', 'agent', 'wrapper', 'node-wrapper', 'python-wrapper', 'cli', 'cdk'];
+const READERS = ['interposer', 'agent', 'proxy', 'wrapper', 'cli', 'cdk', 'dev'];
 export const configSchema = {
   type: 'object',
   additionalProperties: false,

@@ -55,7 +55,7 @@ export interface StateSpec {
   constants: Constant[];
 }
 
-export type Reader = 'interposer' | 'agent' | 'wrapper' | 'node-wrapper' | 'python-wrapper' | 'cli' | 'cdk';
+export type Reader = 'interposer' | 'agent' | 'proxy' | 'wrapper' | 'cli' | 'cdk' | 'dev';
 export interface Invalid {
   use: string; // a value of the variable, or "default"
   fail_closed?: boolean;
@@ -102,4 +102,20 @@ export function magicBytes(hex: string): number[] {
 /** EGRESS_GUARD_LOG_LEVEL -> LOG_LEVEL */
 export function varId(v: Variable): string {
   return v.name.replace(/^EGRESS_GUARD_/, '');
+}
+
+/** The sentence every implementation reports with a variable's error code (what is valid, what happens instead). */
+export function invalidMessage(v: Variable, c: ConfigSpec): string {
+  const what =
+    v.kind === 'enum'
+      ? `one of ${(v.values ?? []).join(', ')}`
+      : v.kind === 'bool'
+        ? `${c.bool_words.true.join('/')} or ${c.bool_words.false.join('/')}`
+        : `a whole number from ${v.min} to ${v.max}`;
+  const instead =
+    v.invalid?.use === 'default'
+      ? `using the default (${v.default_doc ?? String(v.default)})`
+      : `treated as ${v.invalid?.use}${v.invalid?.fail_closed ? ', failing closed (nothing but the built-ins is allowed)' : ''}`;
+  const spelling = v.kind === 'int' ? 'with blanks around it ignored' : 'in any case, with blanks around it ignored';
+  return `${v.name} must be ${what}, ${spelling}; ${instead}`;
 }

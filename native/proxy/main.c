@@ -7,7 +7,7 @@
  *   --extension NAME  run as a Lambda external extension named NAME (the file name under /opt/extensions): register
  *                     with the Extensions API once the listener is bound, follow INVOKE/SHUTDOWN events.
  *
- * Environment (the interposer's variables, read with the same rules — docs/INTERPOSER.md "Configuration"):
+ * Environment (the interposer's variables, read by the same code: src/config.h, the rule of contracts/config.yaml):
  *   EGRESS_GUARD_POLICY, EGRESS_GUARD_MODE (audit | enforce | off; anything else: enforce, failing closed),
  *   EGRESS_GUARD_LOG (stderr | off | file), EGRESS_GUARD_LOG_LEVEL, EGRESS_GUARD_STATE, EGRESS_GUARD_VERIFY,
  *   AWS_LAMBDA_RUNTIME_API and AWS_XRAY_DAEMON_ADDRESS (always allowed, as IP literals on loopback or link-local);
@@ -49,16 +49,15 @@ static int find_interposer(struct dl_phdr_info *info, size_t size, void *data) {
   return 0;
 }
 
-static void open_log(void) {
-  const char *log = getenv("EGRESS_GUARD_LOG");
+static void open_log(const struct eg_settings *cfg) {
   px.log_fd = -1;
-  if (log == NULL || log[0] == '\0' || strcmp(log, "stderr") == 0) {
+  if (cfg->log_dest == EG_CFG_LOG_STDERR) {
     px.log_fd = fcntl(2, F_DUPFD_CLOEXEC, 3); /* our own duplicate: nothing in this process closes it */
-  } else if (strcmp(log, "off") != 0) {
-    px.log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+  } else if (cfg->log_dest == EG_CFG_PATH) {
+    px.log_fd = open(cfg->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
     if (px.log_fd < 0) {
       px.log_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-      px_log_policy_error("E_LOG_OPEN", log, "cannot open EGRESS_GUARD_LOG file; logging to stderr", 0);
+      px_log_policy_error("E_LOG_OPEN", cfg->log_path, "cannot open EGRESS_GUARD_LOG file; logging to stderr", 0);
     }
   }
 }
@@ -80,54 +79,41 @@ static void parse_xray(const char *v) {
   px_parse_builtin(v, &px.xray);
 }
 
+static const char *env(const char *name) { return getenv(name); }
+
 static void configure(void) {
-  const char *mode = getenv("EGRESS_GUARD_MODE");
-  int mode_env = -1, mode_bad = 0;
-  if (mode != NULL && mode[0] != '\0') {
-    if (strcmp(mode, "off") == 0) mode_env = PX_MODE_OFF;
-    else if (strcmp(mode, "audit") == 0) mode_env = PX_MODE_AUDIT;
-    else if (strcmp(mode, "enforce") == 0) mode_env = PX_MODE_ENFORCE;
-    else mode_bad = 1, mode_env = PX_MODE_ENFORCE;
-  }
-  if (mode_env == PX_MODE_OFF) { /* off: a plain relay, no decision, no line, no file */
+  struct eg_settings cfg;
+  eg_settings_read(&cfg, env); /* the configuration rule, shared with the interposer: src/config.h */
+  if (cfg.mode == PX_MODE_OFF) { /* off: a plain relay, no decision, no line, no file */
     px.mode = PX_MODE_OFF;
     px.level = PX_LEVEL_OFF;
     px.log_fd = -1;
     return;
   }
-  px.mode = mode_env >= 0 ? mode_env : PX_MODE_ENFORCE;
+  px.mode = cfg.mode >= 0 ? cfg.mode : PX_MODE_ENFORCE;
   px.level = PX_LEVEL_ALL; /* provisional: errors during start are logged */
-  open_log();
-  const char *path = getenv("EGRESS_GUARD_POLICY");
-  if (path != NULL && strlen(path) < sizeof px.policy_path) strcpy(px.policy_path, path);
-  const char *verify = getenv("EGRESS_GUARD_VERIFY");
+  open_log(&cfg);
+  if (cfg.policy_path != NULL && strlen(cfg.policy_path) < sizeof px.policy_path)
+    strcpy(px.policy_path, cfg.policy_path);
   struct egp_error err;
-  px.policy_ok = egp_open(&px.policy, px.policy_path, verify != NULL && strcmp(verify, "full") == 0, &err) == 0;
-  if (px.policy_ok && mode_env < 0) px.mode = (px.policy.flags & EGP_FLAG_ENFORCE) ? PX_MODE_ENFORCE : PX_MODE_AUDIT;
-  if (mode_bad) {
+  px.policy_ok = egp_open(&px.policy, px.policy_path, cfg.verify_full, &err) == 0;
+  if (px.policy_ok && cfg.mode < 0) px.mode = (px.policy.flags & EGP_FLAG_ENFORCE) ? PX_MODE_ENFORCE : PX_MODE_AUDIT;
+  if (cfg.mode_invalid) {
     px.policy_ok = 0;
-    px_log_policy_error("E_CONFIG_MODE", NULL, "EGRESS_GUARD_MODE must be audit, enforce or off", 1);
+    px_log_policy_error(EG_CFG_MODE_ERROR, NULL, EG_CFG_MODE_INVALID_MSG, 1);
   } else if (!px.policy_ok) {
     px_log_policy_error(egp_err_code(err.code), px.policy_path[0] ? px.policy_path : NULL, err.what,
                         px.mode == PX_MODE_ENFORCE);
   }
-  const char *level = getenv("EGRESS_GUARD_LOG_LEVEL");
-  px.level = px.mode == PX_MODE_ENFORCE ? PX_LEVEL_DENY : PX_LEVEL_ALLOW;
-  if (level != NULL && level[0] != '\0') {
-    if (strcmp(level, "all") == 0) px.level = PX_LEVEL_ALL;
-    else if (strcmp(level, "allow") == 0) px.level = PX_LEVEL_ALLOW;
-    else if (strcmp(level, "deny") == 0) px.level = PX_LEVEL_DENY;
-    else if (strcmp(level, "off") == 0) px.level = PX_LEVEL_OFF;
-    else
-      px_log_policy_error("E_CONFIG_LOG_LEVEL", NULL,
-                          "EGRESS_GUARD_LOG_LEVEL must be all, allow, deny or off; using the mode's default", 0);
-  }
+  px.level = eg_settings_level(&cfg, px.mode == PX_MODE_ENFORCE);
+  if (cfg.log_level_invalid) px_log_policy_error(EG_CFG_LOG_LEVEL_ERROR, NULL, EG_CFG_LOG_LEVEL_INVALID_MSG, 0);
+  if (cfg.verify_invalid) px_log_policy_error(EG_CFG_VERIFY_ERROR, NULL, EG_CFG_VERIFY_INVALID_MSG, 0);
   px_parse_builtin(getenv("AWS_LAMBDA_RUNTIME_API"), &px.runtime_api);
   parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
   int interposer = 0;
   dl_iterate_phdr(find_interposer, &interposer);
   px.count_bytes = !interposer;
-  px_meter_open(getenv("EGRESS_GUARD_STATE"));
+  px_meter_open(cfg.state_path);
 }
 
 /* Bind the loopback listener; exits 2 on a non-loopback or malformed address. */

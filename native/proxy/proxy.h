@@ -17,10 +17,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "egp.h"
 
-enum px_mode { PX_MODE_OFF = 0, PX_MODE_AUDIT = 1, PX_MODE_ENFORCE = 2 };
-enum px_level { PX_LEVEL_OFF = 0, PX_LEVEL_DENY = 1, PX_LEVEL_ALLOW = 2, PX_LEVEL_ALL = 3 };
+/* Mode and log level: the word indices of contracts/config.yaml (src/config.h parses them). */
+enum px_mode {
+  PX_MODE_OFF = EG_CFG_MODE_OFF,
+  PX_MODE_AUDIT = EG_CFG_MODE_AUDIT,
+  PX_MODE_ENFORCE = EG_CFG_MODE_ENFORCE
+};
+enum px_level {
+  PX_LEVEL_OFF = EG_CFG_LOG_LEVEL_OFF,
+  PX_LEVEL_DENY = EG_CFG_LOG_LEVEL_DENY,
+  PX_LEVEL_ALLOW = EG_CFG_LOG_LEVEL_ALLOW,
+  PX_LEVEL_ALL = EG_CFG_LOG_LEVEL_ALL
+};
 
 /* Rule codes beyond egp.h's, logged as `rule` with the interposer's names (docs/LOGGING.md). */
 enum {

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "egp.h"
 
 #define EG_EXPORT __attribute__((visibility("default")))
@@ -21,8 +22,18 @@
 #define EG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define EG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-enum eg_mode { EG_MODE_OFF = 0, EG_MODE_AUDIT = 1, EG_MODE_ENFORCE = 2 };
-enum eg_level { EG_LEVEL_OFF = 0, EG_LEVEL_DENY = 1, EG_LEVEL_ALLOW = 2, EG_LEVEL_ALL = 3 };
+/* Mode and log level: the word indices of contracts/config.yaml (config.h parses them). */
+enum eg_mode {
+  EG_MODE_OFF = EG_CFG_MODE_OFF,
+  EG_MODE_AUDIT = EG_CFG_MODE_AUDIT,
+  EG_MODE_ENFORCE = EG_CFG_MODE_ENFORCE
+};
+enum eg_level {
+  EG_LEVEL_OFF = EG_CFG_LOG_LEVEL_OFF,
+  EG_LEVEL_DENY = EG_CFG_LOG_LEVEL_DENY,
+  EG_LEVEL_ALLOW = EG_CFG_LOG_LEVEL_ALLOW,
+  EG_LEVEL_ALL = EG_CFG_LOG_LEVEL_ALL
+};
 
 /* Rule codes: EGP_RULE_* (readers) and EG_RULE_* (interposer only) come from gen/egp_format.h via egp.h. */
 

@@ -4,19 +4,21 @@
  * Contract: eg_init() is called at the top of every hook (another library's constructor may call connect or
  * getaddrinfo before our constructor runs) and by our constructor. The first caller runs eg_init_slow() with the
  * re-entry guard raised; concurrent callers wait (sched_yield) until it finishes — it does a bounded amount of work:
- * getenv, open/pread/mmap of the policy and state files, one log line at most. After it, `eg` is immutable.
+ * getenv, open/pread/mmap of the policy and state files, a few log lines at most. After it, `eg` is immutable.
  * Fork: pthread_atfork's child handler resets an init interrupted by fork in another thread, clears half-written
  * binding entries and the log dedupe set ("once per process" starts again in the child).
  *
- * Environment (README "Environment variables"):
+ * Environment (contracts/config.yaml lists every variable; config.h applies the one configuration rule: words are
+ * compared trimmed and case-insensitively, blank = unset):
  *   EGRESS_GUARD_MODE     audit | enforce | off — overrides the file's ENFORCE flag. Anything else is a config error:
  *                         enforce + fail closed, with one E_CONFIG_MODE line. Unset + no valid policy: enforce.
  *   EGRESS_GUARD_POLICY   path of the compiled policy. Unset/missing/invalid: one `policy` error line; enforce
  *                         fails closed, audit fails open.
  *   EGRESS_GUARD_LOG      stderr (default) | off | a file path (opened O_APPEND|O_CREAT, 0644).
- *   EGRESS_GUARD_LOG_LEVEL all | allow | deny | off; default allow in audit, deny in enforce.
+ *   EGRESS_GUARD_LOG_LEVEL all | allow | deny | off; default allow in audit, deny in enforce (invalid: the default
+ *                         and one E_CONFIG_LOG_LEVEL warning).
  *   EGRESS_GUARD_STATE    path of the shared state file (docs/STATE.md); unset = none.
- *   EGRESS_GUARD_VERIFY   full = check the body CRC of policies above 1 MiB too.
+ *   EGRESS_GUARD_VERIFY   full = check the body CRC of policies above 1 MiB too (invalid: auto, E_CONFIG_VERIFY).
  *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass; so does EGRESS_GUARD_UPSTREAM_API,
  *                         the real Runtime API behind the agent (agent_spawn.c starts the agent first, here).
  *   EGRESS_GUARD_AGENT    off | an absolute path of egress-guard-agent (agent_spawn.c).
@@ -69,58 +71,45 @@ static void parse_xray(const char *v) {
   if (eg_parse_endpoint(v, &eg.xray) == 0) eg.xray.protos = EGP_PROTO_UDP | EGP_PROTO_TCP;
 }
 
+static const char *env(const char *name) { return getenv(name); }
+
 static void do_init(void) {
-  const char *mode = getenv("EGRESS_GUARD_MODE");
-  const char *log = getenv("EGRESS_GUARD_LOG");
-  const char *level = getenv("EGRESS_GUARD_LOG_LEVEL");
-  const char *verify = getenv("EGRESS_GUARD_VERIFY");
-  int mode_env = -1, mode_bad = 0;
-  if (mode != NULL && mode[0] != '\0') {
-    if (strcmp(mode, "off") == 0) mode_env = EG_MODE_OFF;
-    else if (strcmp(mode, "audit") == 0) mode_env = EG_MODE_AUDIT;
-    else if (strcmp(mode, "enforce") == 0) mode_env = EG_MODE_ENFORCE;
-    else mode_bad = 1, mode_env = EG_MODE_ENFORCE;
-  }
-  if (mode_env == EG_MODE_OFF) {
+  struct eg_settings cfg;
+  eg_settings_read(&cfg, env); /* the configuration rule: config.h */
+  if (cfg.mode == EG_MODE_OFF) {
     eg.mode = EG_MODE_OFF;
     return; /* off disables everything: no file is opened, no line is written */
   }
-  if (log == NULL || log[0] == '\0' || strcmp(log, "stderr") == 0) eg.log_to_stderr = 1;
-  else if (strcmp(log, "off") != 0) copy_env(eg.log_path, sizeof eg.log_path, log);
-  eg.mode = mode_env >= 0 ? mode_env : EG_MODE_ENFORCE; /* provisional until the policy is read */
-  eg.level = EG_LEVEL_ALL;                                 /* provisional: errors during init are logged */
+  if (cfg.log_dest == EG_CFG_LOG_STDERR) eg.log_to_stderr = 1;
+  else if (cfg.log_dest == EG_CFG_PATH) copy_env(eg.log_path, sizeof eg.log_path, cfg.log_path);
+  eg.mode = cfg.mode >= 0 ? cfg.mode : EG_MODE_ENFORCE; /* provisional until the policy is read */
+  eg.level = EG_LEVEL_ALL;                               /* provisional: errors during init are logged */
   eg_log_open();
   eg_agent_spawn(); /* may point AWS_LAMBDA_RUNTIME_API at the agent: before it is read below */
 
-  copy_env(eg.policy_path, sizeof eg.policy_path, getenv("EGRESS_GUARD_POLICY"));
+  copy_env(eg.policy_path, sizeof eg.policy_path, cfg.policy_path);
   struct egp_error err;
-  int verify_full = verify != NULL && strcmp(verify, "full") == 0;
-  eg.policy_ok = egp_open(&eg.policy, eg.policy_path, verify_full, &err) == 0;
-  if (eg.policy_ok && mode_env < 0)
+  eg.policy_ok = egp_open(&eg.policy, eg.policy_path, cfg.verify_full, &err) == 0;
+  if (eg.policy_ok && cfg.mode < 0)
     eg.mode = (eg.policy.flags & EGP_FLAG_ENFORCE) ? EG_MODE_ENFORCE : EG_MODE_AUDIT;
-  if (mode_bad) {
-    eg.policy_ok = 0;
-    eg_log_policy_error("E_CONFIG_MODE", NULL, "EGRESS_GUARD_MODE must be audit, enforce or off", 1, 0, 0, 0);
+  if (cfg.mode_invalid) {
+    eg.policy_ok = 0; /* fail closed: nothing but loopback and the built-ins */
+    eg_log_policy_error(EG_CFG_MODE_ERROR, NULL, EG_CFG_MODE_INVALID_MSG, 1, 0, 0, 0);
   } else if (!eg.policy_ok) {
     eg_log_policy_error(egp_err_code(err.code), eg.policy_path[0] ? eg.policy_path : NULL, err.what,
                         eg.mode == EG_MODE_ENFORCE, err.expected, err.got, egp_err_has_expected(err.code));
   }
-
-  eg.level = eg.mode == EG_MODE_ENFORCE ? EG_LEVEL_DENY : EG_LEVEL_ALLOW;
-  if (level != NULL && level[0] != '\0') {
-    if (strcmp(level, "all") == 0) eg.level = EG_LEVEL_ALL;
-    else if (strcmp(level, "allow") == 0) eg.level = EG_LEVEL_ALLOW;
-    else if (strcmp(level, "deny") == 0) eg.level = EG_LEVEL_DENY;
-    else if (strcmp(level, "off") == 0) eg.level = EG_LEVEL_OFF;
-    else eg_log_policy_error("E_CONFIG_LOG_LEVEL", NULL, "EGRESS_GUARD_LOG_LEVEL must be all, allow, deny or off; using the mode's default", 0, 0, 0, 0);
-  }
+  eg.level = eg_settings_level(&cfg, eg.mode == EG_MODE_ENFORCE);
+  if (cfg.log_level_invalid)
+    eg_log_policy_error(EG_CFG_LOG_LEVEL_ERROR, NULL, EG_CFG_LOG_LEVEL_INVALID_MSG, 0, 0, 0, 0);
+  if (cfg.verify_invalid) eg_log_policy_error(EG_CFG_VERIFY_ERROR, NULL, EG_CFG_VERIFY_INVALID_MSG, 0, 0, 0, 0);
 
   if (eg_parse_endpoint(getenv("AWS_LAMBDA_RUNTIME_API"), &eg.runtime_api) == 0) eg.runtime_api.protos = EGP_PROTO_TCP;
   if (eg_parse_endpoint(getenv("EGRESS_GUARD_UPSTREAM_API"), &eg.runtime_upstream) == 0)
     eg.runtime_upstream.protos = EGP_PROTO_TCP;
   parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
   eg_fd_own();
-  eg_state_open(getenv("EGRESS_GUARD_STATE"));
+  eg_state_open(eg_cfg_path(getenv(EG_CFG_STATE_NAME))); /* read after eg_agent_spawn(), which may set it */
   eg_budget_init();
 
   Dl_info self;

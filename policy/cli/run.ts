@@ -40,6 +40,7 @@ import {
 import { constants, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GUARD_MODES, type GuardMode, parseWord, readGuardSettings } from '../config/rule.js';
 import { FLAG_ENFORCE, HEADER, MAGIC } from '../gen/format.js';
 import { compilePolicyFile, formatDiagnostic, PolicyError } from '../index.js';
 
@@ -48,8 +49,6 @@ export const RUN_USAGE =
 
 /** Exit status when `run` fails before the command starts (as env(1), nice(1), timeout(1) do). */
 export const EXIT_RUN_FAILED = 125;
-
-const MODES = ['audit', 'enforce', 'off'] as const;
 
 export interface RunIo {
   stdout?: (text: string) => void;
@@ -64,7 +63,7 @@ export interface RunIo {
 
 export interface RunArgs {
   policy?: string;
-  mode?: (typeof MODES)[number];
+  mode?: GuardMode;
   log?: string;
   command: string[];
 }
@@ -102,10 +101,11 @@ export function parseRunArgs(argv: string[]): RunArgs {
     else if (flag === '--log') out.log = value(flag, inline);
     else if (flag === '--mode' || flag === '-m') {
       const m = value(flag, inline);
-      if (!(MODES as readonly string[]).includes(m)) {
+      const i = parseWord(m, GUARD_MODES); // the configuration rule: `Enforce` and ` enforce ` are enforce
+      if (typeof i !== 'number') {
         throw new RunError('E_RUN_MODE', `--mode must be audit, enforce or off, got ${JSON.stringify(m)}`);
       }
-      out.mode = m as RunArgs['mode'];
+      out.mode = GUARD_MODES[i];
     } else throw new RunError('E_RUN_USAGE', `unknown option ${JSON.stringify(a)}`);
   }
   out.command = argv.slice(i);
@@ -249,10 +249,11 @@ export function isStaticElf(path: string): boolean {
 
 /** Writes one `uncovered` line (docs/LOGGING.md) to the guard's log destination in `env`. */
 function logUncovered(path: string, env: NodeJS.ProcessEnv, policy: string, io: RunIo): void {
-  const dest = env.EGRESS_GUARD_LOG ?? 'stderr';
-  if (dest === 'off' || env.EGRESS_GUARD_LOG_LEVEL === 'off') return;
-  let mode = env.EGRESS_GUARD_MODE;
-  if (mode !== 'audit' && mode !== 'enforce') {
+  const cfg = readGuardSettings(env); // the same rule as the library's (policy/config/rule.ts)
+  if (cfg.log.dest === 'off' || cfg.mode === 'off' || cfg.logLevel === 'off') return;
+  const dest = cfg.log.dest === 'path' ? cfg.log.path : 'stderr';
+  let mode = cfg.mode;
+  if (mode === null) {
     const flagsEnd = HEADER.flags.offset + HEADER.flags.size;
     const head = readFileSync(policy).subarray(0, flagsEnd);
     mode =

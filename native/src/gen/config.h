@@ -2,42 +2,44 @@
 #ifndef EG_GEN_CONFIG_H
 #define EG_GEN_CONFIG_H
 
-/* The configuration rule is contracts/config.yaml's header; native/src/config.c implements it from these. */
+/* The configuration rule is contracts/config.yaml's header; the C implementation (native/src/config.c) takes its words from here. */
 #define EG_CFG_WHITESPACE " \t\n\v\f\r"
 #define EG_CFG_TRUE_WORDS "true", "on", "1"
 #define EG_CFG_NTRUE_WORDS 3
 #define EG_CFG_FALSE_WORDS "false", "off", "0"
 #define EG_CFG_NFALSE_WORDS 3
 
-#define EG_CFG_MODE_NAME "EGRESS_GUARD_MODE" /* enum; read by interposer, wrapper, node-wrapper, python-wrapper, cli, cdk */
-enum { EG_CFG_MODE_AUDIT = 0, EG_CFG_MODE_ENFORCE = 1, EG_CFG_MODE_OFF = 2 };
-#define EG_CFG_MODE_WORDS "audit", "enforce", "off"
+#define EG_CFG_MODE_NAME "EGRESS_GUARD_MODE" /* enum; read by interposer, agent, proxy, wrapper, cli, cdk */
+enum { EG_CFG_MODE_OFF = 0, EG_CFG_MODE_AUDIT = 1, EG_CFG_MODE_ENFORCE = 2 };
+#define EG_CFG_MODE_WORDS "off", "audit", "enforce"
 #define EG_CFG_MODE_NWORDS 3
 #define EG_CFG_MODE_DEFAULT -1 /* -1: the compiled policy's mode; enforce when there is no valid policy */
-#define EG_CFG_MODE_INVALID_USE 1 /* an invalid value means enforce */
+#define EG_CFG_MODE_INVALID_USE 2 /* an invalid value means enforce */
 #define EG_CFG_MODE_INVALID_FAIL_CLOSED 1
 #define EG_CFG_MODE_ERROR "E_CONFIG_MODE"
+#define EG_CFG_MODE_INVALID_MSG "EGRESS_GUARD_MODE must be one of off, audit, enforce, in any case, with blanks around it ignored; treated as enforce, failing closed (nothing but the built-ins is allowed)"
 
-#define EG_CFG_POLICY_NAME "EGRESS_GUARD_POLICY" /* path; read by interposer, wrapper, node-wrapper, python-wrapper, cli, cdk */
+#define EG_CFG_POLICY_NAME "EGRESS_GUARD_POLICY" /* path; read by interposer, agent, proxy, wrapper, cli, cdk */
 
-#define EG_CFG_LOG_NAME "EGRESS_GUARD_LOG" /* dest; read by interposer, node-wrapper, python-wrapper, cli */
+#define EG_CFG_LOG_NAME "EGRESS_GUARD_LOG" /* dest; read by interposer, agent, proxy, cli */
 enum { EG_CFG_LOG_STDERR = 0, EG_CFG_LOG_OFF = 1 };
 #define EG_CFG_LOG_WORDS "stderr", "off"
 #define EG_CFG_LOG_NWORDS 2
 #define EG_CFG_LOG_DEFAULT "stderr"
 
-#define EG_CFG_LOG_LEVEL_NAME "EGRESS_GUARD_LOG_LEVEL" /* enum; read by interposer, cli, cdk */
-enum { EG_CFG_LOG_LEVEL_ALL = 0, EG_CFG_LOG_LEVEL_ALLOW = 1, EG_CFG_LOG_LEVEL_DENY = 2, EG_CFG_LOG_LEVEL_OFF = 3 };
-#define EG_CFG_LOG_LEVEL_WORDS "all", "allow", "deny", "off"
+#define EG_CFG_LOG_LEVEL_NAME "EGRESS_GUARD_LOG_LEVEL" /* enum; read by interposer, proxy, cli, cdk */
+enum { EG_CFG_LOG_LEVEL_OFF = 0, EG_CFG_LOG_LEVEL_DENY = 1, EG_CFG_LOG_LEVEL_ALLOW = 2, EG_CFG_LOG_LEVEL_ALL = 3 };
+#define EG_CFG_LOG_LEVEL_WORDS "off", "deny", "allow", "all"
 #define EG_CFG_LOG_LEVEL_NWORDS 4
 #define EG_CFG_LOG_LEVEL_DEFAULT -1 /* -1: deny in enforce mode, allow in audit mode (docs/LOGGING.md) */
 #define EG_CFG_LOG_LEVEL_INVALID_USE -1 /* an invalid value means the default */
 #define EG_CFG_LOG_LEVEL_INVALID_FAIL_CLOSED 0
 #define EG_CFG_LOG_LEVEL_ERROR "E_CONFIG_LOG_LEVEL"
+#define EG_CFG_LOG_LEVEL_INVALID_MSG "EGRESS_GUARD_LOG_LEVEL must be one of off, deny, allow, all, in any case, with blanks around it ignored; using the default (deny in enforce mode, allow in audit mode (docs/LOGGING.md))"
 
-#define EG_CFG_STATE_NAME "EGRESS_GUARD_STATE" /* path; read by interposer, wrapper, node-wrapper, python-wrapper */
+#define EG_CFG_STATE_NAME "EGRESS_GUARD_STATE" /* path; read by interposer, agent, proxy */
 
-#define EG_CFG_VERIFY_NAME "EGRESS_GUARD_VERIFY" /* enum; read by interposer */
+#define EG_CFG_VERIFY_NAME "EGRESS_GUARD_VERIFY" /* enum; read by interposer, proxy */
 enum { EG_CFG_VERIFY_AUTO = 0, EG_CFG_VERIFY_FULL = 1 };
 #define EG_CFG_VERIFY_WORDS "auto", "full"
 #define EG_CFG_VERIFY_NWORDS 2
@@ -45,56 +47,58 @@ enum { EG_CFG_VERIFY_AUTO = 0, EG_CFG_VERIFY_FULL = 1 };
 #define EG_CFG_VERIFY_INVALID_USE -1 /* an invalid value means the default */
 #define EG_CFG_VERIFY_INVALID_FAIL_CLOSED 0
 #define EG_CFG_VERIFY_ERROR "E_CONFIG_VERIFY"
+#define EG_CFG_VERIFY_INVALID_MSG "EGRESS_GUARD_VERIFY must be one of auto, full, in any case, with blanks around it ignored; using the default (auto)"
 
 #define EG_CFG_LIBRARY_NAME "EGRESS_GUARD_LIBRARY" /* path; read by cli */
+
+#define EG_CFG_AGENT_NAME "EGRESS_GUARD_AGENT" /* dest; read by interposer */
+enum { EG_CFG_AGENT_OFF = 0 };
+#define EG_CFG_AGENT_WORDS "off"
+#define EG_CFG_AGENT_NWORDS 1
+
+#define EG_CFG_UPSTREAM_API_NAME "EGRESS_GUARD_UPSTREAM_API" /* string; read by interposer, agent */
+
+#define EG_CFG_PROXY_LISTEN_NAME "EGRESS_GUARD_PROXY_LISTEN" /* string; read by proxy */
+#define EG_CFG_PROXY_LISTEN_DEFAULT "127.0.0.1:9128"
+
+#define EG_CFG_TOOLS_NAME "EGRESS_GUARD_TOOLS" /* path; read by dev */
 
 #define EG_CFG_NEXT_WRAPPER_NAME "EGRESS_GUARD_NEXT_WRAPPER" /* path; read by wrapper */
 
 #define EG_CFG_OPT_NAME "EGRESS_GUARD_OPT" /* path; read by wrapper */
 #define EG_CFG_OPT_DEFAULT "/opt"
 
-#define EG_CFG_WRAP_HANDLER_NAME "EGRESS_GUARD_WRAP_HANDLER" /* bool; read by wrapper */
-#define EG_CFG_WRAP_HANDLER_DEFAULT 1
-#define EG_CFG_WRAP_HANDLER_INVALID_USE -1 /* an invalid value means the default */
-#define EG_CFG_WRAP_HANDLER_INVALID_FAIL_CLOSED 0
-#define EG_CFG_WRAP_HANDLER_ERROR "E_CONFIG_WRAP_HANDLER"
-
-#define EG_CFG_ORIGINAL_HANDLER_NAME "EGRESS_GUARD_ORIGINAL_HANDLER" /* string; read by node-wrapper, python-wrapper */
-
-#define EG_CFG_SAMPLE_MS_NAME "EGRESS_GUARD_SAMPLE_MS" /* int; read by node-wrapper, python-wrapper */
-#define EG_CFG_SAMPLE_MS_DEFAULT 10
+#define EG_CFG_SAMPLE_MS_NAME "EGRESS_GUARD_SAMPLE_MS" /* int; read by agent */
+#define EG_CFG_SAMPLE_MS_DEFAULT 1
 #define EG_CFG_SAMPLE_MS_MIN 1
-#define EG_CFG_SAMPLE_MS_MAX 60000
+#define EG_CFG_SAMPLE_MS_MAX 1000
 #define EG_CFG_SAMPLE_MS_INVALID_USE -1 /* an invalid value means the default */
 #define EG_CFG_SAMPLE_MS_INVALID_FAIL_CLOSED 0
 #define EG_CFG_SAMPLE_MS_ERROR "E_CONFIG_SAMPLE_MS"
+#define EG_CFG_SAMPLE_MS_INVALID_MSG "EGRESS_GUARD_SAMPLE_MS must be a whole number from 1 to 1000, with blanks around it ignored; using the default (1)"
 
-#define EG_CFG_TIMEOUT_MARGIN_MS_NAME "EGRESS_GUARD_TIMEOUT_MARGIN_MS" /* int; read by node-wrapper, python-wrapper */
+#define EG_CFG_TIMEOUT_MARGIN_MS_NAME "EGRESS_GUARD_TIMEOUT_MARGIN_MS" /* int; read by agent */
 #define EG_CFG_TIMEOUT_MARGIN_MS_DEFAULT 50
 #define EG_CFG_TIMEOUT_MARGIN_MS_MIN 0
-#define EG_CFG_TIMEOUT_MARGIN_MS_MAX 900000
+#define EG_CFG_TIMEOUT_MARGIN_MS_MAX 60000
 #define EG_CFG_TIMEOUT_MARGIN_MS_INVALID_USE -1 /* an invalid value means the default */
 #define EG_CFG_TIMEOUT_MARGIN_MS_INVALID_FAIL_CLOSED 0
 #define EG_CFG_TIMEOUT_MARGIN_MS_ERROR "E_CONFIG_TIMEOUT_MARGIN_MS"
+#define EG_CFG_TIMEOUT_MARGIN_MS_INVALID_MSG "EGRESS_GUARD_TIMEOUT_MARGIN_MS must be a whole number from 0 to 60000, with blanks around it ignored; using the default (50)"
 
-#define EG_CFG_INTERFACES_NAME "EGRESS_GUARD_INTERFACES" /* string; read by node-wrapper, python-wrapper */
+#define EG_CFG_INTERFACES_NAME "EGRESS_GUARD_INTERFACES" /* string; read by agent */
 
-#define EG_CFG_INTERFACES_EXCLUDE_NAME "EGRESS_GUARD_INTERFACES_EXCLUDE" /* string; read by node-wrapper, python-wrapper */
+#define EG_CFG_INTERFACES_EXCLUDE_NAME "EGRESS_GUARD_INTERFACES_EXCLUDE" /* string; read by agent */
 #define EG_CFG_INTERFACES_EXCLUDE_DEFAULT "lo"
 
-#define EG_CFG_METRICS_NAME "EGRESS_GUARD_METRICS" /* bool; read by node-wrapper, python-wrapper */
+#define EG_CFG_METRICS_NAME "EGRESS_GUARD_METRICS" /* bool; read by agent */
 #define EG_CFG_METRICS_DEFAULT 1
 #define EG_CFG_METRICS_INVALID_USE -1 /* an invalid value means the default */
 #define EG_CFG_METRICS_INVALID_FAIL_CLOSED 0
 #define EG_CFG_METRICS_ERROR "E_CONFIG_METRICS"
+#define EG_CFG_METRICS_INVALID_MSG "EGRESS_GUARD_METRICS must be true/on/1 or false/off/0, in any case, with blanks around it ignored; using the default (true)"
 
-#define EG_CFG_METRICS_NAMESPACE_NAME "EGRESS_GUARD_METRICS_NAMESPACE" /* string; read by node-wrapper, python-wrapper */
+#define EG_CFG_METRICS_NAMESPACE_NAME "EGRESS_GUARD_METRICS_NAMESPACE" /* string; read by agent */
 #define EG_CFG_METRICS_NAMESPACE_DEFAULT "EgressGuard"
-
-#define EG_CFG_INTERRUPT_NAME "EGRESS_GUARD_INTERRUPT" /* bool; read by python-wrapper */
-#define EG_CFG_INTERRUPT_DEFAULT 1
-#define EG_CFG_INTERRUPT_INVALID_USE -1 /* an invalid value means the default */
-#define EG_CFG_INTERRUPT_INVALID_FAIL_CLOSED 0
-#define EG_CFG_INTERRUPT_ERROR "E_CONFIG_INTERRUPT"
 
 #endif
