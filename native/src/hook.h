@@ -25,6 +25,8 @@
 
 #include "guard.h"
 
+struct __res_state; /* <resolv.h>'s resolver state, a parameter of the res_n* hooks (resquery.c) */
+
 enum eg_hook_id {
 #define HOOK(name, ret, params) EG_HOOK_##name,
 #include "hooks.def"
