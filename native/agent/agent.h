@@ -19,9 +19,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "gen/config.h"
 #include "netdev.h"
 
-enum { AG_MODE_OFF = 0, AG_MODE_AUDIT = 1, AG_MODE_ENFORCE = 2 };
+/* The mode: the word indices of contracts/config.yaml (src/config.h parses them). */
+enum { AG_MODE_OFF = EG_CFG_MODE_OFF, AG_MODE_AUDIT = EG_CFG_MODE_AUDIT, AG_MODE_ENFORCE = EG_CFG_MODE_ENFORCE };
 enum { AG_RX = 0, AG_TX = 1, AG_TOTAL = 2 };
 #define AG_NONE UINT64_MAX
 

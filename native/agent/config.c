@@ -4,8 +4,8 @@
  *
  *   EGRESS_GUARD_UPSTREAM_API      host:port of the real Runtime API (required)
  *   EGRESS_GUARD_POLICY            compiled policy: mode and budgets from its header (same reader as the interposer)
- *   EGRESS_GUARD_MODE              audit | enforce | off (exact words, as the interposer reads them; anything else is
- *                                  enforce: the interposer fails closed and logs E_CONFIG_MODE)
+ *   EGRESS_GUARD_MODE              audit | enforce | off (anything else is enforce: the interposer fails closed and
+ *                                  logs E_CONFIG_MODE)
  *   EGRESS_GUARD_LOG               stderr (default) | off | a file path (appended)
  *   EGRESS_GUARD_STATE             the invoke state file (the spawner always sets it)
  *   EGRESS_GUARD_INTERFACES[_EXCLUDE]  comma lists of names or `*` globs (default: all but lo)
@@ -14,7 +14,9 @@
  *   EGRESS_GUARD_TIMEOUT_MARGIN_MS an invoke still running this long before its deadline is reported as timed out
  *                                  (default 50; the runtime is killed at the deadline)
  *   AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_MAX_CONCURRENCY (> 1: Lambda Managed Instances, every invoke concurrent)
- * A malformed option falls back to its default with one warning (cfg.warn); metering never stops a function.
+ * Every value is read by the configuration rule shared with the interposer and the proxy (src/config.h,
+ * contracts/config.yaml: case and blanks around a word ignored). A malformed option falls back to its default with
+ * one warning (cfg.warn); metering never stops a function.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "config.h"
 #include "egp.h"
 
 struct ag_config cfg;
@@ -46,21 +49,15 @@ static void copy(char *dst, size_t cap, const char *v) {
   dst[n] = '\0';
 }
 
-static uint64_t number(const char *name, uint64_t def, uint64_t min, uint64_t max) {
-  const char *v = getenv(name);
-  if (v == NULL || v[0] == '\0') return def;
-  char *end;
-  errno = 0;
-  unsigned long long n = strtoull(v, &end, 10);
-  if (errno != 0 || *end != '\0' || v[0] == '-' || n < min || n > max) {
-    char m[200];
-    snprintf(m, sizeof m, "%s must be a whole number from %llu to %llu; using %llu", name,
-             (unsigned long long)min, (unsigned long long)max, (unsigned long long)def);
-    warn(m);
-    return def;
-  }
-  return n;
+/* An int variable by the configuration rule (src/config.h): its value, or its default with one warning. */
+static uint64_t number(const char *name, long def, long min, long max, const char *invalid_msg) {
+  long n;
+  if (eg_cfg_int(getenv(name), min, max, &n) == 1) return (uint64_t)n;
+  if (!eg_cfg_blank(getenv(name))) warn(invalid_msg);
+  return (uint64_t)def;
 }
+
+static const char *env(const char *name) { return getenv(name); }
 
 /* "host:port" or "[v6]:port" → cfg.up_addr. */
 static int resolve_upstream(const char *s) {
@@ -115,36 +112,36 @@ int config_load(void) {
   }
   copy(cfg.upstream, sizeof cfg.upstream, up);
 
+  struct eg_settings set;
+  eg_settings_read(&set, env); /* the configuration rule shared with the interposer: src/config.h */
   int file_mode;
   load_policy(&file_mode);
-  const char *mode = getenv("EGRESS_GUARD_MODE");
-  if (mode != NULL && strcmp(mode, "audit") == 0) cfg.mode = AG_MODE_AUDIT;
-  else if (mode != NULL && strcmp(mode, "enforce") == 0) cfg.mode = AG_MODE_ENFORCE;
-  else if (mode != NULL && strcmp(mode, "off") == 0) cfg.mode = AG_MODE_OFF;
-  else if (mode != NULL && mode[0] != '\0') cfg.mode = AG_MODE_ENFORCE;
-  else cfg.mode = file_mode >= 0 ? file_mode : AG_MODE_ENFORCE;
+  cfg.mode = set.mode >= 0 ? set.mode : file_mode >= 0 ? file_mode : AG_MODE_ENFORCE; /* invalid: enforce */
   cfg.has_budgets = cfg.mode != AG_MODE_OFF &&
                     (cfg.budget[AG_RX] != AG_NONE || cfg.budget[AG_TX] != AG_NONE || cfg.budget[AG_TOTAL] != AG_NONE);
 
-  const char *log = getenv("EGRESS_GUARD_LOG");
-  if (log == NULL || log[0] == '\0' || strcmp(log, "stderr") == 0) cfg.log_fd = 2;
-  else if (strcmp(log, "off") == 0) cfg.log_fd = -1;
+  if (set.log_dest == EG_CFG_LOG_STDERR) cfg.log_fd = 2;
+  else if (set.log_dest == EG_CFG_LOG_OFF) cfg.log_fd = -1;
   else {
-    cfg.log_fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    cfg.log_fd = open(set.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
     if (cfg.log_fd < 0) cfg.log_fd = 2; /* the interposer already reports E_LOG_OPEN for the same path */
   }
 
-  copy(cfg.state_path, sizeof cfg.state_path, getenv("EGRESS_GUARD_STATE"));
+  copy(cfg.state_path, sizeof cfg.state_path, set.state_path);
   if (nd_filter_init(&cfg.filter, getenv("EGRESS_GUARD_INTERFACES"), getenv("EGRESS_GUARD_INTERFACES_EXCLUDE")) != 0)
     warn("EGRESS_GUARD_INTERFACES[_EXCLUDE] hold more than 16 patterns or a pattern over 31 bytes; counting every "
          "interface but lo");
-  const char *metrics = getenv("EGRESS_GUARD_METRICS");
-  cfg.metrics = !(metrics != NULL && strcasecmp(metrics, "off") == 0);
+  int metrics = eg_cfg_bool(getenv(EG_CFG_METRICS_NAME));
+  if (metrics == EG_CFG_INVALID) warn(EG_CFG_METRICS_INVALID_MSG);
+  cfg.metrics = metrics >= 0 ? metrics : EG_CFG_METRICS_DEFAULT;
   const char *ns = getenv("EGRESS_GUARD_METRICS_NAMESPACE");
   copy(cfg.metrics_ns, sizeof cfg.metrics_ns, ns && ns[0] ? ns : "EgressGuard");
   copy(cfg.function_name, sizeof cfg.function_name, getenv("AWS_LAMBDA_FUNCTION_NAME"));
-  cfg.sample_ns = number("EGRESS_GUARD_SAMPLE_MS", 1, 1, 1000) * 1000000ull;
-  cfg.timeout_margin_ns = number("EGRESS_GUARD_TIMEOUT_MARGIN_MS", 50, 0, 60000) * 1000000ull;
+  cfg.sample_ns = number(EG_CFG_SAMPLE_MS_NAME, EG_CFG_SAMPLE_MS_DEFAULT, EG_CFG_SAMPLE_MS_MIN, EG_CFG_SAMPLE_MS_MAX,
+                         EG_CFG_SAMPLE_MS_INVALID_MSG) * 1000000ull;
+  cfg.timeout_margin_ns = number(EG_CFG_TIMEOUT_MARGIN_MS_NAME, EG_CFG_TIMEOUT_MARGIN_MS_DEFAULT,
+                                 EG_CFG_TIMEOUT_MARGIN_MS_MIN, EG_CFG_TIMEOUT_MARGIN_MS_MAX,
+                                 EG_CFG_TIMEOUT_MARGIN_MS_INVALID_MSG) * 1000000ull;
   const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
   cfg.multi_concurrency = mc != NULL && atol(mc) > 1;
   copy(cfg.netdev_path, sizeof cfg.netdev_path, "/proc/net/dev");

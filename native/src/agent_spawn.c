@@ -111,8 +111,8 @@ void eg_agent_spawn(void) {
   if (api == NULL || api[0] == '\0' || strlen(api) > 256) return;
   const char *up = getenv("EGRESS_GUARD_UPSTREAM_API");
   if (up != NULL && up[0] != '\0') return;
-  const char *opt = getenv("EGRESS_GUARD_AGENT");
-  if (opt != NULL && strcmp(opt, "off") == 0) return;
+  static const char *const agent_words[] = {EG_CFG_AGENT_WORDS};
+  if (eg_cfg_word(getenv(EG_CFG_AGENT_NAME), agent_words, EG_CFG_AGENT_NWORDS) == EG_CFG_AGENT_OFF) return; /* rule */
   if (is_extension()) {
     setenv("EGRESS_GUARD_AGENT", "off", 1);
     return;
