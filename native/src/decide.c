@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "dest.h"
 #include "guard.h"
 
 const char *eg_rule_display(int32_t rule, uint32_t *len) {
@@ -144,28 +145,21 @@ static int allowed_for_any_proto(const struct eg_query *q) {
   return d.allow;
 }
 
-int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen_t len, const char *event,
-                      const char *call, int only_dgram) {
-  egp_ip ip;
-  int port;
-  if (!eg_sockaddr_ip(sa, len, &ip, &port)) return 1; /* not AF_INET/AF_INET6 (or unusable): passes untouched */
+int eg_check_dest(struct eg_sock *s, const struct eg_dest *d, const char *event, const char *call, int only_dgram) {
+  if (d->kind != EG_DEST_INET) return 1; /* no address (the connected peer) or nothing sent to an INET address */
+  int port = d->port;
   char bound[256];
-  size_t blen = eg_bound_name(&ip, bound);
-  if (*sock_type < 0) {
-    struct eg_query fq = {event, call, blen ? bound : NULL, blen, &ip, port, EGP_PROTO_UNKNOWN};
+  size_t blen = eg_bound_name(&d->ip, bound);
+  if (s->type < 0) {
+    struct eg_query fq = {event, call, blen ? bound : NULL, blen, &d->ip, port, EGP_PROTO_UNKNOWN};
     if (allowed_for_any_proto(&fq)) {
       eg_state_count(EG_COUNT_ALLOWED);
       return 1;
     }
   }
-  int type = *sock_type;
-  if (type < 0) {
-    eg_socket_proto(fd, &type);
-    *sock_type = type;
-  }
-  int proto = type == SOCK_STREAM ? EGP_PROTO_TCP : type == SOCK_DGRAM ? EGP_PROTO_UDP : EGP_PROTO_UNKNOWN;
-  if (only_dgram && type == SOCK_STREAM) return 1; /* a connected stream ignores the address (no MSG_FASTOPEN) */
-  if (type != SOCK_STREAM && type != SOCK_DGRAM) port = EGP_PORT_UNKNOWN; /* raw/other: the field is not a port */
-  struct eg_query q = {event, call, blen ? bound : NULL, blen, &ip, port, proto};
+  if (only_dgram && eg_sock_type(s) == SOCK_STREAM) return 1; /* a connected stream ignores the address */
+  int proto = eg_sock_policy_proto(s);
+  if (proto == EGP_PROTO_UNKNOWN) port = EGP_PORT_UNKNOWN; /* raw, ICMP "ping" …: the field is not a port */
+  struct eg_query q = {event, call, blen ? bound : NULL, blen, &d->ip, port, proto};
   return eg_check(&q, "EACCES");
 }

@@ -116,23 +116,10 @@ int eg_check(const struct eg_query *q, const char *errno_name) EG_HIDDEN;
 /* The same for a call the guard refuses whatever the policy says (`rule`: e.g. EG_RULE_DNS_MALFORMED for a lookup
  * name the resolver would not read as one DNS name): counted and logged as a deny; blocked in enforce mode only. */
 int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_name) EG_HIDDEN;
-/* Convenience for connect/send hooks: parse the address, look up the bound name, decide. 1 = proceed.
- * *sock_type: the socket's SO_TYPE, or -1 to have it queried (and stored back for the next message of a batch).
- * only_dgram: the address only matters on non-stream sockets (sendto/sendmsg without MSG_FASTOPEN). */
-int eg_check_sockaddr(int fd, int *sock_type, const struct sockaddr *sa, socklen_t len, const char *event,
-                      const char *call, int only_dgram) EG_HIDDEN;
 const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
 /* 1 when sa is an AF_INET/AF_INET6 destination that is egress: not loopback, not the Runtime API or X-Ray endpoint
  * (with the name bound to the address, as decisions see it). */
 int eg_is_egress_dest(const struct sockaddr *sa, socklen_t len) EG_HIDDEN;
-
-/* --- dns.c: the query name of raw DNS datagrams to port 53 (contract at the top of dns.c) --- */
-struct iovec;
-/* connect() is about to connect fd to sa: a port-53 destination marks it EG_FD_DNS (fdtab.h). */
-void eg_dns_note_connect(int fd, const struct sockaddr *sa, socklen_t len) EG_HIDDEN;
-/* 1 = the send may proceed. addr NULL: the connected peer. Data: buf/n, or iov/iovcnt when iov != NULL. */
-int eg_dns_check(int fd, int *sock_type, const struct sockaddr *addr, socklen_t alen, const void *buf, size_t n,
-                 const struct iovec *iov, size_t iovcnt, const char *call) EG_HIDDEN;
 
 /* --- state.c: the shared invoke-state file, version 2 (docs/STATE.md; flag bits and trip values: gen/state.h) --- */
 enum { EG_IO_RX = 0, EG_IO_TX = 1 };                        /* io_rx / io_tx */
@@ -190,7 +177,7 @@ int eg_iov_clamp(const struct iovec *iov, int cnt, size_t grant, struct iovec ou
 size_t eg_iov_total(const struct iovec *iov, size_t cnt) EG_HIDDEN; /* SIZE_MAX on overflow */
 /* sysio.c: a transfer syscall() on an egress socket, performed with budgets; 0 = not one (the caller runs it). */
 typedef long (*eg_syscall_raw_fn)(long, ...);
-int eg_sys_io(eg_syscall_raw_fn real, long nr, const long args[6], long *ret) EG_HIDDEN;
+int eg_sys_io(eg_syscall_raw_fn real, long nr, long raw_nr, const long args[6], long *ret) EG_HIDDEN;
 
 /* --- log.c --- */
 void eg_log_open(void) EG_HIDDEN;

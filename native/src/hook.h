@@ -66,27 +66,38 @@ static inline int eg_verdict(int ok, int saved) {
   return ok;
 }
 
-/* --- the checked function of each family: the exported hooks and syscall.c call these (contracts in each file) --- */
+/* --- the families: one function each, called by the exported symbol and by syscall.c (contracts in each file) --- */
+
+/* How a family function makes its real call, and how its log lines name the call: through libc's function (the
+ * exported hooks) or through syscall() with the caller's own number (syscall.c). */
+struct eg_via {
+  int sys;              /* 0: libc's function; 1: libc's syscall() with `nr` */
+  long nr;              /* the caller's own number (sys): the kernel reads it exactly as the caller wrote it */
+  const char *call;     /* `call` of destination lines: "sendto", "syscall(sendto)" …; also the budget lines' */
+  const char *dns_call; /* `call` of raw-DNS lines: "sendto(dns)", "syscall(sendto,dns)" … (send family only) */
+};
+/* libc's syscall() with six argument words; -1/ENOSYS when it is missing. */
+long eg_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) EG_HIDDEN;
+
 /* connect.c */
-int eg_connect_check(int fd, const struct sockaddr *addr, socklen_t len, const char *call) EG_HIDDEN;
+int eg_connect(const struct eg_via *v, int fd, const struct sockaddr *addr, socklen_t len) EG_HIDDEN;
 /* send.c */
-int eg_sendto_check(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len,
-                    const char *call, const char *dns_call) EG_HIDDEN;
-int eg_sendmsg_check(int fd, const struct msghdr *msg, int flags, const char *call, const char *dns_call) EG_HIDDEN;
-unsigned int eg_sendmmsg_check(int fd, const struct mmsghdr *vec, unsigned int vlen, int flags, const char *call,
-                               const char *dns_call) EG_HIDDEN;
+ssize_t eg_sendto(const struct eg_via *v, int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr,
+                  socklen_t len) EG_HIDDEN;
+ssize_t eg_sendmsg(const struct eg_via *v, int fd, const struct msghdr *msg, int flags) EG_HIDDEN;
+int eg_sendmmsg(const struct eg_via *v, int fd, struct mmsghdr *vec, unsigned int vlen, int flags) EG_HIDDEN;
 /* close.c */
-uint64_t eg_close_begin(int fd) EG_HIDDEN;
-void eg_close_end(int fd, uint64_t epoch) EG_HIDDEN;
-uint64_t eg_close_range_begin(unsigned int first, unsigned int last, unsigned int flags) EG_HIDDEN;
-void eg_close_range_end(unsigned int first, unsigned int last, unsigned int flags, uint64_t epoch) EG_HIDDEN;
+int eg_close(const struct eg_via *v, int fd) EG_HIDDEN;
+int eg_close_range(const struct eg_via *v, unsigned int first, unsigned int last, int flags) EG_HIDDEN;
 /* getaddrinfo.c: the whole guarded lookup (the names it may query decided one by one, lookup.c); also used by
  * getaddrinfo_a. Returns what getaddrinfo returns. */
 int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char *service, const struct addrinfo *hints,
                            struct addrinfo **res) EG_HIDDEN;
 /* dup.c */
-uint64_t eg_dup_begin(void) EG_HIDDEN;
-void eg_dup_end(int oldfd, int newfd, uint64_t epoch, int onto) EG_HIDDEN;
-int eg_fcntl_is_dup(int cmd) EG_HIDDEN;
+int eg_dup(const struct eg_via *v, int oldfd) EG_HIDDEN;
+int eg_dup2(const struct eg_via *v, int oldfd, int newfd) EG_HIDDEN;
+int eg_dup3(const struct eg_via *v, int oldfd, int newfd, int flags) EG_HIDDEN;
+/* real: libc's fcntl or fcntl64 (ignored via syscall()) */
+int eg_fcntl(const struct eg_via *v, eg_fcntl_fn real, int fd, int cmd, void *arg) EG_HIDDEN;
 
 #endif

@@ -40,3 +40,9 @@ void *eg_real(int id) {
   __atomic_store_n(&cache[id], f != NULL ? f : UNAVAILABLE, __ATOMIC_RELAXED);
   return f;
 }
+
+long eg_raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+  eg_syscall_fn real = EG_REAL(syscall);
+  if (EG_UNLIKELY(real == NULL)) return eg_missing();
+  return real(nr, a1, a2, a3, a4, a5, a6);
+}

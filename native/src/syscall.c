@@ -1,15 +1,22 @@
 /*
  * syscall.c — hook for syscall(2), the route libuv (Node) and others use around libc's wrappers: a dispatcher onto
- * the same checked functions the libc hooks use (hook.h).
+ * the family functions the libc hooks use (hook.h), so a call decided through syscall() is decided exactly as its
+ * libc form (log `call` "syscall(connect)", "syscall(sendto,dns)" …).
  *
- * Contract: SYS_connect, SYS_sendto, SYS_sendmsg and SYS_sendmmsg get exactly the checks of their libc hooks
- * (connect.c, send.c; the log's `call` is "syscall(connect)" …, "syscall(sendto,dns)" for a raw-DNS name);
- * SYS_close, SYS_close_range, SYS_dup, SYS_dup2 (where it exists), SYS_dup3 and SYS_fcntl (F_DUPFD*) keep the
- * guard's per-descriptor state as their libc hooks do (close.c, dup.c). The transfer numbers (SYS_read, SYS_write,
- * SYS_readv, SYS_writev, SYS_recvfrom, SYS_sendto, SYS_recvmsg, SYS_sendmsg, SYS_recvmmsg, SYS_sendmmsg,
- * SYS_sendfile, SYS_splice) on an egress socket run under the byte budgets (sysio.c). A refused call returns -1/EACCES as libc's
- * syscall() reports a kernel error. EVERY other number passes straight through untouched, with all six argument
- * words — an unknown syscall is never denied. Missing real syscall(): -1/ENOSYS.
+ * Contract:
+ *  - the number is read as the kernel's entry code reads it (docs/INTERPOSER.md "Argument shapes"): only its low 32
+ *    bits count (x86_64 sign-extends them to an int, aarch64 compares them unsigned), so syscall(SYS_connect |
+ *    1 << 32, …) is a connect. On x86_64 a number with the x32 bit (0x40000000) selects the x32 table: its entries
+ *    shared with the 64-bit table ("common") are dispatched as their 64-bit form; the x32-only entries whose
+ *    arguments the guard would have to decide in the 32-bit compat layout (writev 516, sendmsg 518, pwritev 535,
+ *    sendmmsg 538, setsockopt 541, pwritev2 547) fail with -1/ENOSYS in enforce mode, as on a kernel without x32 — no
+ *    64-bit program has a reason to call them.
+ *  - decided: connect, sendto, sendmsg, sendmmsg (connect.c, send.c; with their byte budgets); kept track of: close,
+ *    close_range, dup, dup2, dup3, fcntl F_DUPFD* (close.c, dup.c); the other transfer numbers (read, write, readv,
+ *    writev, recvfrom, recvmsg, recvmmsg, sendfile, splice) on an egress socket run under the byte budgets (sysio.c). The family function makes the real call with the caller's own number, so
+ *    the kernel sees exactly what it would have seen (a number it does not run still fails as it would have).
+ *  - EVERY other number passes straight through untouched, with all six argument words — an unknown syscall is never
+ *    denied. Missing real syscall(): -1/ENOSYS.
  * Six `long` varargs are read whatever the number (the raw syscall ABI has at most six); reading words the caller
  * did not pass is what every syscall() interposer does and is harmless on x86_64 and aarch64.
  */
@@ -17,40 +24,56 @@
 #include <stdarg.h>
 #include <sys/syscall.h>
 
-#include "fdtab.h"
 #include "hook.h"
 
-typedef long (*raw_fn)(long, ...);
-
-/* A call that closes or duplicates descriptors: the real call between the family's begin and end. */
-static long fd_call(raw_fn real, long nr, const long a[6]) {
-  uint64_t epoch;
-  long r;
-  int e;
-  switch (nr) {
-  case SYS_close:
-    epoch = eg_close_begin((int)a[0]);
-    r = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    e = errno;
-    eg_close_end((int)a[0], epoch);
-    break;
-#ifdef SYS_close_range
-  case SYS_close_range:
-    epoch = eg_close_range_begin((unsigned int)a[0], (unsigned int)a[1], (unsigned int)a[2]);
-    r = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    e = errno;
-    if (r == 0) eg_close_range_end((unsigned int)a[0], (unsigned int)a[1], (unsigned int)a[2], epoch);
-    break;
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
-  default: /* SYS_dup, SYS_dup2, SYS_dup3, SYS_fcntl with F_DUPFD* */
-    epoch = eg_dup_begin();
-    r = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    e = errno;
-    eg_dup_end((int)a[0], (int)r, epoch, nr != SYS_dup && nr != SYS_fcntl);
-    break;
+
+#define X32_BIT 0x40000000L
+
+/* The number the kernel will run: its low 32 bits. *x32 is set on x86_64 when it selects the x32 table (and the bit
+ * is then removed). */
+static long kernel_nr(long nr, int *x32) {
+  *x32 = 0;
+#if defined(__x86_64__)
+  long k = (long)(int)nr;
+  if (k >= 0 && (k & X32_BIT)) {
+    *x32 = 1;
+    k &= ~X32_BIT;
   }
-  errno = e;
-  return r;
+  return k;
+#else
+  return (long)(unsigned int)nr;
+#endif
+}
+
+/* An x32-only entry (compat argument layout) the guard would have to decide. */
+static int x32_undecidable(long k) {
+  return k == 516 || k == 518 || k == 535 || k == 538 || k == 541 || k == 547;
+}
+
+/* 1 for the 64-bit entries that are "common" to the x32 table (the ones dispatched below). */
+static int x32_common(long k) {
+  switch (k) {
+  case SYS_read:
+  case SYS_write:
+  case SYS_sendfile:
+  case SYS_splice:
+  case SYS_close:
+  case SYS_dup:
+#ifdef SYS_dup2
+  case SYS_dup2:
+#endif
+  case SYS_connect:
+  case SYS_sendto:
+  case SYS_fcntl:
+  case SYS_dup3:
+  case SYS_close_range:
+    return 1;
+  default:
+    return 0;
+  }
 }
 
 EG_EXPORT long syscall(long nr, ...) {
@@ -59,51 +82,47 @@ EG_EXPORT long syscall(long nr, ...) {
   va_start(ap, nr);
   for (int i = 0; i < 6; i++) a[i] = va_arg(ap, long);
   va_end(ap);
-  raw_fn real = (raw_fn)EG_REAL(syscall);
-  if (EG_UNLIKELY(real == NULL)) return eg_missing();
+  int x32;
+  long k = kernel_nr(nr, &x32);
+  if (EG_UNLIKELY(x32)) {
+    if (x32_undecidable(k) && !eg_passthrough() && eg.mode == EG_MODE_ENFORCE) return eg_missing();
+    if (!x32_common(k)) k = -1; /* not a call the guard follows: straight through */
+  }
   int fd = (int)a[0];
-  switch (nr) {
-  case SYS_connect: {
-    uint64_t epoch = eg_fd_epoch();
-    if (!eg_connect_check(fd, (const struct sockaddr *)a[1], (socklen_t)a[2], "syscall(connect)")) return -1;
-    long r = real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-    eg_budget_connected(fd, (const struct sockaddr *)a[1], (socklen_t)a[2], (int)r, epoch);
-    return r;
-  }
+  struct eg_via v = {1, nr, "syscall", NULL};
+  switch (k) {
+  case SYS_connect:
+    v.call = "syscall(connect)";
+    return eg_connect(&v, fd, (const struct sockaddr *)a[1], (socklen_t)a[2]);
   case SYS_sendto:
-    if (!eg_sendto_check(fd, (const void *)a[1], (size_t)a[2], (int)a[3], (const struct sockaddr *)a[4],
-                         (socklen_t)a[5], "syscall(sendto)", "syscall(sendto,dns)"))
-      return -1;
-    break;
+    v.call = "syscall(sendto)", v.dns_call = "syscall(sendto,dns)";
+    return eg_sendto(&v, fd, (const void *)a[1], (size_t)a[2], (int)a[3], (const struct sockaddr *)a[4],
+                     (socklen_t)a[5]);
   case SYS_sendmsg:
-    if (!eg_sendmsg_check(fd, (const struct msghdr *)a[1], (int)a[2], "syscall(sendmsg)", "syscall(sendmsg,dns)"))
-      return -1;
-    break;
-  case SYS_sendmmsg: {
-    unsigned int vlen = (unsigned int)a[2];
-    unsigned int allowed = eg_sendmmsg_check(fd, (const struct mmsghdr *)a[1], vlen, (int)a[3], "syscall(sendmmsg)",
-                                             "syscall(sendmmsg,dns)");
-    if (allowed == 0 && vlen > 0) return -1;
-    a[2] = (long)allowed; /* send the allowed prefix (sendmmsg's partial-success contract) */
-    break;
-  }
+    v.call = "syscall(sendmsg)", v.dns_call = "syscall(sendmsg,dns)";
+    return eg_sendmsg(&v, fd, (const struct msghdr *)a[1], (int)a[2]);
+  case SYS_sendmmsg:
+    v.call = "syscall(sendmmsg)", v.dns_call = "syscall(sendmmsg,dns)";
+    return eg_sendmmsg(&v, fd, (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
   case SYS_close:
-#ifdef SYS_close_range
+    return eg_close(&v, fd);
   case SYS_close_range:
-#endif
+    return eg_close_range(&v, (unsigned int)a[0], (unsigned int)a[1], (int)a[2]);
   case SYS_dup:
+    return eg_dup(&v, fd);
 #ifdef SYS_dup2
   case SYS_dup2:
+    return eg_dup2(&v, fd, (int)a[1]);
 #endif
   case SYS_dup3:
-    return fd_call(real, nr, a);
+    return eg_dup3(&v, fd, (int)a[1], (int)a[2]);
   case SYS_fcntl:
-    if (eg_fcntl_is_dup((int)a[1])) return fd_call(real, nr, a);
-    break;
+    return eg_fcntl(&v, NULL, fd, (int)a[1], (void *)a[2]);
   default:
     break;
   }
   long r;
-  if (!eg_inside() && eg_sys_io(real, nr, a, &r)) return r; /* a transfer on an egress socket: budgets (sysio.c) */
-  return real(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  eg_syscall_raw_fn real = (eg_syscall_raw_fn)EG_REAL(syscall);
+  if (real != NULL && k >= 0 && !eg_inside() && eg_sys_io(real, k, nr, a, &r)) return r; /* budgets (sysio.c) */
+  return eg_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -1,13 +1,14 @@
 /*
  * sysio.c — the transfer system calls made through syscall(2) (SYS_read, SYS_write, SYS_readv, SYS_writev,
- * SYS_recvfrom, SYS_sendto, SYS_recvmsg, SYS_sendmsg, SYS_recvmmsg, SYS_sendmmsg, SYS_sendfile, SYS_splice): byte
+ * SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg, SYS_sendfile, SYS_splice): byte
  * budgets exactly as for their libc hooks (read.c, write.c, recv.c, send.c; contract in budget.c). A compromised
  * dependency can reach syscall() without native code (Python's ctypes), so this route is not left open.
  *
- * Contract: eg_sys_io() returns 0 — "not mine, run it as usual" — unless the number is one of the above and its
- * descriptor is an egress socket; then it performs the call itself with the real syscall() (length clamped, counted,
- * refused while tripped: -1 with errno) and returns 1 with the result in *ret. Called by syscall.c after its own
- * checks (destinations, raw DNS) passed.
+ * Contract: eg_sys_io(real, nr, raw_nr, …) returns 0 — "not mine, run it as usual" — unless `nr` (the number as the
+ * kernel reads it, syscall.c) is one of the above and its descriptor is an egress socket; then it performs the call
+ * itself with the real syscall() and the caller's own `raw_nr` (length clamped, counted, refused while tripped: -1
+ * with errno) and returns 1 with the result in *ret. SYS_sendto, SYS_sendmsg and SYS_sendmmsg are not here: their
+ * family functions (send.c) decide them and run their budgets themselves.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,8 +71,8 @@ static long mmsg(eg_syscall_raw_fn real, long nr, const long a[6], int dir, cons
   return got;
 }
 
-int eg_sys_io(eg_syscall_raw_fn real, long nr, const long args[6], long *ret) {
-  struct sc s = {real, nr, {args[0], args[1], args[2], args[3], args[4], args[5]}, -1, NULL, 0, 0, NULL};
+int eg_sys_io(eg_syscall_raw_fn real, long nr, long raw_nr, const long args[6], long *ret) {
+  struct sc s = {real, raw_nr, {args[0], args[1], args[2], args[3], args[4], args[5]}, -1, NULL, 0, 0, NULL};
   int fd = (int)args[0], dir;
   size_t len;
   const char *call;
@@ -93,18 +94,16 @@ int eg_sys_io(eg_syscall_raw_fn real, long nr, const long args[6], long *ret) {
     len = s.total = eg_iov_total(s.iov, (size_t)s.iovcnt);
     break;
   case SYS_recvfrom:
-  case SYS_sendto:
-    if (nr == SYS_recvfrom && ((int)args[3] & MSG_PEEK)) return 0;
-    dir = nr == SYS_recvfrom ? EG_IO_RX : EG_IO_TX;
-    call = nr == SYS_recvfrom ? "syscall(recvfrom)" : "syscall(sendto)";
+    if ((int)args[3] & MSG_PEEK) return 0;
+    dir = EG_IO_RX;
+    call = "syscall(recvfrom)";
     s.len_arg = 2;
     len = (size_t)args[2];
     break;
   case SYS_recvmsg:
-  case SYS_sendmsg:
-    if (args[1] == 0 || (nr == SYS_recvmsg && ((int)args[2] & MSG_PEEK))) return 0;
-    dir = nr == SYS_recvmsg ? EG_IO_RX : EG_IO_TX;
-    call = nr == SYS_recvmsg ? "syscall(recvmsg)" : "syscall(sendmsg)";
+    if (args[1] == 0 || ((int)args[2] & MSG_PEEK)) return 0;
+    dir = EG_IO_RX;
+    call = "syscall(recvmsg)";
     s.msg = (struct msghdr *)args[1];
     if (s.msg->msg_iovlen > 1024) return 0;
     s.iov = s.msg->msg_iov;
@@ -112,10 +111,8 @@ int eg_sys_io(eg_syscall_raw_fn real, long nr, const long args[6], long *ret) {
     len = s.total = eg_iov_total(s.iov, (size_t)s.iovcnt);
     break;
   case SYS_recvmmsg:
-  case SYS_sendmmsg:
     if (!eg_fd_egress(fd) || args[1] == 0) return 0;
-    *ret = mmsg(real, nr, args, nr == SYS_recvmmsg ? EG_IO_RX : EG_IO_TX,
-                nr == SYS_recvmmsg ? "syscall(recvmmsg)" : "syscall(sendmmsg)");
+    *ret = mmsg(real, raw_nr, args, EG_IO_RX, "syscall(recvmmsg)");
     return 1;
   case SYS_sendfile:
     dir = EG_IO_TX;
@@ -135,7 +132,7 @@ int eg_sys_io(eg_syscall_raw_fn real, long nr, const long args[6], long *ret) {
   }
   if (!eg_fd_egress(fd)) {
     if (nr != SYS_recvmsg) return 0;
-    *ret = real(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+    *ret = real(raw_nr, args[0], args[1], args[2], args[3], args[4], args[5]);
   } else {
     *ret = eg_budget_io(fd, dir, len, do_sys, &s, call);
   }
