@@ -128,6 +128,7 @@ void eg_budget_connected(int fd, const struct sockaddr *sa, socklen_t len, int r
   eg_fd_clear(fd, EG_FD_EGRESS | EG_FD_RXCAP, epoch);
   errno = saved;
 }
+
 /* What is left before the tighter receive-side threshold (rx or total) is crossed; EG_STATE_NO_LIMIT without one. */
 static uint64_t rx_left(void) {
   uint64_t rx = eg_state_io(EG_IO_RX), tx = eg_state_io(EG_IO_TX);
