@@ -8,10 +8,11 @@
  * Scenario and verdicts: ./support/scenario.ts, ./support/verdict.ts; the table: docs/COMPATIBILITY.md.
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { need, needNetns } from '../support/capability.js';
-import { logsWhere, needBin, needLibrary } from '../support/guard.js';
-import { buildGo, findGo, GO_STATIC_NAME, type GoBuild, isStaticElf } from './support/build.js';
+import { logsWhere, needBin, needLibrary, ROOT } from '../support/guard.js';
+import { buildGo, CLIENTS, findGo, GO_STATIC_NAME, type GoBuild, isStaticElf } from './support/build.js';
 import { assertRun, type ClientExpectation } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, describeRun, runAll, stepOf, toRow } from './support/harness.js';
 import { type ResultFact, writeResults } from './support/results.js';
@@ -47,6 +48,18 @@ function specs(bin: GoBuild): ClientSpec[] {
       args: ['-c', 'exec "$0" "$@"', bin.static],
       how: "statically linked: Go's own resolver and raw system calls; LD_PRELOAD cannot load",
     },
+    {
+      runtime: 'Go',
+      version,
+      client: 'proxy',
+      api: '`net/http` — static build in proxy mode (`HTTP_PROXY` → `egress-guard-proxy`)',
+      steps: [...STEPS],
+      cmd: 'sh',
+      args: [join(CLIENTS, 'go/proxy-mode.sh'), join(ROOT, 'native/build/egress-guard-proxy'), bin.static],
+      how:
+        'HTTP goes to the egress proxy, which decides the requested name and port (docs/PROXY.md); UDP and direct ' +
+        'dials are not proxied, so not seen',
+    },
   ];
 }
 
@@ -71,6 +84,15 @@ const EXPECT: Record<string, ClientExpectation> = {
   static: {
     allowLogged: false,
     steps: { allowed: works, 'denied-name': missed, 'denied-ip': missed, udp: missed },
+  },
+  proxy: {
+    allowLogged: true,
+    steps: {
+      allowed: works,
+      'denied-name': { audit: 'logged', enforce: 'blocked', sees: 'HTTP 403' },
+      'denied-ip': { audit: 'logged', enforce: 'blocked', sees: 'HTTP 403' },
+      udp: missed,
+    },
   },
 };
 

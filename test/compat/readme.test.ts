@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readMatrixResults } from '../runtimes/support/results.js';
 import { BEGIN, END, README, renderTable, spliceReadme } from './render-table.js';
 import { type ResultsFile, readAllResults } from './support/results.js';
 
@@ -15,9 +16,13 @@ describe('compat: README table', () => {
     expect(readAllResults().map((f) => f.file)).toEqual(FILES);
   });
 
+  it('every runtime of the matrix has recorded results', () => {
+    expect(readMatrixResults().map((f) => f.file)).toEqual(['go', 'python', 'ruby', 'rust']);
+  });
+
   it('the README table is exactly what the recorded results render to', () => {
     const readme = readFileSync(README, 'utf8');
-    const table = renderTable(readAllResults());
+    const table = renderTable(readAllResults(), readMatrixResults());
     const current = readme.slice(readme.indexOf(BEGIN), readme.indexOf(END) + END.length);
     expect(current, 'README.md is stale: run `npm run compat:table` and commit README.md').toBe(table);
     expect(spliceReadme(readme, table)).toBe(readme);
@@ -57,7 +62,7 @@ describe('compat: README table', () => {
     expect(lines[0]).toBe(BEGIN);
     expect(lines.at(-1)).toBe(END);
     expect(lines[3]).toBe(
-      '| X 1.2 | `c` | ✅ works | — | 🛑 blocked: `E\\|ACCES` | ⚠️ **not seen** | **partial** | `connect`, `getaddrinfo` | ' +
+      '| X 1.2 | `c` | ✅ works | — | 🛑 blocked: `E\\|ACCES` | ⚠️ **not seen** | **partial** | not measured | `connect`, `getaddrinfo` | ' +
         'somehow; the guard logs one `uncovered` warning naming `bin-static` |',
     );
     expect(lines).toContain('- **X** — a fact: it happened.');

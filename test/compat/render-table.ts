@@ -1,6 +1,7 @@
 /**
  * Renders the README's runtime compatibility table from the suite's recorded results (test/compat/results/*.json,
- * written by the compat test files; see ./support/results.ts).
+ * written by the compat test files; see ./support/results.ts) and, for its metering column, the runtime matrix's
+ * (test/runtimes/results/*.json, ../runtimes/support/results.ts).
  *
  * `npm run compat:table` (./render-table-main.ts) rewrites the part of README.md between the markers below;
  * `npm run compat:table -- --check` exits 1 when the README differs instead. `test/compat/readme.test.ts` runs the same check in `npm test`.
@@ -9,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type MatrixResult, readMatrixResults } from '../runtimes/support/results.js';
 import {
   type ResultFact,
   type ResultRow,
@@ -24,7 +26,7 @@ export const BEGIN =
 export const END = '<!-- compat-table:end -->';
 
 /** Table order of runtimes; rows keep their file's order within a runtime. */
-const RUNTIME_ORDER = ['Node.js', 'Python', 'Java', 'Ruby', 'Go', 'curl', 'shell'];
+const RUNTIME_ORDER = ['Node.js', 'Python', 'Java', 'Ruby', 'Rust', 'C', 'Go', 'curl', 'shell'];
 /** Column order (kept here, not imported from scenario.ts, which needs the test harness). */
 const STEP_COLUMNS: [StepId, string][] = [
   ['allowed', 'allowed name + HTTP'],
@@ -72,6 +74,34 @@ function how(row: ResultRow): string {
   return `${row.how}${extra}`;
 }
 
+/**
+ * The metering column: what the runtime matrix (test/runtimes, under the real Lambda Runtime Interface Emulator)
+ * measured for this row's runtime. Go's static and cgo rows are not metered as such (no agent can sit on a static
+ * program's Runtime API path); the Go proxy-mode row is. Command-line rows are not function runtimes.
+ */
+function meteringKey(row: ResultRow): string | undefined {
+  if (row.runtime === 'Go') return row.client === 'proxy' ? 'go' : undefined;
+  const keys: Record<string, string> = {
+    'Node.js': 'node',
+    Python: 'python',
+    Java: 'java',
+    Ruby: 'ruby',
+    Rust: 'rust',
+  };
+  return keys[row.runtime];
+}
+
+function metering(row: ResultRow, matrix: MatrixResult[]): string {
+  if (row.runtime === 'curl' || row.runtime === 'shell') return '—';
+  if (row.runtime === 'Go' && row.client !== 'proxy') return 'not metered: see the proxy-mode row';
+  const r = matrix.find((m) => m.file === meteringKey(row));
+  if (r === undefined) return 'not measured';
+  const failed = Object.entries(r.checks)
+    .filter(([, v]) => !v)
+    .map(([k]) => k);
+  return failed.length === 0 ? `✅ ${r.client}` : `❌ ${r.client}: ${failed.map(code).join(', ')} failed`;
+}
+
 function rank(runtime: string): number {
   const i = RUNTIME_ORDER.indexOf(runtime);
   return i < 0 ? RUNTIME_ORDER.length : i;
@@ -86,12 +116,13 @@ export function orderedRows(files: ResultsFile[]): ResultRow[] {
 }
 
 /** The generated Markdown between the markers (markers included). */
-export function renderTable(files: ResultsFile[]): string {
+export function renderTable(files: ResultsFile[], matrix: MatrixResult[] = []): string {
   const head = [
     'runtime',
     'client',
     ...STEP_COLUMNS.map(([, t]) => t),
     'coverage',
+    'metering (under the Lambda emulator)',
     'guard saw',
     'how it reaches the network',
   ];
@@ -105,6 +136,7 @@ export function renderTable(files: ResultsFile[]): string {
         r.api,
         ...STEP_COLUMNS.map(([s]) => cell(s, r.steps[s])),
         coverage(r),
+        metering(r, matrix),
         calls(r),
         how(r),
       ];
@@ -137,7 +169,7 @@ export function spliceReadme(readme: string, table: string): string {
 /** The CLI (test/compat/render-table-main.ts): rewrite the README, or with `--check` only compare. Exit status. */
 export function main(argv: string[]): number {
   const readme = readFileSync(README, 'utf8');
-  const next = spliceReadme(readme, renderTable(readAllResults()));
+  const next = spliceReadme(readme, renderTable(readAllResults(), readMatrixResults()));
   if (argv.includes('--check')) {
     if (next === readme) return 0;
     process.stderr.write(

@@ -19,7 +19,9 @@ import {
   openMatrix,
   runSequence,
   type Sequence,
+  summarize,
 } from './support/matrix.js';
+import { writeMatrixResult } from './support/results.js';
 import { needRie } from './support/rie.js';
 
 const ok = needNetns() && needLibrary() && needRie() && needCommand('go', 'version');
@@ -39,7 +41,17 @@ describe.skipIf(!ok)('runtime matrix: static Go (aws-lambda-go) in proxy mode un
     });
     seq = await runSequence(lab);
   }, 600_000);
-  afterAll(() => lab?.destroy());
+  afterAll(() => {
+    if (lab && seq) {
+      writeMatrixResult({
+        file: 'go',
+        runtime: 'Go',
+        client: '`aws-lambda-go`, static, proxy mode (bootstrap script + `LD_PRELOAD`)',
+        checks: summarize(lab, seq),
+      });
+    }
+    lab?.destroy();
+  });
 
   it('meters every invoke, fails the one over budget, and the next one is clean', () => {
     checkSequence(lab, seq, 'go proxy mode');

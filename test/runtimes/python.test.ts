@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { need, needNetns } from '../support/capability.js';
 import { needLibrary, ROOT } from '../support/guard.js';
-import { checkSequence, type MatrixLab, openMatrix, runSequence, type Sequence } from './support/matrix.js';
+import { checkSequence, type MatrixLab, openMatrix, runSequence, type Sequence, summarize } from './support/matrix.js';
+import { writeMatrixResult } from './support/results.js';
 import { needRie } from './support/rie.js';
 
 const python = spawnSync('python3', ['-c', 'import awslambdaric, sys; print(sys.executable)'], { encoding: 'utf8' });
@@ -28,7 +29,17 @@ describe.skipIf(!ok)('runtime matrix: Python awslambdaric under the emulator, ex
     });
     seq = await runSequence(lab);
   }, 300_000);
-  afterAll(() => lab?.destroy());
+  afterAll(() => {
+    if (lab && seq) {
+      writeMatrixResult({
+        file: 'python',
+        runtime: 'Python',
+        client: '`awslambdaric` (handler on argv), exec wrapper',
+        checks: summarize(lab, seq),
+      });
+    }
+    lab?.destroy();
+  });
 
   it('meters every invoke, fails the one over budget, and the next one is clean', () => {
     checkSequence(lab, seq, 'python awslambdaric');

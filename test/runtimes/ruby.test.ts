@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { needCommand, needNetns } from '../support/capability.js';
 import { needLibrary, ROOT } from '../support/guard.js';
-import { checkSequence, type MatrixLab, openMatrix, runSequence, type Sequence } from './support/matrix.js';
+import { checkSequence, type MatrixLab, openMatrix, runSequence, type Sequence, summarize } from './support/matrix.js';
+import { writeMatrixResult } from './support/results.js';
 import { needRie } from './support/rie.js';
 
 const ok = needNetns() && needLibrary() && needRie() && needCommand('ruby');
@@ -22,7 +23,17 @@ describe.skipIf(!ok)('runtime matrix: Ruby (a minimal runtime loop) under the em
     });
     seq = await runSequence(lab);
   }, 300_000);
-  afterAll(() => lab?.destroy());
+  afterAll(() => {
+    if (lab && seq) {
+      writeMatrixResult({
+        file: 'ruby',
+        runtime: 'Ruby',
+        client: 'a minimal Runtime API loop, exec wrapper',
+        checks: summarize(lab, seq),
+      });
+    }
+    lab?.destroy();
+  });
 
   it('meters every invoke, fails the one over budget, and the next one is clean', () => {
     checkSequence(lab, seq, 'ruby runtime loop');

@@ -9,7 +9,16 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { need, needNetns } from '../support/capability.js';
 import { needLibrary } from '../support/guard.js';
 import { buildRust, findCargo } from './support/build.js';
-import { checkSequence, LIB, type MatrixLab, openMatrix, runSequence, type Sequence } from './support/matrix.js';
+import {
+  checkSequence,
+  LIB,
+  type MatrixLab,
+  openMatrix,
+  runSequence,
+  type Sequence,
+  summarize,
+} from './support/matrix.js';
+import { writeMatrixResult } from './support/results.js';
 import { needRie } from './support/rie.js';
 
 const ok = needNetns() && needLibrary() && needRie() && need('cargo', findCargo() !== undefined, 'no cargo');
@@ -25,7 +34,17 @@ describe.skipIf(!ok)('runtime matrix: Rust lambda_runtime (provided.al2023) unde
     });
     seq = await runSequence(lab);
   }, 1_500_000);
-  afterAll(() => lab?.destroy());
+  afterAll(() => {
+    if (lab && seq) {
+      writeMatrixResult({
+        file: 'rust',
+        runtime: 'Rust',
+        client: '`lambda_runtime` (tokio, reqwest), `LD_PRELOAD` as function env',
+        checks: summarize(lab, seq),
+      });
+    }
+    lab?.destroy();
+  });
 
   it('meters every invoke, fails the one over budget, and the next one is clean', () => {
     checkSequence(lab, seq, 'rust lambda_runtime');

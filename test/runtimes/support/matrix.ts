@@ -25,6 +25,7 @@ import { expect } from 'vitest';
 import { stageLayer } from '../../../layer/build/build-layer.js';
 import { createWorld, expectDownload, KiB, MiB, type World } from '../../metering/world.js';
 import { compilePolicy, type GuardLog, ROOT, scratchDir } from '../../support/guard.js';
+import type { MeteringChecks } from './results.js';
 import { type Invocation, Rie } from './rie.js';
 
 export const DENIED_PROBE = 'http://10.201.0.9:8080/probe';
@@ -189,4 +190,36 @@ export function checkSequence(lab: MatrixLab, seq: Sequence, ctx: string): void 
   // 3: clean, and its bytes are its own
   expect(i3, all).toMatchObject({ budgetExceeded: false, outcome: 'ok' });
   expectDownload(Number(i3.rxBytes), Number(i3.txBytes), seq.sizes[2] as number);
+}
+
+/** Which of `checkSequence`'s checks held, without asserting (for the recorded results and the README table). */
+export function summarize(lab: MatrixLab, seq: Sequence): MeteringChecks {
+  const held = (f: () => void): boolean => {
+    try {
+      f();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const lines = guardLines(lab);
+  const ids = seq.invokes.map((i) => i.requestId);
+  const inv = lines.filter((l) => l.event === 'invoke');
+  const emf = emfLines(lab);
+  const probes = lines.filter((l) => l.event === 'connect' && l.blocked === true && l.ip === '10.201.0.9');
+  return {
+    requestIds: probes.length === 2 && probes[0]?.requestId === ids[0] && probes[1]?.requestId === ids[2],
+    invokeAndEmf:
+      JSON.stringify(inv.map((l) => l.requestId)) === JSON.stringify(ids) &&
+      JSON.stringify(emf.map((e) => e.requestId)) === JSON.stringify(ids),
+    bytes:
+      inv.length === 3 &&
+      held(() => expectDownload(Number(inv[0]?.rxBytes), Number(inv[0]?.txBytes), seq.sizes[0] as number)) &&
+      held(() => expectDownload(Number(inv[2]?.rxBytes), Number(inv[2]?.txBytes), seq.sizes[2] as number)),
+    budgetFailsInvoke:
+      /EgressBudgetExceeded/.test(seq.invokes[1]?.body ?? '') &&
+      inv[1]?.errorType === 'EgressBudgetExceeded' &&
+      lines.filter((l) => l.event === 'budget').length === 1,
+    nextClean: seq.invokes[2]?.status === 200 && inv[2]?.budgetExceeded === false && inv[2]?.outcome === 'ok',
+  };
 }

@@ -53,6 +53,9 @@ func identity(err error) string {
 	var parts []string
 	for e := err; e != nil && len(parts) < 6; e = errors.Unwrap(e) {
 		name := fmt.Sprintf("%T", e)
+		if st, ok := e.(httpStatus); ok {
+			name = st.Error()
+		}
 		var errno syscall.Errno
 		var dns *net.DNSError
 		if errors.As(e, &errno) && fmt.Sprintf("%T", e) == "syscall.Errno" {
@@ -69,8 +72,15 @@ func identity(err error) string {
 	return strings.Join(parts, " > ")
 }
 
+// httpStatus is a refusal answered in HTTP (the egress proxy's 403): the program sees a status, not a socket error.
+type httpStatus int
+
+func (s httpStatus) Error() string { return fmt.Sprintf("HTTP %d", int(s)) }
+
+// httpGet honours HTTPS_PROXY/HTTP_PROXY like Go's default client (unset in every scenario but proxy mode's).
 func httpGet(u string) (string, error) {
-	client := &http.Client{Timeout: stepTimeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: stepTimeout,
+		Transport: &http.Transport{DisableKeepAlives: true, Proxy: http.ProxyFromEnvironment}}
 	res, err := client.Get(u)
 	if err != nil {
 		return "", err
@@ -78,6 +88,9 @@ func httpGet(u string) (string, error) {
 	defer res.Body.Close()
 	if _, err := io.ReadAll(res.Body); err != nil {
 		return "", err
+	}
+	if res.StatusCode >= 400 {
+		return "", httpStatus(res.StatusCode)
 	}
 	return fmt.Sprintf("HTTP %d", res.StatusCode), nil
 }
