@@ -3,7 +3,7 @@
 // The peer is the witness: it must never receive the whole request, nor more than 2 MiB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needCommand, needNetns } from '../support/capability.js';
-import { CLIENTS, createWorld, MiB, PEER_IP, type World } from './world.js';
+import { CLIENTS, createWorld, KiB, MiB, PEER_IP, type World } from './world.js';
 
 const ok = needNetns() && needCommand('python3');
 const BOUND = 2 * MiB;
@@ -41,7 +41,10 @@ describe.skipIf(!ok)('attempts to exceed an upload budget', () => {
     const seen = await Promise.all(Array.from({ length: connected }, () => w.nextWitness('upload')));
     const received = seen.reduce((a, e) => a + (e.received ?? 0), 0);
     expect(seen.filter((e) => e.complete)).toEqual([]);
-    expect(received).toBeLessThanOrEqual(BOUND);
+    // threads of one process share what is left (budget.c's in-flight claims): the budget, not one budget per thread
+    // (without the claims, 2,084,911 bytes got through in one run); the slack is HTTP heads and one-byte grants
+    expect(received).toBeLessThanOrEqual(MiB + 64 * KiB);
+    expect(Number(r.state.ioTx)).toBeLessThanOrEqual(MiB + 64 * KiB);
     expect(r.wire.tx).toBeLessThanOrEqual(BOUND);
     console.log(`threads: ${received} bytes reached the peer over ${connected} connections (budget ${MiB})`);
   });
