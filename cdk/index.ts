@@ -1,4 +1,11 @@
 /** Public entry point of the CDK constructs: `import { EgressGuard } from 'lambda-egress-guard/cdk'`. */
+
+export {
+  type EgressGuardAlarmOptions,
+  EgressGuardDashboard,
+  type EgressGuardDashboardProps,
+  egressGuardMetrics,
+} from './dashboard.js';
 export {
   EgressGuard,
   type EgressGuardLogLevel,
@@ -8,6 +15,7 @@ export {
   unguardableReason,
   WRAPPER_PATH,
 } from './egress-guard.js';
+export { type InsightsQuery, QUERIES, render as renderInsightsQuery, TOP_DENIED, TOP_HOSTS } from './insights.js';
 export { EgressGuardLayer, type EgressGuardLayerProps, layerArch } from './layer.js';
 export {
   type CompiledPolicy,
