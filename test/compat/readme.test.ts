@@ -9,7 +9,7 @@ import { readMatrixResults } from '../runtimes/support/results.js';
 import { BEGIN, END, README, renderTable, spliceReadme } from './render-table.js';
 import { type ResultsFile, readAllResults } from './support/results.js';
 
-const FILES = ['go', 'java', 'node', 'python', 'ruby', 'shell'];
+const FILES = ['c', 'go', 'java', 'node', 'python', 'ruby', 'rust', 'shell'];
 
 describe('compat: README table', () => {
   it('every runtime test file has recorded results', () => {

@@ -93,7 +93,8 @@ function meteringKey(row: ResultRow): string | undefined {
 
 function metering(row: ResultRow, matrix: MatrixResult[]): string {
   if (row.runtime === 'curl' || row.runtime === 'shell') return '—';
-  if (row.runtime === 'Go' && row.client !== 'proxy') return 'not metered: see the proxy-mode row';
+  if (row.runtime === 'Go' && row.client === 'static')
+    return 'not metered: the guard never loads (see the proxy-mode row)';
   const r = matrix.find((m) => m.file === meteringKey(row));
   if (r === undefined) return 'not measured';
   const failed = Object.entries(r.checks)

@@ -29,7 +29,7 @@ describe.skipIf(!ok)('runtime matrix: Rust lambda_runtime (provided.al2023) unde
   beforeAll(async () => {
     lab = await openMatrix('rtrs', {
       bootstrap: ['$TASK/bootstrap'],
-      task: { bootstrap: { from: await buildRust() } },
+      task: { bootstrap: { from: (await buildRust()).bootstrap } },
       env: { LD_PRELOAD: LIB },
     });
     seq = await runSequence(lab);
