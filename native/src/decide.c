@@ -27,6 +27,7 @@ const char *eg_rule_display(int32_t rule, uint32_t *len) {
   case EG_RULE_BUDGET: s = "budget"; break;
   case EG_RULE_POLICY_ERROR: s = "policy-error"; break;
   case EG_RULE_DNS_MALFORMED: s = "dns-malformed"; break;
+  case EG_RULE_UNSUPPORTED_CALL: s = "unsupported-call"; break;
   default:
     if (eg.policy_ok) {
       s = egp_rule_name(&eg.policy, rule, len);

@@ -97,8 +97,8 @@ static struct eg_answer eg_gethostbyname_checked(struct ghb_call *c, const char 
     return a;
   }
   struct eg_lookup l = {.raw = node, .call = call, .errno_name = "HOST_NOT_FOUND", .port = EGP_PORT_UNKNOWN,
-                        .proto = EGP_PROTO_UNKNOWN, .nss = 1, .res = eg_res_current(), .try_name = try_ghb, .ctx = c,
-                        .refused = {0, HOST_NOT_FOUND, EG_NOT_FOUND}};
+                        .proto = EGP_PROTO_UNKNOWN, .nss = 1, .nss_alias = 1, .res = eg_res_current(),
+                        .try_name = try_ghb, .ctx = c, .refused = {0, HOST_NOT_FOUND, EG_NOT_FOUND}};
   struct eg_answer a = eg_lookup_run(&l);
   int e = errno;
   if (a.outcome == EG_FOUND) bind_hostent(c->h, &l.found);

@@ -176,7 +176,8 @@ struct eg_answer eg_lookup_run(struct eg_lookup *l) {
   int replaced = 0;
   /* nss_dns replaces a dotless name by its HOSTALIASES target before it searches (the hosts file still gets the
    * name as given) */
-  if (l->nss && dots_in(l->raw) == 0 && !(opts & RES_NOALIASES) && eg_hostalias(l->raw, alias)) base = alias, replaced = 1;
+  if (l->nss_alias && dots_in(l->raw) == 0 && !(opts & RES_NOALIASES) && eg_hostalias(l->raw, alias))
+    base = alias, replaced = 1;
   if (l->nss) {
     /* The hosts file answers the name as given before DNS. When DNS would not start with exactly that name, ask it
      * first with no nameserver; if it answers, nothing else is asked. */

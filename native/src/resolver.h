@@ -56,6 +56,8 @@ struct eg_lookup {
   int nss;                 /* 1: a hosts-file + DNS lookup (getaddrinfo, gethostbyname*, getnetbyname): `res` is pinned
                               around each call and the hosts file is asked first when DNS would search first;
                               0: DNS only (res_search: each call is an exact res_query, nothing to pin) */
+  int nss_alias;           /* nss_dns replaces a dotless name by its HOSTALIASES target before searching (host lookups:
+                              getaddrinfo, gethostbyname*; not getnetbyname) */
   struct __res_state *res; /* the resolver state whose search list and options apply */
   /* one real call for `name` (exactly as glibc should query it); fills the hook's own results in ctx */
   struct eg_answer (*try_name)(void *ctx, const char *name);

@@ -11,6 +11,7 @@
  * Exit: 0 allow, 1 deny, 2 usage or policy error. `--json` prints one JSON object.
  */
 
+import { RULE_CODES } from '../gen/format.js';
 import { readLookupName } from '../names/lookup.js';
 import { parseAddr } from '../net/ip.js';
 import { parse, str } from './args.js';
@@ -29,6 +30,9 @@ export const EXPLAIN_USAGE = `usage: egress-guard explain <policy.yaml|file.egp>
   --json          print one JSON object
   exit status: 0 allow, 1 deny, 2 usage or policy error
 `;
+
+/** The rule the interposer reports for a name it cannot read as one DNS name (docs/POLICY.md "Names in lookups"). */
+const MALFORMED = RULE_CODES.DNS_MALFORMED.display;
 
 export interface ExplainTarget {
   kind: 'name' | 'addr';
@@ -83,7 +87,7 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
       target.kind === 'addr'
         ? policy.decideAddr(target.dest, target.port, proto, str(values.name))
         : looked === null
-          ? { decision: 'deny' as const, rule: 'dns-malformed', ruleIndex: null }
+          ? { decision: 'deny' as const, rule: MALFORMED, ruleIndex: null }
           : policy.decideName(looked, target.port, proto);
     const rule = r.ruleIndex === null ? undefined : policy.rules[r.ruleIndex];
     if (values.json) {
@@ -118,7 +122,7 @@ export async function explainCommand(argv: string[], io: CliIO): Promise<number>
         const why =
           r.rule === 'default'
             ? ' (no rule allows it)'
-            : r.rule === 'dns-malformed'
+            : r.rule === MALFORMED
               ? ' (not one readable DNS name: the resolver would query something else or nothing; IDNs are passed as xn-- punycode)'
               : ' (loopback is allowed by default; `loopback: deny` turns it off)';
         lines.push(`  rule  ${r.rule}${why}`);

@@ -101,4 +101,5 @@ export const RULE_CODES = {
   BUDGET: { code: -5, display: 'budget', by: 'interposer' },
   POLICY_ERROR: { code: -6, display: 'policy-error', by: 'interposer' },
   DNS_MALFORMED: { code: -7, display: 'dns-malformed', by: 'interposer' },
+  UNSUPPORTED_CALL: { code: -8, display: 'unsupported-call', by: 'interposer' },
 } as const;

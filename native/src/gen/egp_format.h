@@ -64,7 +64,8 @@ enum {
   EG_RULE_XRAY = -4, /* builtin:xray: the X-Ray daemon */
   EG_RULE_BUDGET = -5, /* budget: an allow turned into a deny: the invoke's budget tripped */
   EG_RULE_POLICY_ERROR = -6, /* policy-error: no valid policy (enforce fails closed) */
-  EG_RULE_DNS_MALFORMED = -7, /* dns-malformed: a raw DNS query whose name cannot be parsed */
+  EG_RULE_DNS_MALFORMED = -7, /* dns-malformed: a name that is not one readable DNS name (a lookup's, or a raw DNS question's) */
+  EG_RULE_UNSUPPORTED_CALL = -8, /* unsupported-call: a call the guard cannot check (it resolves and connects inside libc): refused in enforce mode */
 };
 #define EGP_RULE_CODES(X) \
   X(EGP_RULE_DEFAULT, "default") \
@@ -73,5 +74,6 @@ enum {
   X(EG_RULE_XRAY, "builtin:xray") \
   X(EG_RULE_BUDGET, "budget") \
   X(EG_RULE_POLICY_ERROR, "policy-error") \
-  X(EG_RULE_DNS_MALFORMED, "dns-malformed")
+  X(EG_RULE_DNS_MALFORMED, "dns-malformed") \
+  X(EG_RULE_UNSUPPORTED_CALL, "unsupported-call")
 #endif
