@@ -172,10 +172,8 @@ export function checkSequence(lab: MatrixLab, seq: Sequence, ctx: string): void 
   expectDownload(Number(i1.rxBytes), Number(i1.txBytes), seq.sizes[0] as number);
   expect(emf[0]?.RxBytes, all).toBe(i1.rxBytes);
   const probes = lines.filter((l) => l.event === 'connect' && l.blocked === true && l.ip === '10.201.0.9');
-  expect(
-    probes.map((l) => l.requestId),
-    all,
-  ).toEqual([ids[0], ids[2]]);
+  // (a client may retry a refused connect — Java's HttpClient does — so one probe can log more than one line)
+  expect([...new Set(probes.map((l) => l.requestId))], all).toEqual([ids[0], ids[2]]);
 
   // 2: the budget trips and fails that invoke
   expect(two.body, all).toMatch(/EgressBudgetExceeded/);
@@ -208,7 +206,7 @@ export function summarize(lab: MatrixLab, seq: Sequence): MeteringChecks {
   const emf = emfLines(lab);
   const probes = lines.filter((l) => l.event === 'connect' && l.blocked === true && l.ip === '10.201.0.9');
   return {
-    requestIds: probes.length === 2 && probes[0]?.requestId === ids[0] && probes[1]?.requestId === ids[2],
+    requestIds: JSON.stringify([...new Set(probes.map((l) => l.requestId))]) === JSON.stringify([ids[0], ids[2]]),
     invokeAndEmf:
       JSON.stringify(inv.map((l) => l.requestId)) === JSON.stringify(ids) &&
       JSON.stringify(emf.map((e) => e.requestId)) === JSON.stringify(ids),
