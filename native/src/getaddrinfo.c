@@ -75,6 +75,9 @@ int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char 
     return real(node, service, hints, res);
   int saved = errno;
   eg_enter();
+  char copy[EG_MAXDNAME]; /* decide and ask a private copy: another thread cannot change the name in between */
+  size_t n = strnlen(node, sizeof copy);
+  if (n < sizeof copy) node = memcpy(copy, node, n + 1);
   if (eg_is_ip_literal(node)) {
     eg_leave();
     errno = saved;

@@ -88,6 +88,11 @@ static struct eg_answer try_ghb(void *ctx, const char *name) {
 static struct eg_answer eg_gethostbyname_checked(struct ghb_call *c, const char *node, const char *call) {
   int saved = errno;
   eg_enter();
+  char copy[EG_MAXDNAME]; /* decide and ask a private copy: another thread cannot change the name in between */
+  if (node != NULL) {
+    size_t n = strnlen(node, sizeof copy);
+    if (n < sizeof copy) node = memcpy(copy, node, n + 1);
+  }
   if (node == NULL || node[0] == '\0' || eg_is_ip_literal(node)) { /* nothing the resolver would query */
     errno = saved;
     struct eg_answer a = try_ghb(c, node);

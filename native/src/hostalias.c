@@ -7,7 +7,8 @@
  * Read as glibc reads it: the file named by $HOSTALIASES; each line's first word is compared with the name as DNS
  * names compare (escapes decoded, case folded: dnsname.h), its second word is the target; a line without a second
  * word ends the reading. No stdio (open/read into a fixed buffer); a line longer than the buffer is skipped whole (glibc
- * would split it at 8,191 bytes; a target can never be that long). The file is the program's own choice, so reading
+ * would split it at 8,191 bytes; a target can never be that long); at most 1 MiB is read, without waiting (a FIFO or
+ * /dev/zero named by the program cannot hang or spin the lookup). The file is the program's own choice, so reading
  * it differently from glibc could only change which names are asked, never let one through undecided.
  */
 #define _GNU_SOURCE
@@ -19,6 +20,7 @@
 #include "resolver.h"
 
 #define LINE_MAX_BYTES 1100
+#define READ_MAX (1u << 20) /* bytes read at most: a longer file is read as if it ended there */
 
 static int space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 
@@ -55,13 +57,17 @@ int eg_hostalias(const char *name, char out[EG_MAXDNAME]) {
   char want[256];
   size_t want_len;
   if (eg_dnsname_read(name, want, &want_len) != EG_DNSNAME_OK) return 0;
-  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO opens at once and reads as empty instead of waiting for a writer; READ_MAX bounds a file that
+   * never ends (/dev/zero) */
+  int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return 0;
+  size_t total = 0;
   char chunk[1024], buf[LINE_MAX_BYTES];
   size_t used = 0;
   int skipping = 0, found = 0, done = 0;
   ssize_t n;
-  while (!done && (n = read(fd, chunk, sizeof chunk)) > 0) {
+  while (!done && total < READ_MAX && (n = read(fd, chunk, sizeof chunk)) > 0) {
+    total += (size_t)n;
     for (ssize_t i = 0; i < n && !done; i++) {
       char c = chunk[i];
       if (c != '\n') {

@@ -39,6 +39,7 @@ int eg_decide_name(const char *raw, const char *call, int port, int proto, const
 /* A run in progress: what glibc's search keeps, plus which answer to report. */
 struct run {
   struct eg_lookup *l;
+  const char *raw;                 /* the run's own copy of l->raw: what is decided is what is asked */
   int saved_errno, errno_set, last_errno;
   int tried;                       /* real calls made (the local-only probe excluded) */
   struct eg_answer last, nodata, servfail, asis;
@@ -62,9 +63,9 @@ static int ends_with_dot(const char *s) {
 /* Decide `name` (once per run for the name as given). 1 = it may be asked. */
 static int decide(struct run *r, const char *name, struct eg_name *n) {
   struct eg_lookup *l = r->l;
-  if (name == l->raw || strcmp(name, l->raw) == 0) {
+  if (name == r->raw || strcmp(name, r->raw) == 0) {
     if (!r->raw_decided) {
-      r->raw_ok = eg_decide_name(l->raw, l->call, l->port, l->proto, l->errno_name, &r->raw_name);
+      r->raw_ok = eg_decide_name(r->raw, l->call, l->port, l->proto, l->errno_name, &r->raw_name);
       r->raw_decided = 1;
     }
     *n = r->raw_name;
@@ -169,14 +170,24 @@ struct eg_answer eg_lookup_run(struct eg_lookup *l) {
   r.saved_errno = errno;
   l->found.readable = 0;
   l->found.len = 0;
+  /* Decide and ask a private copy: another thread of the program cannot change the name in between. A name too long
+   * for the copy is longer than any glibc builds a query from: it is decided (unreadable) from the original and, in
+   * enforce mode, never asked. */
+  char copy[EG_MAXDNAME];
+  size_t rl = strnlen(l->raw, sizeof copy);
+  r.raw = l->raw;
+  if (rl < sizeof copy) {
+    memcpy(copy, l->raw, rl + 1);
+    r.raw = copy;
+  }
   unsigned long opts = l->res->options;
   unsigned ndots = l->res->ndots;
-  const char *base = l->raw;
+  const char *base = r.raw;
   char alias[EG_MAXDNAME];
   int replaced = 0;
   /* nss_dns replaces a dotless name by its HOSTALIASES target before it searches (the hosts file still gets the
    * name as given) */
-  if (l->nss_alias && dots_in(l->raw) == 0 && !(opts & RES_NOALIASES) && eg_hostalias(l->raw, alias))
+  if (l->nss_alias && dots_in(r.raw) == 0 && !(opts & RES_NOALIASES) && eg_hostalias(r.raw, alias))
     base = alias, replaced = 1;
   if (l->nss) {
     /* The hosts file answers the name as given before DNS. When DNS would not start with exactly that name, ask it
@@ -184,8 +195,8 @@ struct eg_answer eg_lookup_run(struct eg_lookup *l) {
     int dns_starts_with_raw = !replaced && (dots_in(base) >= ndots || ends_with_dot(base));
     if (!dns_starts_with_raw) {
       struct eg_name n;
-      if (decide(&r, l->raw, &n)) {
-        struct eg_answer a = ask(&r, l->raw, 1);
+      if (decide(&r, r.raw, &n)) {
+        struct eg_answer a = ask(&r, r.raw, 1);
         if (a.outcome == EG_FOUND) {
           l->found = n;
           return finish(&r, a);

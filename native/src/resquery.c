@@ -17,6 +17,8 @@
  * - Denied in enforce mode: -1 without any query — h_errno (and the state's res_h_errno) HOST_NOT_FOUND for the query
  *   functions, as for a name that does not exist; errno EACCES for res_send, as for a raw DNS send. errno is
  *   otherwise left as the program had it. Nothing is bound: the answers are raw messages the program parses.
+ * - What is decided is what is sent: names and messages are copied first and the copies passed to libc, so another
+ *   thread cannot rewrite the program's buffer in between.
  * - mode off, re-entry: straight to libc. Real function missing (neither name): -1, errno ENOSYS, NETDB_INTERNAL.
  */
 #define _GNU_SOURCE
@@ -24,6 +26,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <resolv.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dnsq.h"
@@ -68,11 +71,21 @@ static int name_ok(const char *name, const char *call) {
 
 /* --- res_query, res_nquery --- */
 
+/* A private copy of a name, so the name decided is the name asked even if another thread rewrites the program's
+ * buffer; NULL when it does not fit (longer than any name glibc builds a query from: then decided, unreadable). */
+static const char *copy_name(const char *name, char copy[EG_MAXDNAME]) {
+  size_t n = strnlen(name, EG_MAXDNAME);
+  return n < EG_MAXDNAME ? memcpy(copy, name, n + 1) : name;
+}
+
 static int query(eg_res_nquery_fn nreal, eg_res_query_fn real, struct __res_state *statp, const char *dname, int cls,
                  int type, unsigned char *answer, int anslen, const char *call) {
-  if (eg_passthrough() || dname == NULL || name_ok(dname, call))
-    return nreal ? nreal(statp, dname, cls, type, answer, anslen) : real(dname, cls, type, answer, anslen);
-  return refuse_query(statp);
+  char copy[EG_MAXDNAME];
+  if (!eg_passthrough() && dname != NULL) {
+    dname = copy_name(dname, copy);
+    if (!name_ok(dname, call)) return refuse_query(statp);
+  }
+  return nreal ? nreal(statp, dname, cls, type, answer, anslen) : real(dname, cls, type, answer, anslen);
 }
 
 EG_EXPORT int res_query(const char *dname, int cls, int type, unsigned char *answer, int anslen) {
@@ -98,9 +111,11 @@ EG_EXPORT int __res_nquery(struct __res_state *statp, const char *dname, int cls
 
 static int querydomain(void *real, int n, struct __res_state *statp, const char *name, const char *domain, int cls,
                        int type, unsigned char *answer, int anslen, const char *call) {
-  char full[EG_MAXDNAME];
+  char full[EG_MAXDNAME], ncopy[EG_MAXDNAME], dcopy[EG_MAXDNAME];
   int ok = 1;
   if (!eg_passthrough() && name != NULL) {
+    name = copy_name(name, ncopy);
+    if (domain) domain = copy_name(domain, dcopy);
     size_t nl = strlen(name), dl = domain ? strlen(domain) : 0;
     if (domain == NULL) ok = name_ok(name, call);
     else if (nl + dl + 1 < sizeof full) { /* longer: glibc refuses it (NO_RECOVERY) without a query */
@@ -249,29 +264,53 @@ static int message_ok(const unsigned char *msg, int msglen, const char *call) {
   return ok;
 }
 
+/*
+ * The message as sent: a private copy of the program's bytes (on the stack, or the heap past 4 KiB), so another thread
+ * cannot change the question between the decision and the send. Returns what the send returned, or -1/EACCES when
+ * refused, -1/ENOMEM when no copy could be made.
+ */
+struct send_call {
+  eg_res_send_fn real;
+  eg_res_nsend_fn nreal;
+  struct __res_state *statp;
+};
+static int send_checked(const struct send_call *c, const unsigned char *msg, int msglen, unsigned char *answer,
+                        int anslen, const char *call) {
+  unsigned char small[4096], *heap = NULL;
+  if (!eg_passthrough() && msg != NULL && msglen > 0) {
+    unsigned char *copy = small;
+    if ((size_t)msglen > sizeof small && (copy = heap = malloc((size_t)msglen)) == NULL) {
+      errno = ENOMEM;
+      return -1;
+    }
+    msg = memcpy(copy, msg, (size_t)msglen);
+    if (!message_ok(msg, msglen, call)) {
+      free(heap);
+      return -1;
+    }
+  }
+  int r = c->nreal ? c->nreal(c->statp, msg, msglen, answer, anslen) : c->real(msg, msglen, answer, anslen);
+  int e = errno;
+  free(heap);
+  errno = e;
+  return r;
+}
+
 EG_EXPORT int res_send(const unsigned char *msg, int msglen, unsigned char *answer, int anslen) {
-  eg_res_send_fn real = REAL_EITHER(res_send, __res_send);
-  if (real == NULL) return missing();
-  if (eg_passthrough() || message_ok(msg, msglen, "res_send")) return real(msg, msglen, answer, anslen);
-  return -1;
+  struct send_call c = {REAL_EITHER(res_send, __res_send), NULL, NULL};
+  return c.real ? send_checked(&c, msg, msglen, answer, anslen, "res_send") : missing();
 }
 EG_EXPORT int __res_send(const unsigned char *msg, int msglen, unsigned char *answer, int anslen) {
-  eg_res_send_fn real = REAL_EITHER(__res_send, res_send);
-  if (real == NULL) return missing();
-  if (eg_passthrough() || message_ok(msg, msglen, "res_send")) return real(msg, msglen, answer, anslen);
-  return -1;
+  struct send_call c = {REAL_EITHER(__res_send, res_send), NULL, NULL};
+  return c.real ? send_checked(&c, msg, msglen, answer, anslen, "res_send") : missing();
 }
 EG_EXPORT int res_nsend(struct __res_state *statp, const unsigned char *msg, int msglen, unsigned char *answer,
                         int anslen) {
-  eg_res_nsend_fn real = REAL_EITHER(res_nsend, __res_nsend);
-  if (real == NULL) return missing();
-  if (eg_passthrough() || message_ok(msg, msglen, "res_nsend")) return real(statp, msg, msglen, answer, anslen);
-  return -1;
+  struct send_call c = {NULL, REAL_EITHER(res_nsend, __res_nsend), statp};
+  return c.nreal ? send_checked(&c, msg, msglen, answer, anslen, "res_nsend") : missing();
 }
 EG_EXPORT int __res_nsend(struct __res_state *statp, const unsigned char *msg, int msglen, unsigned char *answer,
                           int anslen) {
-  eg_res_nsend_fn real = REAL_EITHER(__res_nsend, res_nsend);
-  if (real == NULL) return missing();
-  if (eg_passthrough() || message_ok(msg, msglen, "res_nsend")) return real(statp, msg, msglen, answer, anslen);
-  return -1;
+  struct send_call c = {NULL, REAL_EITHER(__res_nsend, res_nsend), statp};
+  return c.nreal ? send_checked(&c, msg, msglen, answer, anslen, "res_nsend") : missing();
 }

@@ -16,6 +16,8 @@
  * - gethostbyaddr / gethostbyaddr_r denied in enforce mode: NULL with h_errno HOST_NOT_FOUND / 0 with *result NULL
  *   and *h_errnop HOST_NOT_FOUND, as glibc for an address without a name; errno unchanged.
  * - Nothing is bound: a PTR answer names the address, it does not resolve a name to addresses.
+ * - The address decided is the one libc looks up: it is copied first and the copy passed on (another thread cannot
+ *   rewrite the program's buffer in between).
  * Real function missing: EAI_SYSTEM/ENOSYS, NULL/NO_RECOVERY, ENOSYS.
  */
 #define _GNU_SOURCE
@@ -71,6 +73,9 @@ EG_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host
   }
   if (eg_passthrough() || host == NULL || hostlen == 0 || (flags & NI_NUMERICHOST))
     return real(sa, salen, host, hostlen, serv, servlen, flags);
+  struct sockaddr_storage copy;
+  if (sa == NULL || salen == 0 || salen > sizeof copy) return real(sa, salen, host, hostlen, serv, servlen, flags);
+  sa = memcpy(&copy, sa, salen);
   egp_ip ip;
   int port;
   if (!eg_sockaddr_ip(sa, salen, &ip, &port)) return real(sa, salen, host, hostlen, serv, servlen, flags);
@@ -87,6 +92,8 @@ EG_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, int typ
     return NULL;
   }
   egp_ip ip;
+  unsigned char copy[16];
+  if (addr != NULL && len <= sizeof copy && len > 0) addr = memcpy(copy, addr, len);
   if (eg_passthrough() || !reverse_ip(addr, len, type, &ip)) return real(addr, len, type);
   if (allowed(&ip, "gethostbyaddr", "HOST_NOT_FOUND")) return real(addr, len, type);
   h_errno = HOST_NOT_FOUND;
@@ -98,6 +105,8 @@ EG_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, struct 
   eg_gethostbyaddr_r_fn real = EG_REAL(gethostbyaddr_r);
   if (EG_UNLIKELY(real == NULL)) return ENOSYS;
   egp_ip ip;
+  unsigned char copy[16];
+  if (addr != NULL && len <= sizeof copy && len > 0) addr = memcpy(copy, addr, len);
   if (eg_passthrough() || !reverse_ip(addr, len, type, &ip) || allowed(&ip, "gethostbyaddr_r", "HOST_NOT_FOUND"))
     return real(addr, len, type, ret, buf, buflen, result, h_errnop);
   if (result) *result = NULL;

@@ -151,6 +151,42 @@ print(json.dumps([socket.gethostbyname(n) for n in ["ok.example.com", "O\\\\107.
     expect(guardLines(r.logs, { event: 'dns', host: 'ok.example.com', decision: 'allow' }).length).toBe(2);
   });
 
+  it('a name rewritten by another thread during the lookup: what is decided is what is queried (ctypes)', async () => {
+    // One thread flips a mutable buffer between an allowed and a denied name while another looks it up with
+    // getaddrinfo and res_query for 3 seconds: deciding the buffer and then handing glibc the same buffer lets the
+    // denied name through now and then (seen against the previous library: a few per run). The guard decides and
+    // asks a private copy.
+    const r = await world.attack({
+      lang: 'python',
+      policy,
+      logLevel: 'deny',
+      timeoutMs: 60_000,
+      code: `
+import ctypes, json, threading, time
+lib = ctypes.CDLL(None)
+buf = ctypes.create_string_buffer(64)
+stop = False
+def flip():
+    while not stop:
+        ctypes.memmove(buf, b"ok.example.com\\0", 15)
+        ctypes.memmove(buf, b"bad.example.com\\0", 16)
+t = threading.Thread(target=flip)
+t.start()
+res, ans = ctypes.c_void_p(), ctypes.create_string_buffer(512)
+n, deadline = 0, time.time() + 3
+while time.time() < deadline:
+    lib.getaddrinfo(buf, None, None, ctypes.byref(res))
+    lib.res_query(buf, 1, 1, ans, 512)
+    n += 1
+stop = True
+t.join()
+print(json.dumps(n))`,
+    });
+    expect(r.out, explainRun(r)).toBeGreaterThan(100);
+    expect(r.queries.filter(denied), explainRun(r)).toEqual([]);
+    expect(r.queries.filter((q) => q === 'ok.example.com').length).toBeGreaterThan(10); // the allowed name was asked
+  });
+
   it('a name below localhost that glibc sends to DNS is decided like any other name (no loopback builtin)', async () => {
     const r = await world.attack({
       lang: 'python',

@@ -49,6 +49,7 @@ export interface Attack {
   env?: Record<string, string>;
   mode?: 'enforce' | 'audit';
   logLevel?: 'all' | 'allow' | 'deny';
+  timeoutMs?: number;
 }
 
 export interface AttackResult extends GuardResult {
@@ -111,6 +112,7 @@ export async function createResolverWorld(o: ResolverWorldOptions): Promise<Reso
           env: a.env,
           log: 'stderr',
           logLevel: a.logLevel,
+          timeoutMs: a.timeoutMs,
           cwd: '/tmp',
         });
         // a query sent just before the script exited is on its way to the server's stdout: give it a moment
@@ -142,5 +144,7 @@ export function guardLines(logs: GuardLog[], fields: Partial<GuardLog>): GuardLo
 
 /** A short account of a run for assertion messages. */
 export function explainRun(r: AttackResult): string {
-  return `status ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\nqueries: ${JSON.stringify(r.queries)}`;
+  const q = r.queries.length > 40 ? [...r.queries.slice(0, 40), `… ${r.queries.length - 40} more`] : r.queries;
+  const cut = (s: string) => (s.length > 4000 ? `${s.slice(0, 4000)}…` : s);
+  return `status ${r.status}\nstdout: ${cut(r.stdout)}\nstderr: ${cut(r.stderr)}\nqueries: ${JSON.stringify(q)}`;
 }
