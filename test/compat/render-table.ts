@@ -87,6 +87,7 @@ function meteringKey(row: ResultRow): string | undefined {
     Java: 'java',
     Ruby: 'ruby',
     Rust: 'rust',
+    C: 'c',
   };
   return keys[row.runtime];
 }
