@@ -67,6 +67,8 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
 
 /* Map `path` read-only and parse it. On error returns -1 with *err filled and nothing mapped. */
 int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err);
+/* The same for a file the caller opened (it stays open; the caller closes it). */
+int egp_load_fd(egp_t *p, int fd, int verify_full, struct egp_error *err);
 
 /* "E_POLICY_MAGIC" … for an egp_err. */
 const char *egp_err_code(int code);

@@ -193,18 +193,22 @@ int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err)
     int e = errno;
     return fail(err, e == ENOENT ? EGP_E_MISSING : EGP_E_OPEN, e == ENOENT ? "policy file does not exist" : "cannot open policy file", 0, (uint64_t)e);
   }
+  int r = egp_load_fd(p, fd, verify_full, err);
+  close(fd);
+  return r;
+}
+
+int egp_load_fd(egp_t *p, int fd, int verify_full, struct egp_error *err) {
+  memset(p, 0, sizeof *p);
   off_t end = lseek(fd, 0, SEEK_END);
   if (end < 0) {
     int e = errno;
-    close(fd);
     return fail(err, EGP_E_OPEN, "cannot size policy file (not a regular file?)", 0, (uint64_t)e);
   }
   if ((uint64_t)end < EGP_HEADER_SIZE) {
-    close(fd);
     return fail(err, EGP_E_TOO_SMALL, "file shorter than the 64-byte header", 64, (uint64_t)end);
   }
   if ((uint64_t)end > (uint64_t)SIZE_MAX / 2) {
-    close(fd);
     return fail(err, EGP_E_OPEN, "policy file too large to map (not a regular file?)", 0, (uint64_t)end);
   }
   void *m;
@@ -235,7 +239,6 @@ int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err)
     m = mmap(NULL, (size_t)end, PROT_READ, MAP_PRIVATE, fd, 0);
     e = errno;
   }
-  close(fd);
   if (m == MAP_FAILED) return fail(err, EGP_E_OPEN, "cannot read or map policy file", 0, (uint64_t)e);
   if (egp_parse(p, m, (size_t)end, verify_full, err) != 0) {
     munmap(m, (size_t)end);

@@ -59,10 +59,6 @@ struct eg_config {
   int log_to_stderr;      /* EGRESS_GUARD_LOG=stderr (default) */
   char log_path[1024];    /* EGRESS_GUARD_LOG=<path> */
   char policy_path[1024];
-  /* exec.c: this library's file name (basename), and whether our own LD_PRELOAD names it — if the library came in
-   * another way (/etc/ld.so.preload, DT_NEEDED), a child without LD_PRELOAD is still guarded: no "no-preload". */
-  char self_name[256];
-  int preloaded_by_env;
 };
 extern struct eg_config eg EG_HIDDEN;
 
@@ -89,6 +85,9 @@ int eg_sockaddr_ip(const struct sockaddr *sa, socklen_t len, egp_ip *ip, int *po
 size_t eg_ip_format(const egp_ip *ip, char *out) EG_HIDDEN;
 /* Parse "host:port" / "[v6]:port"; returns 0 on success. */
 int eg_parse_endpoint(const char *s, struct eg_endpoint *ep) EG_HIDDEN;
+/* 1 when a parsed endpoint is where Lambda puts its own endpoints: a loopback or link-local address (127.0.0.0/8,
+ * 169.254.0.0/16, ::1, fe80::/10) or the name `localhost`. */
+int eg_endpoint_is_local(const struct eg_endpoint *ep) EG_HIDDEN;
 /* 1 when a lookup's node is an IP literal that getaddrinfo/gethostbyname would parse without a query (inet_aton forms
  * such as "127.1", IPv6 with an optional %scope). A name with any other character returns 0 without calling libc. */
 int eg_is_ip_literal(const char *node) EG_HIDDEN;
@@ -179,18 +178,72 @@ size_t eg_iov_total(const struct iovec *iov, size_t cnt) EG_HIDDEN; /* SIZE_MAX 
 typedef long (*eg_syscall_raw_fn)(long, ...);
 int eg_sys_io(eg_syscall_raw_fn real, long nr, long raw_nr, const long args[6], long *ret) EG_HIDDEN;
 
+/* --- fileid.c: identity of an open file (raw fstat: no GLIBC_2.33 symbol) --- */
+struct stat;
+int eg_fd_stat(int fd, struct stat *st) EG_HIDDEN;
+int eg_same_file(const struct stat *a, uint64_t dev, uint64_t ino) EG_HIDDEN;
+
+/* --- childenv.c: the frozen settings every child gets (contract at the top of childenv.c) --- */
+#define EG_PATH_MAX 4096
+#define EG_INHERITED_MAX 2  /* entries rendered at exec time (descriptor numbers: log.c) */
+#define EG_INHERITED_LEN 96
+struct eg_envmem {
+  _Alignas(void *) char stack[6144];
+  void *map;
+  size_t map_len;
+};
+void eg_child_env_reset(void) EG_HIDDEN;
+int eg_freeze(const char *name, const char *value) EG_HIDDEN;      /* value NULL: children must not have it */
+int eg_freeze_preload(const char *before, const char *self) EG_HIDDEN; /* -1: self cannot be named */
+int eg_child_env_active(void) EG_HIDDEN;                             /* 1 once init froze the settings */
+int eg_child_preload_known(void) EG_HIDDEN;                          /* 1 when children can be told to load us */
+int eg_guarded_name(const char *entry) EG_HIDDEN;                    /* "NAME=…" names a frozen variable */
+char *const *eg_child_env(char *const envp[], struct eg_envmem *mem) EG_HIDDEN; /* NULL + ENOMEM on failure */
+void eg_child_env_release(struct eg_envmem *mem) EG_HIDDEN;
+/* Fills out[i] with "NAME=value" entries whose values are only known at exec time; returns their count. */
+size_t eg_render_inherited(char out[EG_INHERITED_MAX][EG_INHERITED_LEN]) EG_HIDDEN;
+
+/* --- exec.c / spawn.c / system.c / uncovered.c: starting children --- */
+int eg_exec_active(void) EG_HIDDEN; /* not re-entered, initialised, mode not off */
+const char *eg_search_path(const char *file, char buf[EG_PATH_MAX]) EG_HIDDEN; /* buf: PATH_MAX */
+void eg_fd_name(int fd, char *out, size_t cap) EG_HIDDEN;
+/* Reports an uncovered target and builds the child's environment (mem released by eg_child_env_release). */
+char *const *eg_exec_prepare(const char *path, int fd, char *const envp[], const char *call,
+                             struct eg_envmem *mem) EG_HIDDEN;
+void eg_uncovered_fd(int fd, const char *shown, const char *call) EG_HIDDEN;
+void eg_uncovered_path(const char *path, const char *call) EG_HIDDEN;
+#include <spawn.h>
+int eg_spawn(pid_t *pid, const char *path, int search, const posix_spawn_file_actions_t *fa,
+             const posix_spawnattr_t *attr, char *const argv[], char *const envp[], const char *call) EG_HIDDEN;
+void eg_system_atfork_child(void) EG_HIDDEN;
+
+/* --- ownfd.c: descriptors the guard owns (contract at the top of ownfd.c) --- */
+enum { EG_OWN_LOG = 0, EG_OWN_POLICY = 1, EG_OWN_COUNT = 2 };
+int eg_owned(int fd) EG_HIDDEN;            /* 1 when the guard owns fd: the host may not close or replace it */
+int eg_owned_fd(int which) EG_HIDDEN;      /* current number of an owned descriptor, -1 = none */
+void eg_own(int which, int fd, int dup_first) EG_HIDDEN; /* take fd (a renumbered duplicate when dup_first) */
+int eg_own_inherited(int which, const char *spec) EG_HIDDEN; /* adopt "<fd>:<dev>:<ino>" if still that file */
+void eg_proc_fd_path(char *out, long pid, int fd) EG_HIDDEN;   /* "/proc/<pid>/fd/<fd>", out >= 48 bytes */
+int eg_fd_from_parent(int fd, int open_flags) EG_HIDDEN;        /* the parent's descriptor fd, here; -1 if out of reach */
+int eg_owned_before_replace(int newfd) EG_HIDDEN; /* before dup2 onto newfd; returns the old copy to close on failure */
+/* close_range(first, last, flags) in pieces around the owned descriptors: fn(ctx, lo, hi, flags) for each piece. */
+int eg_owned_close_range(unsigned first, unsigned last, int flags, int (*fn)(const void *ctx, unsigned, unsigned, int),
+                         const void *ctx) EG_HIDDEN;
+size_t eg_render_owned(int which, const char *prefix, char *out, size_t cap) EG_HIDDEN; /* "<prefix><fd>:<dev>:<ino>" */
+void eg_log_write(const char *buf, size_t len) EG_HIDDEN; /* one write(2) to the guard's log descriptor */
+void eg_own_atfork_child(void) EG_HIDDEN;
+
 /* --- log.c --- */
 void eg_log_open(void) EG_HIDDEN;
 /* One decision line (docs/LOGGING.md "Network events"). */
 void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t rule, const char *errno_name) EG_HIDDEN;
 void eg_log_policy_error(const char *code, const char *path, const char *what, int fail_closed, uint64_t expected,
                          uint64_t got, int has_expected) EG_HIDDEN;
+/* A configuration variable with an unusable value (event `policy`, fields `variable`, `value`; level 40). */
+void eg_log_config_error(const char *code, const char *variable, const char *value, const char *what) EG_HIDDEN;
 void eg_log_uncovered(const char *path, const char *reason, const char *call) EG_HIDDEN;
 /* One `cut` line: this process cut `sockets` egress sockets after the invoke's `budget` (EG_STATE_TRIP_*) tripped. */
 void eg_log_cut(uint32_t budget, unsigned sockets, const char *call, uint64_t io_rx, uint64_t io_tx) EG_HIDDEN;
-void eg_log_fd_closed(int fd) EG_HIDDEN;          /* close() of fd by the host */
-void eg_log_fd_range_closed(unsigned long first, unsigned long last) EG_HIDDEN; /* close_range() */
-void eg_log_fd_replaced(int newfd) EG_HIDDEN;     /* dup2/dup3 onto newfd by the host */
 void eg_log_atfork_child(void) EG_HIDDEN;
 /* One `agent` line (level 40): the agent could not be started, so per-invoke metering is off (docs/LOGGING.md). */
 void eg_log_agent(const char *code, const char *path, const char *what) EG_HIDDEN;

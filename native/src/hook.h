@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -100,5 +101,8 @@ int eg_dup2(const struct eg_via *v, int oldfd, int newfd) EG_HIDDEN;
 int eg_dup3(const struct eg_via *v, int oldfd, int newfd, int flags) EG_HIDDEN;
 /* real: libc's fcntl or fcntl64 (ignored via syscall()) */
 int eg_fcntl(const struct eg_via *v, eg_fcntl_fn real, int fd, int cmd, void *arg) EG_HIDDEN;
+/* exec.c: syscall(SYS_execve / SYS_execveat) with the child's environment written by the guard (sys: libc's
+ * syscall(), nr: the caller's own number) */
+long eg_syscall_exec(long (*sys)(long, ...), long nr, const long a[6]) EG_HIDDEN;
 
 #endif

@@ -4,32 +4,51 @@
  * Contract: eg_init() is called at the top of every hook (another library's constructor may call connect or
  * getaddrinfo before our constructor runs) and by our constructor. The first caller runs eg_init_slow() with the
  * re-entry guard raised; concurrent callers wait (sched_yield) until it finishes — it does a bounded amount of work:
- * getenv, open/pread/mmap of the policy and state files, a few log lines at most. After it, `eg` is immutable.
+ * getenv, realpath, open/pread/mmap of the policy and state files, a few log lines at most. After it, `eg` and the
+ * frozen child settings (childenv.c) are immutable.
  * Fork: pthread_atfork's child handler resets an init interrupted by fork in another thread, clears half-written
- * binding entries and the log dedupe set ("once per process" starts again in the child).
+ * binding entries, the log dedupe set ("once per process" starts again in the child) and system.c's locks.
+ *
+ * Every process reads its own environment the same way; what makes children keep the guard is that each exec/spawn
+ * hands them the values frozen here (eg_freeze: the value that makes a child compute the same effective setting),
+ * whatever environment the program passed (childenv.c). So the operator's settings are read by the first guarded
+ * process — e.g. the function's EGRESS_GUARD_MODE, the back-out without a deploy — and no descendant can change them.
  *
  * Environment (contracts/config.yaml lists every variable; config.h applies the one configuration rule: words are
  * compared trimmed and case-insensitively, blank = unset):
- *   EGRESS_GUARD_MODE     audit | enforce | off — overrides the file's ENFORCE flag. Anything else is a config error:
- *                         enforce + fail closed, with one E_CONFIG_MODE line. Unset + no valid policy: enforce.
- *   EGRESS_GUARD_POLICY   path of the compiled policy. Unset/missing/invalid: one `policy` error line; enforce
- *                         fails closed, audit fails open.
- *   EGRESS_GUARD_LOG      stderr (default) | off | a file path (opened O_APPEND|O_CREAT, 0644).
- *   EGRESS_GUARD_LOG_LEVEL all | allow | deny | off; default allow in audit, deny in enforce (invalid: the default
- *                         and one E_CONFIG_LOG_LEVEL warning).
- *   EGRESS_GUARD_STATE    path of the shared state file (docs/STATE.md); unset = none.
- *   EGRESS_GUARD_VERIFY   full = check the body CRC of policies above 1 MiB too (invalid: auto, E_CONFIG_VERIFY).
- *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass; so does EGRESS_GUARD_UPSTREAM_API,
- *                         the real Runtime API behind the agent (agent_spawn.c starts the agent first, here).
- *   EGRESS_GUARD_AGENT    off | an absolute path of egress-guard-agent (agent_spawn.c).
+ *   EGRESS_GUARD_MODE       audit | enforce | off — overrides the file's ENFORCE flag. Anything else is a config
+ *                           error: enforce + fail closed, one E_CONFIG_MODE line (children get the same bad value, so
+ *                           they fail closed too). Unset + no valid policy: enforce. `off`: nothing is opened, checked,
+ *                           logged or frozen.
+ *   EGRESS_GUARD_POLICY     path of the compiled policy (made absolute for children; /proc/self/fd/N kept as is).
+ *                           Unset/missing/invalid: one `policy` error line; enforce fails closed, audit fails open.
+ *   EGRESS_GUARD_POLICY_ID  "<dev>:<inode>" the policy file must have (set for children, and by `egress-guard run`);
+ *                           another file at that path: E_POLICY_REPLACED, handled like an invalid policy.
+ *   EGRESS_GUARD_LOG        stderr (default) | off | a file path (opened O_APPEND|O_CREAT, 0644; absolute for
+ *                           children).
+ *   EGRESS_GUARD_LOG_LEVEL  all | allow | deny | off; default allow in audit, deny in enforce (invalid: the default
+ *                           and one E_CONFIG_LOG_LEVEL warning).
+ *   EGRESS_GUARD_STATE      path of the shared state file (docs/STATE.md); unset = none.
+ *   EGRESS_GUARD_VERIFY     full = check the body CRC of policies above 1 MiB too (invalid: auto, E_CONFIG_VERIFY).
+ *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS, EGRESS_GUARD_UPSTREAM_API (the real Runtime API behind the
+ *                           agent; agent_spawn.c starts the agent first, here): endpoints that always pass —
+ *                           accepted only where Lambda puts them, on a loopback or link-local address (or
+ *                           `localhost`); anything else: one E_CONFIG_ENDPOINT warning, not always allowed, not
+ *                           passed to children.
+ *   EGRESS_GUARD_AGENT      off | an absolute path of egress-guard-agent (agent_spawn.c); passed on as read.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "fdtab.h"
 #include "guard.h"
@@ -45,6 +64,7 @@ static void atfork_child(void) {
   eg_log_atfork_child();
   eg_budget_atfork_child();
   eg_fd_own();
+  eg_system_atfork_child();
 }
 
 static void copy_env(char *dst, size_t cap, const char *v) {
@@ -54,31 +74,195 @@ static void copy_env(char *dst, size_t cap, const char *v) {
   dst[n] = '\0';
 }
 
+/* The absolute form of path for children (a relative path breaks in a child that changed directory); path itself
+ * when it cannot be resolved (the child then fails the same way the parent did). */
+static const char *absolute(const char *path, char buf[PATH_MAX]) {
+  if (path == NULL || path[0] == '\0') return path;
+  if (strncmp(path, "/proc/self/fd/", 14) == 0) return path; /* a descriptor: the child resolves its own */
+  return realpath(path, buf) != NULL ? buf : path;
+}
+
+static const char *mode_name(int m) { return m == EG_MODE_ENFORCE ? "enforce" : m == EG_MODE_AUDIT ? "audit" : "off"; }
+static const char *level_name(int l) {
+  return l == EG_LEVEL_ALL ? "all" : l == EG_LEVEL_ALLOW ? "allow" : l == EG_LEVEL_DENY ? "deny" : "off";
+}
+
 /* X-Ray: "host:port" (UDP traces and TCP sampling both go there) or "tcp:host:port udp:host:port". */
-static void parse_xray(const char *v) {
-  if (v == NULL) return;
+static int parse_xray(const char *v, struct eg_endpoint *ep) {
   const char *u = strstr(v, "udp:");
   if (u != NULL) {
     char tmp[320];
     size_t n = strcspn(u + 4, " ");
-    if (n < sizeof tmp) {
-      memcpy(tmp, u + 4, n);
-      tmp[n] = '\0';
-      if (eg_parse_endpoint(tmp, &eg.xray) == 0) eg.xray.protos = EGP_PROTO_UDP | EGP_PROTO_TCP;
-    }
+    if (n >= sizeof tmp) return -1;
+    memcpy(tmp, u + 4, n);
+    tmp[n] = '\0';
+    v = tmp;
+    if (eg_parse_endpoint(v, ep) != 0) return -1;
+  } else if (eg_parse_endpoint(v, ep) != 0) {
+    return -1;
+  }
+  ep->protos = EGP_PROTO_UDP | EGP_PROTO_TCP;
+  return 0;
+}
+
+/* An always-allowed endpoint from `var`: accepted only on loopback/link-local (docs/INTERPOSER.md "Decisions"). */
+static void endpoint(const char *var, struct eg_endpoint *ep, int is_xray) {
+  const char *v = getenv(var);
+  if (v == NULL || v[0] == '\0') {
+    eg_freeze(var, NULL);
     return;
   }
-  if (eg_parse_endpoint(v, &eg.xray) == 0) eg.xray.protos = EGP_PROTO_UDP | EGP_PROTO_TCP;
+  struct eg_endpoint parsed;
+  memset(&parsed, 0, sizeof parsed);
+  int ok = (is_xray ? parse_xray(v, &parsed) : eg_parse_endpoint(v, &parsed)) == 0;
+  if (ok && !is_xray) parsed.protos = EGP_PROTO_TCP;
+  if (!ok || !eg_endpoint_is_local(&parsed)) {
+    eg_log_config_error("E_CONFIG_ENDPOINT", var, v,
+                        ok ? "not a loopback or link-local address (where Lambda puts it): not always allowed"
+                           : "not host:port: not always allowed");
+    eg_freeze(var, NULL);
+    return;
+  }
+  *ep = parsed;
+  eg_freeze(var, v);
+}
+
+/* "<dev>:<ino>" → values; -1 when malformed. */
+static int parse_id(const char *s, uint64_t *dev, uint64_t *ino) {
+  uint64_t v[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    if (*s < '0' || *s > '9') return -1;
+    for (; *s >= '0' && *s <= '9'; s++) v[k] = v[k] * 10 + (uint64_t)(*s - '0');
+    if (k == 0 && *s++ != ':') return -1;
+  }
+  if (*s != '\0') return -1;
+  *dev = v[0], *ino = v[1];
+  return 0;
+}
+
+static void format_id(char *out, uint64_t dev, uint64_t ino) {
+  char t[48];
+  int n = 0;
+  do t[n++] = (char)('0' + ino % 10), ino /= 10;
+  while (ino);
+  t[n++] = ':';
+  do t[n++] = (char)('0' + dev % 10), dev /= 10;
+  while (dev);
+  for (int i = 0; i < n; i++) out[i] = t[n - 1 - i];
+  out[n] = '\0';
+}
+
+/* N when path is "/proc/self/fd/N" (the sealed policy `egress-guard run` hands over), else -1. */
+static int policy_fd_number(const char *path) {
+  if (strncmp(path, "/proc/self/fd/", 14) != 0 || path[14] == '\0') return -1;
+  long n = 0;
+  for (const char *p = path + 14; *p; p++) {
+    if (*p < '0' || *p > '9' || n > 0xffffff) return -1;
+    n = n * 10 + (*p - '0');
+  }
+  return (int)n;
+}
+
+/* 1 when fd is open and is the file `want` ("<dev>:<ino>") names (or nothing is wanted). */
+static int matches(int fd, const char *want) {
+  struct stat st;
+  uint64_t dev, ino;
+  if (fd < 0) return 0;
+  if (want == NULL || want[0] == '\0') return 1;
+  return parse_id(want, &dev, &ino) == 0 && eg_fd_stat(fd, &st) == 0 && eg_same_file(&st, dev, ino);
+}
+
+/* Open, identify and load the policy; freezes EGRESS_GUARD_POLICY and EGRESS_GUARD_POLICY_ID (a policy handed over
+ * as a descriptor is owned instead, ownfd.c, and named to children by its current number). 1 = loaded. */
+static int load_policy(const char *path, int verify_full, struct egp_error *err, int *replaced) {
+  char abs[PATH_MAX], idbuf[48];
+  *replaced = 0;
+  copy_env(eg.policy_path, sizeof eg.policy_path, path);
+  const char *want = getenv(EG_CFG_POLICY_ID_NAME);
+  int fdnum = policy_fd_number(eg.policy_path);
+  eg_freeze(EG_CFG_POLICY_NAME, eg.policy_path[0] && fdnum < 0 ? absolute(eg.policy_path, abs) : NULL);
+  int fd = eg.policy_path[0] ? open(eg.policy_path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
+  int via_parent = 0;
+  if (fdnum >= 0 && !matches(fd, want)) {
+    /* the spawning program closed or re-pointed that number here (posix_spawn file actions can): reach the sealed
+     * policy through the parent, which normally still holds it; the identity check below still applies */
+    int pfd = eg_fd_from_parent(fdnum, O_RDONLY);
+    if (pfd >= 0 && matches(pfd, want)) {
+      if (fd >= 0) close(fd);
+      fd = pfd, via_parent = 1;
+    } else if (pfd >= 0) {
+      close(pfd);
+    }
+  }
+  if (fd < 0) {
+    eg_freeze(EG_CFG_POLICY_ID_NAME, want && want[0] ? want : NULL);
+    if (fdnum >= 0) eg_freeze(EG_CFG_POLICY_NAME, eg.policy_path); /* children fail the same way */
+    return egp_open(&eg.policy, eg.policy_path, verify_full, err) == 0; /* reports why, with the reader's codes */
+  }
+  struct stat st;
+  int have = eg_fd_stat(fd, &st) == 0;
+  if (want != NULL && want[0] != '\0') {
+    uint64_t dev, ino;
+    if (parse_id(want, &dev, &ino) != 0 || !have || !eg_same_file(&st, dev, ino)) *replaced = 1;
+    eg_freeze(EG_CFG_POLICY_ID_NAME, want);
+  } else if (have) {
+    format_id(idbuf, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    eg_freeze(EG_CFG_POLICY_ID_NAME, idbuf);
+  }
+  int ok = !*replaced && egp_load_fd(&eg.policy, fd, verify_full, err) == 0;
+  if (fdnum >= 0) eg_own(EG_OWN_POLICY, via_parent ? fd : fdnum, via_parent); /* protected, named to children */
+  close(fd);
+  return ok;
+}
+
+/* This library's absolute path, and the entries the operator preloaded before it (they stay before it in every
+ * child: e.g. a sanitizer runtime that must come first). */
+static void freeze_preload(void) {
+  Dl_info self;
+  char path[PATH_MAX], entry[PATH_MAX], real[PATH_MAX], before[2 * PATH_MAX];
+  size_t bl = 0;
+  if (dladdr((void *)(uintptr_t)&freeze_preload, &self) == 0 || self.dli_fname == NULL ||
+      realpath(self.dli_fname, path) == NULL) {
+    eg_freeze_preload("", ""); /* unknown: children cannot be told to load us (uncovered.c reports it) */
+    return;
+  }
+  const char *list = getenv("LD_PRELOAD");
+  int found = 0;
+  while (list && *list && !found) {
+    list += strspn(list, ": \t");
+    size_t n = strcspn(list, ": \t");
+    if (n == 0 || n >= sizeof entry) break;
+    memcpy(entry, list, n);
+    entry[n] = '\0';
+    list += n;
+    if (realpath(entry, real) != NULL && strcmp(real, path) == 0) {
+      found = 1;
+      break;
+    }
+    /* kept as the operator wrote it, made absolute when relative (a child may change directory) */
+    const char *r = entry[0] == '/' || realpath(entry, real) == NULL ? entry : real;
+    const char *base = strrchr(r, '/');
+    base = base ? base + 1 : r;
+    size_t rl = strlen(r);
+    if (strncmp(base, "libegressguard", 14) == 0 || bl + rl + 2 > sizeof before) continue;
+    if (bl) before[bl++] = ':';
+    memcpy(before + bl, r, rl);
+    bl += rl;
+  }
+  if (!found) bl = 0; /* loaded another way (/etc/ld.so.preload, DT_NEEDED): nothing comes "before" it */
+  before[bl] = '\0';
+  eg_freeze_preload(before, path);
 }
 
 static const char *env(const char *name) { return getenv(name); }
 
 static void do_init(void) {
+  eg_child_env_reset(); /* a fork may have interrupted an earlier init */
   struct eg_settings cfg;
   eg_settings_read(&cfg, env); /* the configuration rule: config.h */
   if (cfg.mode == EG_MODE_OFF) {
     eg.mode = EG_MODE_OFF;
-    return; /* off disables everything: no file is opened, no line is written */
+    return; /* off disables everything: no file is opened, no line is written, nothing is frozen */
   }
   if (cfg.log_dest == EG_CFG_LOG_STDERR) eg.log_to_stderr = 1;
   else if (cfg.log_dest == EG_CFG_PATH) copy_env(eg.log_path, sizeof eg.log_path, cfg.log_path);
@@ -86,41 +270,46 @@ static void do_init(void) {
   eg.level = EG_LEVEL_ALL;                               /* provisional: errors during init are logged */
   eg_log_open();
   eg_agent_spawn(); /* may point AWS_LAMBDA_RUNTIME_API at the agent: before it is read below */
+  const char *agent = getenv("EGRESS_GUARD_AGENT");
+  eg_freeze("EGRESS_GUARD_AGENT", agent && agent[0] ? agent : NULL);
+  char abs[PATH_MAX];
+  eg_freeze(EG_CFG_LOG_NAME, eg.log_to_stderr ? "stderr" : eg.log_path[0] ? absolute(eg.log_path, abs) : "off");
 
-  copy_env(eg.policy_path, sizeof eg.policy_path, cfg.policy_path);
   struct egp_error err;
-  eg.policy_ok = egp_open(&eg.policy, eg.policy_path, cfg.verify_full, &err) == 0;
+  eg_freeze(EG_CFG_VERIFY_NAME, cfg.verify_full ? "full" : NULL);
+  int replaced;
+  eg.policy_ok = load_policy(cfg.policy_path, cfg.verify_full, &err, &replaced);
   if (eg.policy_ok && cfg.mode < 0)
     eg.mode = (eg.policy.flags & EGP_FLAG_ENFORCE) ? EG_MODE_ENFORCE : EG_MODE_AUDIT;
   if (cfg.mode_invalid) {
     eg.policy_ok = 0; /* fail closed: nothing but loopback and the built-ins */
     eg_log_policy_error(EG_CFG_MODE_ERROR, NULL, EG_CFG_MODE_INVALID_MSG, 1, 0, 0, 0);
+  } else if (replaced) {
+    eg_log_policy_error("E_POLICY_REPLACED", eg.policy_path,
+                        "the policy file is not the one the parent process loaded (EGRESS_GUARD_POLICY_ID)",
+                        eg.mode == EG_MODE_ENFORCE, 0, 0, 0);
   } else if (!eg.policy_ok) {
     eg_log_policy_error(egp_err_code(err.code), eg.policy_path[0] ? eg.policy_path : NULL, err.what,
                         eg.mode == EG_MODE_ENFORCE, err.expected, err.got, egp_err_has_expected(err.code));
   }
+  /* an invalid mode is passed on as it was written, so children fail closed the same way */
+  eg_freeze(EG_CFG_MODE_NAME, cfg.mode_invalid ? getenv(EG_CFG_MODE_NAME) : mode_name(eg.mode));
   eg.level = eg_settings_level(&cfg, eg.mode == EG_MODE_ENFORCE);
   if (cfg.log_level_invalid)
     eg_log_policy_error(EG_CFG_LOG_LEVEL_ERROR, NULL, EG_CFG_LOG_LEVEL_INVALID_MSG, 0, 0, 0, 0);
   if (cfg.verify_invalid) eg_log_policy_error(EG_CFG_VERIFY_ERROR, NULL, EG_CFG_VERIFY_INVALID_MSG, 0, 0, 0, 0);
+  eg_freeze(EG_CFG_LOG_LEVEL_NAME, level_name(eg.level));
 
-  if (eg_parse_endpoint(getenv("AWS_LAMBDA_RUNTIME_API"), &eg.runtime_api) == 0) eg.runtime_api.protos = EGP_PROTO_TCP;
-  if (eg_parse_endpoint(getenv("EGRESS_GUARD_UPSTREAM_API"), &eg.runtime_upstream) == 0)
-    eg.runtime_upstream.protos = EGP_PROTO_TCP;
-  parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
+  endpoint("AWS_LAMBDA_RUNTIME_API", &eg.runtime_api, 0);
+  endpoint("EGRESS_GUARD_UPSTREAM_API", &eg.runtime_upstream, 0);
+  endpoint("AWS_XRAY_DAEMON_ADDRESS", &eg.xray, 1);
   eg_fd_own();
-  eg_state_open(eg_cfg_path(getenv(EG_CFG_STATE_NAME))); /* read after eg_agent_spawn(), which may set it */
+  const char *state = eg_cfg_path(getenv(EG_CFG_STATE_NAME)); /* read after eg_agent_spawn(), which may set it */
+  eg_state_open(state);
   eg_budget_init();
+  eg_freeze(EG_CFG_STATE_NAME, state ? absolute(state, abs) : NULL);
 
-  Dl_info self;
-  const char *base = "libegressguard";
-  if (dladdr((void *)(uintptr_t)&do_init, &self) != 0 && self.dli_fname != NULL) {
-    const char *slash = strrchr(self.dli_fname, '/');
-    base = slash ? slash + 1 : self.dli_fname;
-  }
-  copy_env(eg.self_name, sizeof eg.self_name, base);
-  const char *pre = getenv("LD_PRELOAD");
-  eg.preloaded_by_env = pre != NULL && eg.self_name[0] != '\0' && strstr(pre, eg.self_name) != NULL;
+  freeze_preload();
 }
 
 void eg_init_slow(void) {

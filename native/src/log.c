@@ -9,9 +9,9 @@
  *   SIGPIPE: the write runs with SIGPIPE blocked in the calling thread; if it raised EPIPE and SIGPIPE was not
  *   already pending, the signal it generated is consumed with sigtimedwait(0) before the mask is restored. So a
  *   broken stderr pipe never kills a host that did not ignore SIGPIPE (the AWS sample aborts on a broken stdout).
- * - The log fd is tracked (close.c): if the host closes it (or dup2()s over it), the guard stops writing to that
- *   number, so it can never write into a socket or file the host later opens on the same number. A file log is
- *   reopened (O_APPEND) on the next line; stderr logging resumes when the host dup2()s something onto fd 2.
+ * - Lines go to the guard's OWN descriptor for the destination (ownfd.c), taken at init: closing, dup2-ing over or
+ *   close_range-ing fd 2 or the guard's descriptor does not stop them, and children write to the same destination
+ *   whatever their stdio is.
  * - Verbosity (EGRESS_GUARD_LOG_LEVEL, defaults per mode in docs/LOGGING.md): lines for calls that were not blocked
  *   are logged once per distinct (event, host, ip, port, proto, decision, rule) per process (a lock-free set of 4096
  *   fingerprints; when full, lines are logged rather than lost); `all` disables that; blocked calls are always logged
@@ -21,106 +21,50 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "guard.h"
 #include "gen/state.h"
 #include "json.h"
 
 #define EG_LOG_LINE_MAX 4000
 
-/* >= 0: the fd to write to; FD_NONE: logging off or not yet opened; FD_CLOSED: the host closed our fd (file: reopen
- * on next line; stderr: wait for dup2 onto 2); FD_OPENING: another thread is reopening; FD_DEAD: reopen failed. */
-#define FD_NONE (-1)
-#define FD_CLOSED (-2)
-#define FD_OPENING (-3)
-#define FD_DEAD (-4)
-static int log_fd = FD_NONE;
-
 #define DEDUPE_SLOTS 4096u
 static uint64_t dedupe[DEDUPE_SLOTS];
 
-static int open_path(void) {
-  int fd = open(eg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-  return fd;
-}
-
+/* Takes the guard's own descriptor for the destination (ownfd.c): the parent's, when it handed one down and it is
+ * still the same file; else a duplicate of fd 2 or the opened file. A file that cannot be opened: stderr instead,
+ * with one E_LOG_OPEN line. */
 void eg_log_open(void) {
-  if (eg.log_to_stderr) {
-    __atomic_store_n(&log_fd, 2, __ATOMIC_RELAXED);
-  } else if (eg.log_path[0] != '\0') {
-    int fd = open_path();
+  if (!eg.log_to_stderr && eg.log_path[0] == '\0') return; /* off */
+  if (eg_own_inherited(EG_OWN_LOG, getenv(EG_CFG_LOG_FD_NAME)) == 0) return;
+  if (!eg.log_to_stderr) {
+    int fd = open(eg.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd >= 0) {
-      __atomic_store_n(&log_fd, fd, __ATOMIC_RELAXED);
-    } else {
-      /* cannot open the file: say so on stderr and keep logging there */
-      eg.log_to_stderr = 1;
-      __atomic_store_n(&log_fd, 2, __ATOMIC_RELAXED);
-      eg_log_policy_error("E_LOG_OPEN", eg.log_path, "cannot open EGRESS_GUARD_LOG file; logging to stderr", 0, 0,
-                          (uint64_t)errno, 0);
+      eg_own(EG_OWN_LOG, fd, 1);
+      close(fd);
+      if (eg_owned_fd(EG_OWN_LOG) >= 0) return;
     }
+    int e = errno;
+    eg.log_to_stderr = 1;
+    eg_own(EG_OWN_LOG, 2, 1);
+    eg_log_policy_error("E_LOG_OPEN", eg.log_path, "cannot open EGRESS_GUARD_LOG file; logging to stderr", 0, 0,
+                        (uint64_t)e, 0);
+    return;
   }
-}
-
-static int current_fd(void) {
-  int fd = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
-  if (fd >= 0 || fd != FD_CLOSED || eg.log_to_stderr || eg.log_path[0] == '\0') return fd;
-  int expect = FD_CLOSED;
-  if (!__atomic_compare_exchange_n(&log_fd, &expect, FD_OPENING, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return -1;
-  int nfd = open_path();
-  __atomic_store_n(&log_fd, nfd >= 0 ? nfd : FD_DEAD, __ATOMIC_RELEASE);
-  return nfd;
-}
-
-void eg_log_fd_closed(int fd) {
-  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
-  if (cur >= 0 && cur == fd) __atomic_compare_exchange_n(&log_fd, &cur, FD_CLOSED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
-void eg_log_fd_range_closed(unsigned long first, unsigned long last) {
-  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
-  if (cur >= 0 && (unsigned long)cur >= first && (unsigned long)cur <= last)
-    __atomic_compare_exchange_n(&log_fd, &cur, FD_CLOSED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-}
-
-void eg_log_fd_replaced(int newfd) {
-  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
-  if (eg.log_to_stderr) {
-    if (newfd == 2 && cur == FD_CLOSED) __atomic_compare_exchange_n(&log_fd, &cur, 2, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-  } else if (cur >= 0 && cur == newfd) {
-    __atomic_compare_exchange_n(&log_fd, &cur, FD_CLOSED, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-  }
+  eg_own(EG_OWN_LOG, 2, 1); /* fd 2 closed at start: no destination, nothing is written */
 }
 
 void eg_log_atfork_child(void) {
   for (unsigned i = 0; i < DEDUPE_SLOTS; i++) __atomic_store_n(&dedupe[i], 0, __ATOMIC_RELAXED);
-  int cur = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
-  if (cur == FD_OPENING) __atomic_store_n(&log_fd, FD_CLOSED, __ATOMIC_RELAXED);
+  eg_own_atfork_child();
 }
 
-static void write_line(const char *buf, size_t len) {
-  int fd = current_fd();
-  if (fd < 0) return;
-  int saved = errno;
-  sigset_t pipe_set, old, pending;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  int masked = pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0;
-  int was_pending = 1;
-  if (masked && sigpending(&pending) == 0) was_pending = sigismember(&pending, SIGPIPE);
-  ssize_t n;
-  do {
-    n = write(fd, buf, len);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == EPIPE && masked && !was_pending) {
-    struct timespec zero = {0, 0};
-    sigtimedwait(&pipe_set, NULL, &zero);
-  }
-  if (masked) pthread_sigmask(SIG_SETMASK, &old, NULL);
-  errno = saved;
-}
+static void write_line(const char *buf, size_t len) { eg_log_write(buf, len); }
 
 static void common(struct jbuf *j, int level, const char *msg, size_t msg_len, const char *event) {
   struct timespec ts;
@@ -272,6 +216,32 @@ void eg_log_policy_error(const char *code, const char *path, const char *what, i
   errno = saved;
 }
 
+void eg_log_config_error(const char *code, const char *variable, const char *value, const char *what) {
+  int saved = errno;
+  struct sb m;
+  m.n = 0;
+  sb_str(&m, "config error ");
+  sb_str(&m, code);
+  sb_str(&m, ": ");
+  sb_str(&m, variable);
+  sb_str(&m, "=");
+  sb_str(&m, value);
+  sb_str(&m, ": ");
+  sb_str(&m, what);
+  char buf[EG_LOG_LINE_MAX];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, 40, m.b, m.n, "policy");
+  jb_str(&j, "error", code, strlen(code));
+  jb_str(&j, "variable", variable, strlen(variable));
+  jb_str(&j, "value", value, strlen(value));
+  jb_str(&j, "detail", what, strlen(what));
+  jb_bool(&j, "failClosed", 0);
+  jb_str(&j, "mode", eg.mode == EG_MODE_ENFORCE ? "enforce" : "audit", eg.mode == EG_MODE_ENFORCE ? 7 : 5);
+  finish(&j);
+  errno = saved;
+}
+
 void eg_log_uncovered(const char *path, const char *reason, const char *call) {
   if (eg.level == EG_LEVEL_OFF) return;
   int saved = errno;
@@ -279,8 +249,9 @@ void eg_log_uncovered(const char *path, const char *reason, const char *call) {
   m.n = 0;
   sb_str(&m, "uncovered exec ");
   sb_str(&m, path);
-  sb_str(&m, strcmp(reason, "static") == 0 ? ": statically linked, the guard cannot see its traffic"
-                                             : ": LD_PRELOAD removed from the child's environment, the guard is not loaded");
+  sb_str(&m, strcmp(reason, "static") == 0   ? ": statically linked, the guard cannot see its traffic"
+             : strcmp(reason, "secure") == 0 ? ": set-user-ID, set-group-ID or file capabilities: the loader ignores LD_PRELOAD"
+                                             : ": this library's path cannot be named in LD_PRELOAD, the guard is not loaded");
   char buf[EG_LOG_LINE_MAX];
   struct jbuf j;
   jb_init(&j, buf, sizeof buf);

@@ -8,11 +8,12 @@
  *    bits count (x86_64 sign-extends them to an int, aarch64 compares them unsigned), so syscall(SYS_connect |
  *    1 << 32, …) is a connect. On x86_64 a number with the x32 bit (0x40000000) selects the x32 table: its entries
  *    shared with the 64-bit table ("common") are dispatched as their 64-bit form; the x32-only entries whose
- *    arguments the guard would have to decide in the 32-bit compat layout (writev 516, sendmsg 518, pwritev 535,
- *    sendmmsg 538, setsockopt 541, pwritev2 547) fail with -1/ENOSYS in enforce mode, as on a kernel without x32 — no
- *    64-bit program has a reason to call them.
+ *    arguments the guard would have to decide in the 32-bit compat layout (writev 516, sendmsg 518, execve 520,
+ *    pwritev 535, sendmmsg 538, setsockopt 541, execveat 545, pwritev2 547) fail with -1/ENOSYS in enforce mode, as on
+ *    a kernel without x32 — no 64-bit program has a reason to call them.
  *  - decided: connect, sendto, sendmsg, sendmmsg (connect.c, send.c; with their byte budgets); kept track of: close,
- *    close_range, dup, dup2, dup3, fcntl F_DUPFD* (close.c, dup.c); the other transfer numbers (read, write, readv,
+ *    close_range, dup, dup2, dup3, fcntl F_DUPFD* (close.c, dup.c, with the guard's own descriptors protected:
+ *    ownfd.c); execve and execveat get the guard's environment for the new program (exec.c); the other transfer numbers (read, write, readv,
  *    writev, recvfrom, recvmsg, recvmmsg, sendfile, splice) on an egress socket run under the byte budgets (sysio.c). The family function makes the real call with the caller's own number, so
  *    the kernel sees exactly what it would have seen (a number it does not run still fails as it would have).
  *  - EVERY other number passes straight through untouched, with all six argument words — an unknown syscall is never
@@ -50,7 +51,7 @@ static long kernel_nr(long nr, int *x32) {
 
 /* An x32-only entry (compat argument layout) the guard would have to decide. */
 static int x32_undecidable(long k) {
-  return k == 516 || k == 518 || k == 535 || k == 538 || k == 541 || k == 547;
+  return k == 516 || k == 518 || k == 520 || k == 535 || k == 538 || k == 541 || k == 545 || k == 547;
 }
 
 /* 1 for the 64-bit entries that are "common" to the x32 table (the ones dispatched below). */
@@ -70,7 +71,7 @@ static int x32_common(long k) {
   case SYS_fcntl:
   case SYS_dup3:
   case SYS_close_range:
-    return 1;
+    return 1; /* execve/execveat are x32-only entries (520, 545): undecidable above */
   default:
     return 0;
   }
@@ -118,6 +119,9 @@ EG_EXPORT long syscall(long nr, ...) {
     return eg_dup3(&v, fd, (int)a[1], (int)a[2]);
   case SYS_fcntl:
     return eg_fcntl(&v, NULL, fd, (int)a[1], (void *)a[2]);
+  case SYS_execve:
+  case SYS_execveat:
+    return eg_syscall_exec((long (*)(long, ...))EG_REAL(syscall), nr, a);
   default:
     break;
   }

@@ -229,10 +229,11 @@ int main(int argc, char **argv) {
     printf("{\"call\":\"sigpipe\",\"rc\":%d,\"errno\":\"%s\",\"survived\":true,\"ownWrite\":\"%s\",\"ownSigpipePending\":%s}\n",
            rc, ename(e), w < 0 ? ename(we) : "ok", sigismember(&pend, SIGPIPE) ? "true" : "false");
   } else if (strcmp(cmd, "logfd-reuse") == 0) {
-    /* EGRESS_GUARD_LOG is a file: trigger a log line (opens it), close every fd above 2 like a daemon does, open
-     * a pipe that reuses the number, trigger another line: nothing may be written into the pipe. */
+    /* EGRESS_GUARD_LOG is a file: trigger a log line, close every fd above 2 like a daemon does (the guard's own
+     * included), open a pipe on the lowest free numbers, trigger another line: nothing may be written into the pipe,
+     * and the line must still reach the log. */
     do_connect(argv[2], atoi(argv[3]), 0);
-    for (int fd = 3; fd < 64; fd++) close(fd);
+    for (int fd = 3; fd < 1024; fd++) close(fd);
     int p[2];
     if (pipe(p) != 0) return 3;
     do_connect(argv[2], atoi(argv[3]), 0);

@@ -21,12 +21,24 @@ export const VARIABLES = {
     default: null,
     readers: ['interposer', 'agent', 'proxy', 'wrapper', 'cli', 'cdk'],
   },
+  POLICY_ID: {
+    name: 'EGRESS_GUARD_POLICY_ID',
+    kind: 'string',
+    default: null,
+    readers: ['interposer', 'cli'],
+  },
   LOG: {
     name: 'EGRESS_GUARD_LOG',
     kind: 'dest',
     keywords: ['stderr', 'off'],
     default: 'stderr',
     readers: ['interposer', 'agent', 'proxy', 'cli'],
+  },
+  LOG_FD: {
+    name: 'EGRESS_GUARD_LOG_FD',
+    kind: 'string',
+    default: null,
+    readers: ['interposer'],
   },
   LOG_LEVEL: {
     name: 'EGRESS_GUARD_LOG_LEVEL',

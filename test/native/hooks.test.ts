@@ -81,9 +81,10 @@ function probe(args: string[], env: Record<string, string> = {}): ProbeResult {
     'ip link set lo up',
     'ip addr add 10.66.0.0/24 dev lo',
     'ip -6 addr add fd66::1/128 dev lo nodad',
+    'ip addr add 169.254.66.0/24 dev lo',
     `mount --bind ${dir}/hosts /etc/hosts`,
     `ready=$(mktemp -u ${dir}/ready.XXXXXX)`,
-    `env -u LD_PRELOAD ${PROBE} listen "$ready" 10.66.0.2:${P} 10.66.0.3:${P} 10.66.0.4:${P} 10.66.0.7:${P} 10.66.0.8:${P} "fd66::1:${P}" >/dev/null 2>&1 &`,
+    `env -u LD_PRELOAD ${PROBE} listen "$ready" 10.66.0.2:${P} 10.66.0.3:${P} 10.66.0.4:${P} 10.66.0.7:${P} 10.66.0.8:${P} 169.254.66.3:${P} "fd66::1:${P}" >/dev/null 2>&1 &`,
     'lpid=$!',
     'i=0; while [ ! -e "$ready" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done',
     'set +e',
@@ -331,12 +332,12 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       });
     });
 
-    it('a log file descriptor closed by the host is never written after its number is reused', () => {
+    it('closing every descriptor like a daemon does neither stops the log nor makes the guard write into a reused number', () => {
       const log = join(dir, 'reuse.log');
       const r = probe(['logfd-reuse', '10.66.0.3', String(P)], { EGRESS_GUARD_LOG: log });
       expect(r.results[0]).toMatchObject({ call: 'logfd-reuse', bytesInPipe: 0 });
       const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
-      expect(lines).toHaveLength(2); // the file was reopened for the second line
+      expect(lines).toHaveLength(2); // the guard kept its own descriptor (ownfd.c): close() of it closed nothing
       for (const l of lines) expect(JSON.parse(l)).toMatchObject({ event: 'connect', blocked: true });
     });
 
@@ -490,15 +491,33 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       const env = {
         EGRESS_GUARD_POLICY: join(dir, 'nope.egp'),
         EGRESS_GUARD_LOG_LEVEL: 'all',
-        AWS_LAMBDA_RUNTIME_API: `10.66.0.3:${P}`,
-        AWS_XRAY_DAEMON_ADDRESS: '10.66.0.9:2000',
+        AWS_LAMBDA_RUNTIME_API: `169.254.66.3:${P}`,
+        AWS_XRAY_DAEMON_ADDRESS: '169.254.66.9:2000',
       };
-      const r = probe(['connect', '10.66.0.3', String(P)], env);
+      const r = probe(['connect', '169.254.66.3', String(P)], env);
       expect(r.results[0]).toEqual({ call: 'connect', rc: 0 });
       expect(where(r.logs, { event: 'connect' })[0]).toMatchObject({ rule: 'builtin:runtime-api', decision: 'allow' });
-      const x = probe(['sendto', '10.66.0.9', '2000'], env);
+      const x = probe(['sendto', '169.254.66.9', '2000'], env);
       expect(x.results[0]).toEqual({ call: 'sendto', rc: 1 });
       expect(where(x.logs, { event: 'sendto' })[0]).toMatchObject({ rule: 'builtin:xray' });
+    });
+
+    it('endpoints outside loopback and link-local are not always allowed (one E_CONFIG_ENDPOINT line each)', () => {
+      const env = {
+        EGRESS_GUARD_POLICY: join(dir, 'nope.egp'),
+        AWS_LAMBDA_RUNTIME_API: `10.66.0.3:${P}`,
+        AWS_XRAY_DAEMON_ADDRESS: 'tcp:10.66.0.9:2000 udp:10.66.0.9:2000',
+      };
+      const r = probe(['connect', '10.66.0.3', String(P)], env);
+      expect(r.results[0]).toMatchObject({ call: 'connect', rc: -1, errno: 'EACCES' });
+      expect(where(r.logs, { event: 'connect' })[0]).toMatchObject({ rule: 'policy-error', blocked: true });
+      const warned = where(r.logs, { event: 'policy', error: 'E_CONFIG_ENDPOINT' });
+      expect(warned.map((l) => [l.variable, l.value])).toEqual([
+        ['AWS_LAMBDA_RUNTIME_API', `10.66.0.3:${P}`],
+        ['AWS_XRAY_DAEMON_ADDRESS', 'tcp:10.66.0.9:2000 udp:10.66.0.9:2000'],
+      ]);
+      const x = probe(['sendto', '10.66.0.9', '2000'], env);
+      expect(x.results[0]).toMatchObject({ call: 'sendto', rc: -1, errno: 'EACCES' });
     });
   });
 });

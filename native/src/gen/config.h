@@ -21,11 +21,15 @@ enum { EG_CFG_MODE_OFF = 0, EG_CFG_MODE_AUDIT = 1, EG_CFG_MODE_ENFORCE = 2 };
 
 #define EG_CFG_POLICY_NAME "EGRESS_GUARD_POLICY" /* path; read by interposer, agent, proxy, wrapper, cli, cdk */
 
+#define EG_CFG_POLICY_ID_NAME "EGRESS_GUARD_POLICY_ID" /* string; read by interposer, cli */
+
 #define EG_CFG_LOG_NAME "EGRESS_GUARD_LOG" /* dest; read by interposer, agent, proxy, cli */
 enum { EG_CFG_LOG_STDERR = 0, EG_CFG_LOG_OFF = 1 };
 #define EG_CFG_LOG_WORDS "stderr", "off"
 #define EG_CFG_LOG_NWORDS 2
 #define EG_CFG_LOG_DEFAULT "stderr"
+
+#define EG_CFG_LOG_FD_NAME "EGRESS_GUARD_LOG_FD" /* string; read by interposer */
 
 #define EG_CFG_LOG_LEVEL_NAME "EGRESS_GUARD_LOG_LEVEL" /* enum; read by interposer, proxy, cli, cdk */
 enum { EG_CFG_LOG_LEVEL_OFF = 0, EG_CFG_LOG_LEVEL_DENY = 1, EG_CFG_LOG_LEVEL_ALLOW = 2, EG_CFG_LOG_LEVEL_ALL = 3 };

@@ -68,15 +68,14 @@ describe.skipIf(!ok)('coverage: what the guard sees and what it cannot', () => {
     expect(r.stdout, r.stderr).toContain('curl=7');
   });
 
-  it('NOT COVERED: a child that removes LD_PRELOAD from its environment — the exec is reported as `uncovered`', async () => {
-    const r = await enforce('sh', ['-c', 'env -u LD_PRELOAD curl -sS --max-time 3 http://10.77.0.2:8080/']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toBe('hello from 10.77.0.2:8080\n');
-    expect(logsWhere(r.logs, { event: 'connect', ip: '10.77.0.2' })).toEqual([]);
-    // env(1) still has the guard; it notices that it starts curl without it
-    const u = logsWhere(r.logs, { event: 'uncovered', reason: 'no-preload' });
-    expect(u, explain(r)).toHaveLength(1);
-    expect(String(u[0]?.path)).toMatch(/\/curl$/);
+  it('COVERED: a child started without LD_PRELOAD (env -u LD_PRELOAD …) — the guard writes it back', async () => {
+    const r = await enforce('sh', [
+      '-c',
+      'env -u LD_PRELOAD curl -sS --max-time 3 http://10.77.0.2:8080/; echo "curl=$?"',
+    ]);
+    expect(r.stdout, explain(r)).toContain('curl=7');
+    expect(logsWhere(r.logs, { event: 'connect', ip: '10.77.0.2', blocked: true })).toHaveLength(1);
+    expect(logsWhere(r.logs, { event: 'uncovered' })).toEqual([]);
   });
 
   it('NOT COVERED: syscalls made with inline assembly (no libc call to intercept)', async () => {

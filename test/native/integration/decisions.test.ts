@@ -143,7 +143,7 @@ describe.skipIf(!ok)('guard decisions with real traffic', () => {
       world,
       [
         { op: 'urllib', url: `http://${RUNTIME_API}/2018-06-01/runtime/invocation/next` },
-        { op: 'connect', host: '10.77.0.9', port: 8080 }, // same host, another port: not the Runtime API
+        { op: 'connect', host: '169.254.77.9', port: 8080 }, // same host, another port: not the Runtime API
       ],
       { mode: 'enforce', env: { AWS_LAMBDA_RUNTIME_API: RUNTIME_API }, logLevel: 'all' },
     );
@@ -151,7 +151,7 @@ describe.skipIf(!ok)('guard decisions with real traffic', () => {
     expect(r.results[1]).toMatchObject({ ok: false, code: 'EACCES' });
     expectLog(r.logs, {
       event: 'connect',
-      ip: '10.77.0.9',
+      ip: '169.254.77.9',
       port: 9001,
       decision: 'allow',
       rule: 'builtin:runtime-api',

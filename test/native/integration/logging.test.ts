@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needCommand, needNetns } from '../../support/capability.js';
 import { compilePolicy, LIBRARY, logsWhere, needLibrary, ROOT, scratchDir } from '../../support/guard.js';
 import { runChild } from '../../support/netns.js';
-import { createWorld, explain, PYTHON, pyProbe, type World } from './world.js';
+import { createWorld, explain, PYTHON, pyProbe, type World, XRAY } from './world.js';
 
 const ok = needNetns() && needLibrary() && needCommand('gcc') && needCommand('python3');
 const ARCH_POLICY = join(ROOT, 'test/fixtures/integration/arch-policy.yaml');
@@ -135,21 +135,22 @@ describe.skipIf(!ok)('X-Ray daemon address', () => {
   afterAll(() => world?.destroy());
 
   it('AWS_XRAY_DAEMON_ADDRESS always passes (UDP segments, and TCP: the SDKs fetch sampling rules from the daemon)', async () => {
-    const env = { AWS_XRAY_DAEMON_ADDRESS: '10.77.0.2:9999' };
+    const [host, port] = XRAY.split(':') as [string, string];
+    const env = { AWS_XRAY_DAEMON_ADDRESS: XRAY };
     const r = await pyProbe(
       world,
       [
-        { op: 'udp', host: '10.77.0.2', port: 9999, payload: 'segment' },
-        { op: 'connect', host: '10.77.0.2', port: 9999 }, // passes the guard; nothing listens on TCP 9999
-        { op: 'connect', host: '10.77.0.2', port: 7000 }, // same host, another port: not the daemon
+        { op: 'udp', host, port: Number(port), payload: 'segment' },
+        { op: 'connect', host, port: Number(port) }, // passes the guard; nothing listens on TCP 9999
+        { op: 'connect', host, port: 7000 }, // same host, another port: not the daemon
       ],
       { mode: 'enforce', env, logLevel: 'all' },
     );
     expect(r.results[0], explain(r)).toMatchObject({ ok: true, reply: 'ack:segment' });
     expect(r.results[1]).toMatchObject({ ok: false, code: 'ECONNREFUSED' });
     expect(r.results[2]).toMatchObject({ ok: false, code: 'EACCES' });
-    expect(logsWhere(r.logs, { event: 'sendto', ip: '10.77.0.2', rule: 'builtin:xray' })).toHaveLength(1);
-    const without = await pyProbe(world, [{ op: 'udp', host: '10.77.0.2', port: 9999 }], { mode: 'enforce' });
+    expect(logsWhere(r.logs, { event: 'sendto', ip: host, rule: 'builtin:xray' })).toHaveLength(1);
+    const without = await pyProbe(world, [{ op: 'udp', host, port: Number(port) }], { mode: 'enforce' });
     expect(without.results[0], explain(without)).toMatchObject({ ok: false, code: 'EACCES' });
   });
 });

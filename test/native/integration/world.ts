@@ -8,7 +8,9 @@
  *   10.77.0.3   allowed as an IP literal (rule `literal`, tcp/udp 8080, 9999)                  http, udp
  *   10.77.0.4   web.apps.test (wildcard allowed), bad.apps.test (explicitly denied)            http
  *   10.77.0.5   dns-only.test, only resolvable through the DNS server                          http
- *   10.77.0.9   the fake Lambda Runtime API (AWS_LAMBDA_RUNTIME_API=10.77.0.9:9001)             http :9001
+ *   169.254.77.9  the fake Lambda Runtime API (AWS_LAMBDA_RUNTIME_API=169.254.77.9:9001: the guard accepts it only on
+ *               a loopback or link-local address, where Lambda puts it)                      http :9001
+ *   169.254.77.2  a fake X-Ray daemon (link-local, as in Lambda)                                udp :9999
  *   10.77.0.53  DNS server (the namespace's resolv.conf nameserver)                           dns :53
  *   10.77.0.66  trap.test (allowed name, but inside the denied CIDR 10.77.0.64/26)            http
  *   fd00::77    good6.test                                                                 http :8080
@@ -33,7 +35,8 @@ export const PY_PROBE = join(ROOT, 'test/fixtures/integration/probe.py');
 /** The real python executable (not a version-manager shim script, which would run bash under the guard first). */
 export const PYTHON =
   spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout?.trim() || 'python3';
-export const RUNTIME_API = '10.77.0.9:9001';
+export const RUNTIME_API = '169.254.77.9:9001';
+export const XRAY = '169.254.77.2:9999';
 export const BLACKHOLE = '10.98.0.77';
 
 export const HOSTS: Record<string, string | string[]> = {
@@ -59,12 +62,13 @@ export interface World {
   destroy(): void;
 }
 
-const V4 = ['10.77.0.1', '10.77.0.2', '10.77.0.3', '10.77.0.4', '10.77.0.5', '10.77.0.9', '10.77.0.53', '10.77.0.66'];
+const V4 = ['10.77.0.1', '10.77.0.2', '10.77.0.3', '10.77.0.4', '10.77.0.5', '10.77.0.53', '10.77.0.66'];
+const LINK_LOCAL = ['169.254.77.9', '169.254.77.2'];
 
 export async function createWorld(prefix: string): Promise<World> {
   const ns = Netns.create({
     prefix,
-    addresses: [...V4.map((a) => `${a}/32`), 'fd00::77/128'],
+    addresses: [...V4.map((a) => `${a}/32`), ...LINK_LOCAL.map((a) => `${a}/32`), 'fd00::77/128'],
     hosts: HOSTS,
     resolvConf: 'nameserver 10.77.0.53\noptions timeout:1 attempts:1\n',
   });
@@ -73,17 +77,17 @@ export async function createWorld(prefix: string): Promise<World> {
     // The peer namespace has no address on its end: packets to 10.98.0.0/24 leave over the veth and vanish
     // (ARP for them is never answered), so a connect there hangs — the guard must answer at once instead.
     Netns.link(ns, sink, { a: '10.98.0.1/24', b: '169.254.98.1/32' });
-    const http = [...V4.filter((a) => a !== '10.77.0.9' && a !== '10.77.0.53'), 'fd00::77'].map((host) => ({
+    const http = [...V4.filter((a) => a !== '10.77.0.53'), 'fd00::77'].map((host) => ({
       host,
       port: 8080,
     }));
     const server = await ns.startServer({
-      http: [...http, { host: '10.77.0.9', port: 9001, body: 'runtime-api' }],
+      http: [...http, { host: '169.254.77.9', port: 9001, body: 'runtime-api' }],
       echo: [
         { host: '10.77.0.1', port: 7000 },
         { host: '10.77.0.2', port: 7000 },
       ],
-      udp: ['10.77.0.1', '10.77.0.2', '10.77.0.3'].map((host) => ({ host, port: 9999 })),
+      udp: ['10.77.0.1', '10.77.0.2', '10.77.0.3', '169.254.77.2'].map((host) => ({ host, port: 9999 })),
       dns: [{ host: '10.77.0.53', port: 53, records: DNS_RECORDS }],
     });
     return {
