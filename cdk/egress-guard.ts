@@ -29,9 +29,10 @@ import {
   type GuardLogLevel,
   type GuardMode,
   guardEnvironment,
+  PROXY_COVERAGE,
   runtimeCoverage,
 } from '../layer/environment.js';
-import { EgressGuardLayer, layerArch } from './layer.js';
+import { EgressGuardLayer, EgressGuardProxyLayer, layerArch } from './layer.js';
 import { type CompiledPolicy, compilePolicyForSynth, EgressGuardPolicy } from './policy.js';
 
 export { LIBRARY_PATH, WRAPPER_PATH } from '../layer/environment.js';
@@ -69,6 +70,13 @@ export interface EgressGuardProps {
    * @default - an EgressGuardLayer per architecture, one per stack
    */
   readonly layers?: { readonly x86_64?: lambda.ILayerVersion; readonly arm64?: lambda.ILayerVersion };
+  /**
+   * Proxy mode (docs/PROXY.md): add the proxy-mode layer and point HTTP clients at the layer's egress proxy
+   * (HTTPS_PROXY …), for programs the interposer cannot see into — static Go on `provided.*`. Cooperative: code that
+   * dials directly is not seen.
+   * @default false
+   */
+  readonly proxy?: boolean;
   /**
    * Build the guard layer from this repository's sources instead of using the prebuilt zips the package ships
    * (contributors, in a clone: needs a C compiler, make and the aarch64 cross compiler). Ignored with `layers`.
@@ -163,9 +171,10 @@ export class EgressGuard implements IAspect {
     const stack = Stack.of(fn);
     const cfn = fn.node.defaultChild as lambda.CfnFunction;
     const existingLayers = (stack.resolve(cfn.layers) as unknown[] | undefined)?.length ?? 0;
-    if (existingLayers + 2 > MAX_LAYERS) {
+    const needed = this.props.proxy ? 3 : 2;
+    if (existingLayers + needed > MAX_LAYERS) {
       Annotations.of(fn).addError(
-        `egress-guard: cannot attach: the function already has ${existingLayers} layers and the guard needs 2 (Lambda allows ${MAX_LAYERS})`,
+        `egress-guard: cannot attach: the function already has ${existingLayers} layers and the guard needs ${needed} (Lambda allows ${MAX_LAYERS})`,
       );
       return false;
     }
@@ -176,6 +185,7 @@ export class EgressGuard implements IAspect {
       this.props.layers?.[arch] ?? EgressGuardLayer.of(fn, fn.architecture, { fromSource: this.props.fromSource });
     const policy = EgressGuardPolicy.of(fn, this.policy);
     fn.addLayers(layer, policy.layer);
+    if (this.props.proxy) fn.addLayers(EgressGuardProxyLayer.of(fn, { fromSource: this.props.fromSource }));
 
     const current =
       (stack.resolve(cfn.environment) as { variables?: Record<string, unknown> } | undefined)?.variables ?? {};
@@ -185,6 +195,7 @@ export class EgressGuard implements IAspect {
       mode: this.props.mode,
       logLevel: this.props.logLevel,
       metering: this.props.metering,
+      proxy: this.props.proxy,
       current,
       extra: this.props.environment,
     });
@@ -196,6 +207,9 @@ export class EgressGuard implements IAspect {
         `egress-guard:coverage:${coverage.note.code}`,
         `egress-guard: ${coverage.note.text}`,
       );
+    }
+    if (this.props.proxy) {
+      Annotations.of(fn).addInfoV2('egress-guard:coverage:PROXY', `egress-guard: ${PROXY_COVERAGE}`);
     }
     this.guarded.push(fn);
     return true;

@@ -16,7 +16,7 @@ export {
   WRAPPER_PATH,
 } from './egress-guard.js';
 export { type InsightsQuery, QUERIES, render as renderInsightsQuery, TOP_DENIED, TOP_HOSTS } from './insights.js';
-export { EgressGuardLayer, type EgressGuardLayerProps, layerArch } from './layer.js';
+export { EgressGuardLayer, type EgressGuardLayerProps, EgressGuardProxyLayer, layerArch } from './layer.js';
 export {
   type CompiledPolicy,
   compilePolicyForSynth,

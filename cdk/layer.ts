@@ -12,12 +12,16 @@
  *   run time, docs/LAMBDA.md "glibc and architectures", so the EgressGuard aspect picks the layer per function).
  * - `EgressGuardLayer.of(scope, arch)` returns one shared instance per stack and architecture.
  */
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AssetHashType, DockerImage, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { repoRoot, stageLayer } from '../layer/build/build-layer.js';
-import type { LayerArch } from '../layer/build/contents.js';
-import { prebuiltLayer } from '../layer/build/prebuilt.js';
+import { repoRoot, stageLayer, zipProxyLayer } from '../layer/build/build-layer.js';
+import { type LayerArch, PROXY_LAYER_ZIP } from '../layer/build/contents.js';
+import { prebuiltLayer, prebuiltProxyLayer } from '../layer/build/prebuilt.js';
 
 export interface EgressGuardLayerProps {
   /**
@@ -104,5 +108,37 @@ export class EgressGuardLayer extends lambda.LayerVersion {
     });
     this.architecture = architecture;
     this.zipSha256 = prebuilt?.sha256;
+  }
+}
+
+/**
+ * `EgressGuardProxyLayer`: the proxy-mode layer (docs/PROXY.md), one for both architectures: the external-extension
+ * launcher at /opt/extensions/egress-guard-proxy, which starts the main layer's proxy binary. The shipped zip by
+ * default; `fromSource` zips `layer/extensions/` of the repository. One shared instance per stack (`of`).
+ */
+export class EgressGuardProxyLayer extends lambda.LayerVersion {
+  static of(scope: Construct, opts: { fromSource?: boolean } = {}): EgressGuardProxyLayer {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild('EgressGuardProxyLayer');
+    if (existing instanceof EgressGuardProxyLayer) return existing;
+    return new EgressGuardProxyLayer(stack, 'EgressGuardProxyLayer', opts);
+  }
+
+  constructor(scope: Construct, id: string, props: { fromSource?: boolean; removalPolicy?: RemovalPolicy } = {}) {
+    let zip: string;
+    if (props.fromSource) {
+      const dir = mkdtempSync(join(tmpdir(), 'egress-guard-proxy-layer-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      zip = join(dir, PROXY_LAYER_ZIP);
+      writeFileSync(zip, zipProxyLayer());
+    } else {
+      zip = prebuiltProxyLayer().zip;
+    }
+    super(scope, id, {
+      code: lambda.Code.fromAsset(zip),
+      description: 'egress-guard proxy mode: the egress proxy as an external extension (both architectures)',
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      license: 'MIT-0',
+    });
   }
 }

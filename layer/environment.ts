@@ -24,10 +24,33 @@ import {
   type GuardMode,
   parseWord,
 } from '../policy/config/rule.js';
+import { VARIABLES } from '../policy/gen/config.js';
 import { LAYER_ROOT } from './build/contents.js';
 
 export const WRAPPER_PATH = `${LAYER_ROOT}/wrapper`;
 export const LIBRARY_PATH = `${LAYER_ROOT}/lib/libegressguard.so`;
+
+/**
+ * Proxy mode's variables (docs/PROXY.md "Deploying it"): upper- and lower-case proxy variables at the proxy's default
+ * listen address (contracts/config.yaml EGRESS_GUARD_PROXY_LISTEN), the Runtime API and X-Ray kept direct, and the
+ * state file the proxy shares with the agent and the interposer.
+ */
+const PROXY_URL = `http://${VARIABLES.PROXY_LISTEN.default}`;
+const NO_PROXY = 'localhost,127.0.0.1,::1,169.254.79.129';
+export const PROXY_ENVIRONMENT: Readonly<Record<string, string>> = {
+  HTTPS_PROXY: PROXY_URL,
+  HTTP_PROXY: PROXY_URL,
+  https_proxy: PROXY_URL,
+  http_proxy: PROXY_URL,
+  NO_PROXY,
+  no_proxy: NO_PROXY,
+  EGRESS_GUARD_STATE: '/tmp/egress-guard/state',
+};
+
+export const PROXY_COVERAGE =
+  'proxy mode: HTTP(S) requests sent through HTTPS_PROXY/HTTP_PROXY (Go net/http, the AWS SDK for Go v2 …) are ' +
+  "decided, logged and counted by the layer's egress proxy with the same policy; it is cooperative — code that " +
+  'dials directly is not seen (docs/PROXY.md).';
 
 export { GUARD_LOG_LEVELS, GUARD_MODES, type GuardLogLevel, type GuardMode } from '../policy/config/rule.js';
 
@@ -42,6 +65,12 @@ export interface GuardEnvironmentOptions {
   readonly logLevel?: GuardLogLevel;
   /** @default true */
   readonly metering?: boolean;
+  /**
+   * Proxy mode (docs/PROXY.md): point HTTP clients at the layer's egress proxy (HTTPS_PROXY …), for programs the
+   * interposer cannot see into (static Go). The function also needs the proxy-mode layer.
+   * @default false
+   */
+  readonly proxy?: boolean;
   /** The function's environment before the guard (an existing exec wrapper is chained, LD_PRELOAD kept). */
   readonly current?: Readonly<Record<string, unknown>>;
   /** Set last: they override the guard's own. `AWS_*` names other than AWS_LAMBDA_EXEC_WRAPPER are refused. */
@@ -97,6 +126,7 @@ export function guardEnvironment(o: GuardEnvironmentOptions): Record<string, str
   if (o.mode) env.EGRESS_GUARD_MODE = canonical(o.mode, GUARD_MODES);
   if (o.logLevel) env.EGRESS_GUARD_LOG_LEVEL = canonical(o.logLevel, GUARD_LOG_LEVELS);
   if (o.metering === false) env.EGRESS_GUARD_AGENT = 'off';
+  if (o.proxy) Object.assign(env, PROXY_ENVIRONMENT);
   Object.assign(env, o.extra ?? {});
   return env;
 }

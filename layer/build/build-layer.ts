@@ -2,6 +2,8 @@
  * Builds the egress-guard Lambda layer from the sources: one zip per architecture, `dist/layers/<zip>` plus
  * `dist/layers/SHA256SUMS`. What goes in each zip is the list in `./contents.ts`; how it is zipped is `./zip.ts`.
  *
+ * Also writes the proxy-mode layer (`egress-guard-proxy-layer.zip`, one for both architectures, `PROXY_LAYER_FILES`).
+ *
  * Phases: (1) build the inputs (`make` for native files, `npm run` for bundles), under a lock shared by every process
  * building this checkout; (2) stage them with explicit modes; (3) zip deterministically; (4) check the size goal;
  * (5) record the SHA-256 of each zip in SHA256SUMS (entries of other architectures already there are kept).
@@ -22,7 +24,16 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../../policy/compile/write-atomic.js';
-import { CHECKSUMS_FILE, LAYER_ARCHES, LAYER_FILES, type LayerArch, type LayerFile, layerZipName } from './contents.js';
+import {
+  CHECKSUMS_FILE,
+  LAYER_ARCHES,
+  LAYER_FILES,
+  type LayerArch,
+  type LayerFile,
+  layerZipName,
+  PROXY_LAYER_FILES,
+  PROXY_LAYER_ZIP,
+} from './contents.js';
 import { parseChecksums } from './prebuilt.js';
 import { writeZip } from './zip.js';
 
@@ -138,8 +149,12 @@ export function buildInputs(arches: readonly LayerArch[], root = repoRoot(), opt
  * Phase 1 without blocking the event loop (for test files and other async callers): the same commands, under the
  * same lock, awaited; afterwards `buildInputs`/`stageLayer`/`buildLayers` in this process find them done.
  */
-export async function prebuild(arches: readonly LayerArch[] = LAYER_ARCHES, root = repoRoot()): Promise<void> {
-  for (const [cmd, args] of buildSteps(arches, root, {})) {
+export async function prebuild(
+  arches: readonly LayerArch[] = LAYER_ARCHES,
+  root = repoRoot(),
+  opts: BuildOptions = {},
+): Promise<void> {
+  for (const [cmd, args] of buildSteps(arches, root, opts)) {
     const key = `${cmd} ${args.join(' ')}`;
     if (done.has(key)) continue;
     const [c, a] = locked(cmd, args, root);
@@ -160,8 +175,13 @@ export async function prebuild(arches: readonly LayerArch[] = LAYER_ARCHES, root
 }
 
 /** The inputs of `arch`, checked to exist; throws E_LAYER_INPUT_MISSING naming each missing one. */
-function existingInputs(arch: LayerArch, root: string, opts: BuildOptions): [LayerFile, string][] {
-  const inputs = LAYER_FILES.map((f) => [f, inputPath(f, arch, root, opts)] as [LayerFile, string]);
+function existingInputs(
+  arch: LayerArch,
+  root: string,
+  opts: BuildOptions,
+  files: readonly LayerFile[] = LAYER_FILES,
+): [LayerFile, string][] {
+  const inputs = files.map((f) => [f, inputPath(f, arch, root, opts)] as [LayerFile, string]);
   const missing = inputs.filter(([, p]) => !existsSync(p)).map(([f, p]) => `${f.path}: ${p}`);
   if (missing.length > 0) {
     throw new LayerBuildError(
@@ -193,6 +213,17 @@ export function stageLayer(arch: LayerArch, dest: string, opts: BuildOptions & {
 export function zipLayer(arch: LayerArch, root = repoRoot(), opts: BuildOptions = {}): Buffer {
   return writeZip(
     existingInputs(arch, root, opts).map(([f, from]) => ({ name: f.path, data: readFileSync(from), mode: f.mode })),
+  );
+}
+
+/** The proxy-mode layer's zip (architecture-independent: its one file is a shell script), from the sources. */
+export function zipProxyLayer(root = repoRoot()): Buffer {
+  return writeZip(
+    existingInputs('x86_64', root, {}, PROXY_LAYER_FILES).map(([f, from]) => ({
+      name: f.path,
+      data: readFileSync(from),
+      mode: f.mode,
+    })),
   );
 }
 
@@ -231,9 +262,12 @@ export function buildLayers(
     writeFileAtomic(zip, bytes);
     results.push({ arch, zip, bytes: bytes.length, sha256: sha256(bytes), files: LAYER_FILES.map((f) => f.path) });
   }
+  const proxyZip = zipProxyLayer(root);
+  writeFileAtomic(join(dist, PROXY_LAYER_ZIP), proxyZip);
   const sumsPath = join(dist, CHECKSUMS_FILE);
   const sums = existsSync(sumsPath) ? parseChecksums(readFileSync(sumsPath, 'utf8')) : new Map<string, string>();
   for (const l of results) sums.set(layerZipName(l.arch), l.sha256);
+  sums.set(PROXY_LAYER_ZIP, sha256(proxyZip));
   const text = [...sums.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, digest]) => `${digest}  ${name}\n`)
@@ -246,6 +280,20 @@ export function buildLayers(
 export function buildRelease(outDir?: string, arches: readonly LayerArch[] = LAYER_ARCHES): BuiltLayer[] {
   const buildDir = mkdtempSync(join(tmpdir(), 'egress-guard-release-'));
   try {
+    return buildLayers(arches, outDir, { buildDir });
+  } finally {
+    rmSync(buildDir, { recursive: true, force: true });
+  }
+}
+
+/** `buildRelease` without blocking the event loop (test files): the compiles are awaited child processes. */
+export async function buildReleaseAsync(
+  outDir?: string,
+  arches: readonly LayerArch[] = LAYER_ARCHES,
+): Promise<BuiltLayer[]> {
+  const buildDir = mkdtempSync(join(tmpdir(), 'egress-guard-release-'));
+  try {
+    await prebuild(arches, repoRoot(), { buildDir });
     return buildLayers(arches, outDir, { buildDir });
   } finally {
     rmSync(buildDir, { recursive: true, force: true });

@@ -38,6 +38,19 @@ export const LAYER_FILES: readonly LayerFile[] = [
   { path: 'egress-guard/bin/egress-guard-proxy', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'egress-guard-proxy' } },
 ];
 
+/**
+ * The proxy-mode layer (one zip for both architectures, docs/PROXY.md "Deploying it"): only the external-extension
+ * launcher, which starts the main layer's `bin/egress-guard-proxy`. Opt-in per function, because Lambda starts every
+ * file of /opt/extensions.
+ */
+// biome-ignore format: one line per file
+export const PROXY_LAYER_FILES: readonly LayerFile[] = [
+  { path: 'extensions/egress-guard-proxy', mode: 0o755, from: { kind: 'file', source: 'layer/extensions/egress-guard-proxy' } },
+];
+
+/** File name of the proxy-mode layer zip (in the package: `dist/layers/<name>`). */
+export const PROXY_LAYER_ZIP = 'egress-guard-proxy-layer.zip';
+
 /** File name of the prebuilt zip of `arch` (in the package: `dist/layers/<name>`). */
 export function layerZipName(arch: LayerArch): string {
   return `egress-guard-layer-${arch}.zip`;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHECKSUMS_FILE, type LayerArch, layerZipName } from './contents.js';
+import { CHECKSUMS_FILE, type LayerArch, layerZipName, PROXY_LAYER_ZIP } from './contents.js';
 
 export const PACKAGE_NAME = 'lambda-egress-guard';
 
@@ -60,16 +60,25 @@ export interface PrebuiltLayer {
 }
 
 export function prebuiltLayer(arch: LayerArch): PrebuiltLayer {
+  return { arch, ...prebuiltZip(layerZipName(arch), `${arch} layer`) };
+}
+
+/** The proxy-mode layer (docs/PROXY.md), checked the same way. */
+export function prebuiltProxyLayer(): { zip: string; sha256: string } {
+  return prebuiltZip(PROXY_LAYER_ZIP, 'proxy-mode layer');
+}
+
+function prebuiltZip(name: string, what: string): { zip: string; sha256: string } {
   const dir = prebuiltDir();
-  const zip = join(dir, layerZipName(arch));
+  const zip = join(dir, name);
   const sums = join(dir, CHECKSUMS_FILE);
   if (!existsSync(zip) || !existsSync(sums)) {
     throw new PrebuiltLayerError(
       'E_LAYER_PREBUILT_MISSING',
-      `egress-guard: the prebuilt ${arch} layer is missing (${zip}): in a clone of the repository run \`npm run build:layer\`, or build from the sources (EgressGuardLayer \`fromSource: true\`)`,
+      `egress-guard: the prebuilt ${what} is missing (${zip}): in a clone of the repository run \`npm run build:layer\`, or build from the sources (EgressGuardLayer \`fromSource: true\`)`,
     );
   }
-  const expected = parseChecksums(readFileSync(sums, 'utf8')).get(layerZipName(arch));
+  const expected = parseChecksums(readFileSync(sums, 'utf8')).get(name);
   const actual = createHash('sha256').update(readFileSync(zip)).digest('hex');
   if (expected !== actual) {
     throw new PrebuiltLayerError(
@@ -77,5 +86,5 @@ export function prebuiltLayer(arch: LayerArch): PrebuiltLayer {
       `egress-guard: ${zip} does not match ${sums} (expected ${expected ?? 'an entry'}, got ${actual}): reinstall the package or rebuild the layer`,
     );
   }
-  return { arch, zip, sha256: actual };
+  return { zip, sha256: actual };
 }

@@ -15,6 +15,7 @@ import {
   type GuardLogLevel,
   type GuardMode,
   guardEnvironment,
+  PROXY_COVERAGE,
   runtimeCoverage,
 } from '../../layer/environment.js';
 import { loadPolicyFile, policyLayerPath } from '../../layer/policy-layer.js';
@@ -57,6 +58,7 @@ export async function envCommand(argv: string[], io: CliIO): Promise<number> {
       'log-level': { type: 'string' },
       runtime: { type: 'string' },
       'no-metering': { type: 'boolean' },
+      proxy: { type: 'boolean' },
       format: { type: 'string' },
       output: { type: 'string', short: 'o' },
     });
@@ -82,9 +84,11 @@ export async function envCommand(argv: string[], io: CliIO): Promise<number> {
       mode,
       logLevel,
       metering: values['no-metering'] ? false : undefined,
+      proxy: values.proxy === true,
     });
     const note = runtimeCoverage(runtime).note;
     if (note && runtime !== 'managed') io.stderr(`egress-guard env: note: ${note.text}\n`);
+    if (values.proxy) io.stderr(`egress-guard env: note: ${PROXY_COVERAGE}\n`);
     const text = render(format, env);
     const out = str(values.output);
     if (out) writeFileSync(resolve(io.cwd, out), text);

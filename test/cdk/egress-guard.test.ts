@@ -19,7 +19,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicyForSynth, EgressGuard, EgressGuardPolicyError, WRAPPER_PATH } from '../../cdk/index.js';
 import { buildLayers, prebuild, sha256 } from '../../layer/build/build-layer.js';
 import { LAYER_FILES } from '../../layer/build/contents.js';
-import { prebuiltLayer } from '../../layer/build/prebuilt.js';
+import { prebuiltLayer, prebuiltProxyLayer } from '../../layer/build/prebuilt.js';
 import { guardEnvironment, LIBRARY_PATH } from '../../layer/environment.js';
 import { policyLayerZip } from '../../layer/policy-layer.js';
 
@@ -287,6 +287,43 @@ describe('EgressGuard on OS-only runtimes (provided.*)', () => {
         current: { LD_PRELOAD: '/opt/other/libtrace.so' },
       }),
     );
+  });
+});
+
+describe('EgressGuard proxy mode (static Go on provided.*)', () => {
+  it('adds the proxy-mode layer and the proxy variables, and says the proxy is cooperative', () => {
+    const stack = new Stack(new App(), 'Proxied');
+    const go = fn(stack, 'Go', {
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      handler: 'bootstrap',
+      code: lambda.Code.fromAsset(join(here, 'fixtures')),
+    });
+    EgressGuard.guard(go, { policy: POLICY, mode: 'enforce', proxy: true });
+    const t = Template.fromStack(stack);
+    const f = Object.values(t.findResources('AWS::Lambda::Function'))[0]?.Properties;
+    expect(f.Layers).toHaveLength(3);
+    const proxyLayer = logicalId(t, 'AWS::Lambda::LayerVersion', 'EgressGuardProxyLayer');
+    expect(f.Layers[2]).toEqual({ Ref: proxyLayer });
+    expect(f.Environment.Variables).toEqual(
+      guardEnvironment({
+        runtime: 'provided.al2023',
+        policyPath: f.Environment.Variables.EGRESS_GUARD_POLICY,
+        mode: 'enforce',
+        proxy: true,
+      }),
+    );
+    expect(f.Environment.Variables).toMatchObject({
+      LD_PRELOAD: LIBRARY_PATH,
+      HTTPS_PROXY: 'http://127.0.0.1:9128',
+      NO_PROXY: 'localhost,127.0.0.1,::1,169.254.79.129',
+    });
+    Annotations.fromStack(stack).hasInfo('/Proxied/Go', Match.stringLikeRegexp('proxy mode: .* cooperative'));
+    const outdir = (stack.node.root as App).synth().directory;
+    const zips = readdirSync(outdir).filter((d) => d.startsWith('asset.') && d.endsWith('.zip'));
+    const proxyZip = zips.find((z) => sha256(readFileSync(join(outdir, z))) === prebuiltProxyLayer().sha256);
+    expect(proxyZip, 'the shipped proxy-mode zip is the asset').toBeDefined();
+    const listed = spawnSync('unzip', ['-Z', join(outdir, proxyZip as string)], { encoding: 'utf8' }).stdout;
+    expect(listed).toMatch(/^-rwxr-xr-x .* extensions\/egress-guard-proxy$/m);
   });
 });
 

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildLayers, prebuild, sha256 } from '../../layer/build/build-layer.js';
-import { prebuiltLayer } from '../../layer/build/prebuilt.js';
+import { prebuiltLayer, prebuiltProxyLayer } from '../../layer/build/prebuilt.js';
 import { guardEnvironment, LIBRARY_PATH, WRAPPER_PATH } from '../../layer/environment.js';
 import { loadPolicyFile, policyLayerPath } from '../../layer/policy-layer.js';
 import { compilePolicyFileSync } from '../../policy/compile/compile.js';
@@ -87,6 +87,22 @@ describe('egress-guard env', () => {
     expect(r.stderr).toMatch(/Rust .* C and C\+\+\. Go: a cgo build has its name lookups decided .* static Go binary/);
   });
 
+  it('with --proxy adds the proxy variables (guardEnvironment with proxy) and says the proxy is cooperative', async () => {
+    const dir = tempDir();
+    await runCli(['init'], dir);
+    const r = await runCli(
+      ['env', '--policy', 'policy.yaml', '--runtime', 'provided.al2023', '--proxy', '--format', 'json'],
+      dir,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const env = JSON.parse(r.stdout);
+    expect(env).toEqual(
+      guardEnvironment({ runtime: 'provided.al2023', policyPath: env.EGRESS_GUARD_POLICY, proxy: true }),
+    );
+    expect(env.HTTPS_PROXY).toBe('http://127.0.0.1:9128');
+    expect(r.stderr).toMatch(/proxy mode: .* cooperative/);
+  });
+
   it('refuses a bad mode and a policy with errors (file:line:col)', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'bad.yaml'), 'version: 1\nmode: enforce\nallow:\n  - host: "a.*.example"\n');
@@ -115,6 +131,13 @@ describe('egress-guard layer', () => {
     expect(`/opt/${listed.stdout.trim()}`).toBe(policyLayerPath(policy.hash));
     const env = await runCli(['env', '--policy', 'policy.yaml', '--format', 'json'], dir);
     expect(JSON.parse(env.stdout).EGRESS_GUARD_POLICY).toBe(policyLayerPath(policy.hash));
+  });
+
+  it('with --proxy also writes the proxy-mode layer, the shipped one', async () => {
+    const dir = tempDir();
+    const r = await runCli(['layer', '--arch', 'x86_64', '-o', 'p', '--proxy'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(sha256(readFileSync(join(dir, 'p', 'egress-guard-proxy-layer.zip')))).toBe(prebuiltProxyLayer().sha256);
   });
 
   it('writes one architecture on request, and nothing at all when the policy is bad', async () => {

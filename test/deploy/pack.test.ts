@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRelease, repoRoot, sha256 } from '../../layer/build/build-layer.js';
+import { buildReleaseAsync, repoRoot, sha256 } from '../../layer/build/build-layer.js';
 import { parseChecksums } from '../../layer/build/prebuilt.js';
 import { isRoot, runs } from '../support/capability.js';
 import { appLock } from './app-lock.js';
@@ -81,7 +81,7 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
   let listing: string[] = [];
   beforeAll(async () => {
     expect(readdirSync(join(root, 'dist', 'cdk')), 'run `npm run build` first').toContain('index.js');
-    buildRelease(); // dist/layers from scratch, as `npm pack`'s prepack does (written atomically: same bytes)
+    await buildReleaseAsync(); // dist/layers from scratch, as `npm pack`'s prepack does (written atomically: same bytes)
     // --ignore-scripts: the build above is prepack's work; its `npm run build` would rewrite dist/ under other tests.
     const packed = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], { cwd: root });
     expect(packed.status, packed.out).toBe(0);

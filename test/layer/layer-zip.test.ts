@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BuiltLayer,
   buildLayers,
-  buildRelease,
+  buildReleaseAsync,
   MAX_LAYER_ZIP_BYTES,
   prebuild,
   sha256,
 } from '../../layer/build/build-layer.js';
-import { LAYER_FILES } from '../../layer/build/contents.js';
+import { LAYER_FILES, PROXY_LAYER_FILES } from '../../layer/build/contents.js';
 import { parseChecksums } from '../../layer/build/prebuilt.js';
 import { need, runs } from '../support/capability.js';
 
@@ -93,6 +93,14 @@ describe.skipIf(!ok)('layer zips', () => {
     }
   });
 
+  it('writes the proxy-mode layer: the extension launcher only, executable', () => {
+    const list = entries(join(out, 'egress-guard-proxy-layer.zip'));
+    expect(list.map((e) => [e.name, e.mode])).toEqual(
+      PROXY_LAYER_FILES.map((f) => [f.path, f.mode === 0o755 ? '-rwxr-xr-x' : '-rw-r--r--']),
+    );
+    expect(list[0]?.name).toBe('extensions/egress-guard-proxy');
+  });
+
   it('carries the library of its own architecture', () => {
     const [x86, arm] = layers;
     expect(elfMachine(x86?.zip as string, 'egress-guard/lib/libegressguard.so')).toBe(0x3e);
@@ -103,18 +111,22 @@ describe.skipIf(!ok)('layer zips', () => {
 
   it('records the SHA-256 of each zip in SHA256SUMS', () => {
     const sums = parseChecksums(readFileSync(join(out, 'SHA256SUMS'), 'utf8'));
-    expect([...sums.keys()].sort()).toEqual(['egress-guard-layer-arm64.zip', 'egress-guard-layer-x86_64.zip']);
+    expect([...sums.keys()].sort()).toEqual([
+      'egress-guard-layer-arm64.zip',
+      'egress-guard-layer-x86_64.zip',
+      'egress-guard-proxy-layer.zip',
+    ]);
     for (const l of layers) expect(sums.get(`egress-guard-layer-${l.arch}.zip`)).toBe(sha256(readFileSync(l.zip)));
     const check = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out, encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
   });
 
-  it('is reproducible: two release builds from scratch give byte-identical zips', () => {
+  it('is reproducible: two release builds from scratch give byte-identical zips', async () => {
     const a = mkdtempSync(join(tmpdir(), 'eg-release-a-'));
     const b = mkdtempSync(join(tmpdir(), 'eg-release-b-'));
     try {
-      const first = buildRelease(a);
-      const second = buildRelease(b);
+      const first = await buildReleaseAsync(a);
+      const second = await buildReleaseAsync(b);
       for (const [i, l] of first.entries()) {
         expect(readFileSync(second[i]?.zip as string).equals(readFileSync(l.zip)), l.arch).toBe(true);
       }
