@@ -89,6 +89,14 @@ static void set_nonblock(int fd) {
   if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* Room to read into: the head buffer while rewriting heads — only while d->buf can still take a whole rewritten
+ * head plus what follows it (at most BUF + 64 bytes), so interim (1xx) heads a client does not read cannot pile up
+ * past the buffer — else the free end of d->buf. */
+static size_t in_room(const struct dir *d) {
+  if (d->head_mode) return d->len <= d->cap - BUF - 64 ? BUF - d->head_len : 0;
+  return d->cap - d->len;
+}
+
 /* Move complete response heads from d->head into d->buf (rewritten). Returns -1 on a head too large. */
 static int take_heads(struct dir *d) {
   while (d->head_mode) {
@@ -104,6 +112,7 @@ static int take_heads(struct dir *d) {
       memmove(d->head, d->head + end, rest);
       d->head_len = rest;
     } else {
+      if (rest > d->cap - d->len) return -1; /* cannot happen given in_room(); never write past the buffer */
       memcpy(d->buf + d->len, d->head + end, rest);
       d->len += rest;
       d->head_len = 0;
@@ -115,7 +124,7 @@ static int take_heads(struct dir *d) {
 /* Read what is available; 0 ok (maybe EAGAIN), -1 fatal. */
 static int pump_in(struct dir *d, int *trip) {
   char *dst = d->head_mode ? d->head + d->head_len : d->buf + d->len;
-  size_t room = d->head_mode ? BUF - d->head_len : d->cap - d->len;
+  size_t room = in_room(d);
   if (room == 0) return 0;
   ssize_t n = recv(d->from, dst, room, 0);
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
@@ -171,8 +180,7 @@ void px_relay(int client, int upstream, const char *first, size_t first_len, int
     for (int i = 0; i < 2; i++) {
       struct dir *d = ds[i];
       int from_i = d->from == client ? 0 : 1, to_i = 1 - from_i;
-      size_t room = d->head_mode ? BUF - d->head_len : d->cap - d->len;
-      if (!d->eof && room > 0) p[from_i].events |= POLLIN;
+      if (!d->eof && in_room(d) > 0) p[from_i].events |= POLLIN;
       if (d->len > d->off) p[to_i].events |= POLLOUT;
     }
     int r = poll(p, 2, 100);

@@ -162,6 +162,25 @@ describe.skipIf(!ok)('egress proxy: static Go through HTTPS_PROXY/HTTP_PROXY', (
       expect(lab.arrived('e-origin')).toEqual([]);
     }, 60_000);
 
+    it('a hostile upstream flooding interim (100 Continue) heads cannot overrun the proxy', async () => {
+      // 5,000 interim heads (about 125 KiB, more than the proxy's buffers) before the final response
+      const script =
+        "require('net').createServer((s) => { s.once('data', () => { s.write('HTTP/1.1 100 Continue\\r\\n\\r\\n'.repeat(5000)); " +
+        "s.end('HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\nConnection: keep-alive\\r\\n\\r\\nok'); }); }).listen(8081, '10.78.0.2', () => console.log('up'));";
+      const server = lab.ns.spawn(process.execPath, ['-e', script]);
+      await new Promise<void>((r) => server.stdout?.once('data', () => r()));
+      try {
+        const out = await lab.raw(
+          'GET http://allowed.proxy.test:8081/e-flood HTTP/1.1\r\nHost: allowed.proxy.test\r\n\r\n',
+        );
+        expect(out.split('HTTP/1.1 100 Continue\r\n\r\n').length - 1).toBe(5000);
+        expect(out.endsWith('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok')).toBe(true);
+        expect(proxy.child.exitCode).toBe(null); // still serving
+      } finally {
+        server.kill('SIGKILL');
+      }
+    }, 60_000);
+
     it('residual (cooperative): a client that dials directly is not seen by the proxy', async () => {
       const before = proxy.logs().length;
       const r = await lab.go({ direct: 'direct+http://denied.proxy.test:8080/e-direct' });
