@@ -28,6 +28,7 @@
 
 struct __res_state; /* <resolv.h>'s resolver state, a parameter of the res_n* hooks (resquery.c) */
 struct sigevent;    /* <signal.h>: getaddrinfo_a's notification (gai_a.c) */
+struct timeval;     /* <sys/time.h>: the Sun RPC client's time-outs, by value (sunrpc.c) */
 
 enum eg_hook_id {
 #define HOOK(name, ret, params) EG_HOOK_##name,

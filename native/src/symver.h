@@ -17,6 +17,7 @@
 #endif
 __asm__(".symver dlsym,dlsym@" EG_BASE_VER);
 __asm__(".symver dladdr,dladdr@" EG_BASE_VER);
+__asm__(".symver dlvsym,dlvsym@" EG_BASE_VER); /* sunrpc.c: the Sun RPC client's compat symbols */
 __asm__(".symver pthread_sigmask,pthread_sigmask@" EG_BASE_VER);
 /* the shipped executables (egress-guard-agent, egress-guard-proxy): glibc 2.34 moved these into libc with a new
  * default version */

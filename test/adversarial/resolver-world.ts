@@ -6,7 +6,7 @@
  * Addresses (on the namespace's `lo`):
  *   10.77.0.53  the DNS server of the namespace's resolv.conf (A/AAAA from `records`, PTR from `ptr`, NXDOMAIN else)
  *   10.77.0.10  a service the policies allow (http :8080, tcp echo :443 and :8443)
- *   10.77.0.66  the attacker's address: what attacker-controlled names resolve to (http :8080, tcp echo :443)
+ *   10.77.0.66  the attacker's address: what attacker-controlled names resolve to (http :8080, tcp echo :443, udp :111)
  *
  * API
  * - `createResolverWorld({ prefix, hosts?, records?, ptr?, resolvConf? })` → world (destroy it in afterAll).
@@ -90,6 +90,7 @@ export async function createResolverWorld(o: ResolverWorldOptions): Promise<Reso
         { host: SERVICE_IP, port: 8443 },
         { host: ATTACKER_IP, port: 443 },
       ],
+      udp: [{ host: ATTACKER_IP, port: 111 }], // a portmapper's port: the Sun RPC client's first datagram
     });
     return {
       ns,
