@@ -7,7 +7,8 @@
  * compiler, no sources and no network: this is what `cdk synth` and `egress-guard layer` use by default.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHECKSUMS_FILE, type LayerArch, layerZipName, PROXY_LAYER_ZIP } from './contents.js';
@@ -87,4 +88,49 @@ function prebuiltZip(name: string, what: string): { zip: string; sha256: string 
     );
   }
   return { zip, sha256: actual };
+}
+
+/** The bytes of `name` in a zip whose entries are stored (as `./zip.ts` writes them); throws if absent or compressed. */
+export function storedEntry(zip: Buffer, name: string): Buffer {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0 || end + 22 > zip.length) throw new PrebuiltLayerError('E_LAYER_ZIP', 'not a zip (no end record)');
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  for (let i = 0; i < count && at + 46 <= end; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) break;
+    const nameLen = zip.readUInt16LE(at + 28);
+    const skip = nameLen + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+    if (zip.toString('utf8', at + 46, at + 46 + nameLen) === name) {
+      const method = zip.readUInt16LE(at + 10);
+      const size = zip.readUInt32LE(at + 24);
+      const local = zip.readUInt32LE(at + 42);
+      if (method !== 0 || local + 30 > end || zip.readUInt32LE(local) !== 0x04034b50) {
+        throw new PrebuiltLayerError('E_LAYER_ZIP', `${name}: not a stored entry`);
+      }
+      const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      if (data + size > end) throw new PrebuiltLayerError('E_LAYER_ZIP', `${name}: entry past the end of the zip`);
+      return zip.subarray(data, data + size);
+    }
+    at += 46 + skip;
+  }
+  throw new PrebuiltLayerError('E_LAYER_ZIP', `${name} is not in the zip`);
+}
+
+/**
+ * The interposer of this machine's architecture, from the shipped (checked) layer zip, for `egress-guard run` in an
+ * installed package (no sources, no compiler): extracted once to `$XDG_CACHE_HOME/egress-guard/<zip sha256>/`
+ * (default `~/.cache`), written atomically, mode 0755; later calls reuse it.
+ */
+export function prebuiltLibrary(env: NodeJS.ProcessEnv = process.env): string {
+  const layer = prebuiltLayer(process.arch === 'arm64' ? 'arm64' : 'x86_64');
+  const cache = env.XDG_CACHE_HOME || join(env.HOME || tmpdir(), '.cache');
+  const dir = join(cache, 'egress-guard', layer.sha256.slice(0, 16));
+  const lib = join(dir, 'libegressguard.so');
+  if (existsSync(lib)) return lib;
+  mkdirSync(dir, { recursive: true });
+  const bytes = storedEntry(readFileSync(layer.zip), 'egress-guard/lib/libegressguard.so');
+  const tmp = `${lib}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes, { mode: 0o755 });
+  renameSync(tmp, lib);
+  return lib;
 }

@@ -7,7 +7,9 @@
  *   `.egp` magic is used as is; anything else is compiled as YAML with the real compiler into a private temp dir
  *   (removed when the command exits). The child gets the **absolute** path (docs/LAMBDA.md "Exec wrapper and LD_PRELOAD":
  *   relative preload/policy paths break in children that change directory).
- * - Library: `EGRESS_GUARD_LIBRARY`, else `native/build/libegressguard.so` under the package root. It must exist:
+ * - Library: `EGRESS_GUARD_LIBRARY`, else `native/build/libegressguard.so` under the package root (a clone), else —
+ *   in an installed package, which has no sources — the library of the shipped layer zip, extracted once to a cache
+ *   directory (`prebuiltLibrary`, layer/build/prebuilt.ts). It must exist:
  *   glibc ignores a missing preload with a warning and runs the program unguarded, which `run` must never do silently.
  *   `LD_PRELOAD` gets the absolute library path prepended once (an entry already naming it is left alone; another
  *   copy of `libegressguard.so` is dropped so two guards never load into one process).
@@ -40,6 +42,7 @@ import {
 import { constants, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prebuiltLibrary } from '../../layer/build/prebuilt.js';
 import { GUARD_MODES, type GuardMode, parseWord, readGuardSettings } from '../config/rule.js';
 import { FLAG_ENFORCE, HEADER, MAGIC } from '../gen/format.js';
 import { compilePolicyFile, formatDiagnostic, PolicyError } from '../index.js';
@@ -125,7 +128,15 @@ export function packageRoot(): string {
 }
 
 export function defaultLibrary(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.EGRESS_GUARD_LIBRARY || join(packageRoot(), 'native/build/libegressguard.so'));
+  if (env.EGRESS_GUARD_LIBRARY) return resolve(env.EGRESS_GUARD_LIBRARY);
+  const built = join(packageRoot(), 'native/build/libegressguard.so');
+  if (existsSync(built) || existsSync(join(packageRoot(), 'native'))) return built;
+  // An installed package has no sources: the library of the shipped layer zip (layer/build/prebuilt.ts).
+  try {
+    return prebuiltLibrary(env);
+  } catch {
+    return built; // reported as E_RUN_LIBRARY_MISSING by the caller
+  }
 }
 
 /**

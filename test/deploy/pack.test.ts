@@ -147,6 +147,23 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
     const init = await run(...offline('node', ['node_modules/.bin/egress-guard', 'init']), { cwd: app, env });
     expect(init.status, init.out).toBe(0);
 
+    // `egress-guard run` from the installed package: no sources, so the library comes from the shipped zip.
+    const guarded = await run(
+      ...offline('node', [
+        'node_modules/.bin/egress-guard',
+        'run',
+        '--policy',
+        'policy.yaml',
+        '--',
+        '/bin/sh',
+        '-c',
+        'exit 7',
+      ]),
+      { cwd: app, env },
+    );
+    expect(guarded.status, guarded.out).toBe(7);
+    expect(readdirSync(join(work, '.cache', 'egress-guard'))).toHaveLength(1); // extracted once, under HOME
+
     // Act
     const cdk = join(root, 'node_modules', 'aws-cdk', 'bin', 'cdk');
     const synth = await run(...offline('node', [cdk, 'synth', '--no-notices', '-q', '-o', 'cdk.out']), {
