@@ -178,8 +178,8 @@ export class ProxyLab {
   }
 
   /** Sends a hand-written request head to the proxy (one TCP connection); returns what came back. */
-  async raw(head: string): Promise<string> {
-    const r = await this.ns.run(process.execPath, [RAW, LISTEN, Buffer.from(head).toString('base64')]);
+  async raw(head: string, pauseMs = 0): Promise<string> {
+    const r = await this.ns.run(process.execPath, [RAW, LISTEN, Buffer.from(head).toString('base64'), String(pauseMs)]);
     return r.stdout;
   }
 
