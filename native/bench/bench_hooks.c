@@ -3,6 +3,8 @@
  *   connect   a loopback TCP loop: socket, SO_LINGER{1,0} (no TIME_WAIT pile-up), connect, accept, close ×2
  *   gai       getaddrinfo("localhost", "80") + freeaddrinfo
  *   udpconnect connect() of a UDP socket to 127.0.0.1:9 (a short syscall: shows the guard's added ns per connect)
+ *   udpwrite  write() of 1 byte on a UDP socket connected to a loopback receiver (the write hooks' path for a
+ *             descriptor without flags: raw DNS and byte budgets must cost it nothing but a load)
  * in enforce mode with a 100-rule policy whose allowed traffic this is (the policy is written by this program with
  * the test writer; loopback allowed by the policy flag, as the compiler's default).
  *
@@ -69,6 +71,26 @@ static int child_udpconnect(long iters) {
     double t0 = now_ns();
     for (long i = 0; i < n; i++)
       if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return 5;
+    if (warm) printf("%.1f\n", (now_ns() - t0) / (double)n);
+  }
+  return 0;
+}
+
+/* write() on a connected UDP socket whose receiver never reads (full buffers drop datagrams; writes still succeed). */
+static int child_udpwrite(long iters) {
+  int rx = socket(AF_INET, SOCK_DGRAM, 0), fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a;
+  socklen_t al = sizeof a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(0x7F000001);
+  if (bind(rx, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(rx, (struct sockaddr *)&a, &al) != 0) return 6;
+  if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return 6;
+  for (int warm = 0; warm < 2; warm++) {
+    long n = warm ? iters * 10 : iters;
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++)
+      if (write(fd, "x", 1) != 1) return 6;
     if (warm) printf("%.1f\n", (now_ns() - t0) / (double)n);
   }
   return 0;
@@ -151,6 +173,7 @@ int main(int argc, char **argv) {
     long iters = atol(argv[3]);
     if (strcmp(argv[2], "connect") == 0) return child_connect(iters);
     if (strcmp(argv[2], "udpconnect") == 0) return child_udpconnect(iters);
+    if (strcmp(argv[2], "udpwrite") == 0) return child_udpwrite(iters);
     return child_gai(iters);
   }
   if (argc < 2) {
@@ -166,8 +189,8 @@ int main(int argc, char **argv) {
   int fd = mkstemp(policy);
   if (fd < 0 || write_policy(policy) != 0) return 2;
   close(fd);
-  const char *what[3] = {"connect", "gai", "udpconnect"};
-  for (int w = 0; w < 3; w++) {
+  const char *what[4] = {"connect", "gai", "udpconnect", "udpwrite"};
+  for (int w = 0; w < 4; w++) {
     double plain[99], guarded[99], ratio[99];
     for (int r = 0; r < rounds; r++) {
       double a, b;

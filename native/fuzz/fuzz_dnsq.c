@@ -1,9 +1,9 @@
 /*
- * fuzz_dnsq.c — libFuzzer harness for the raw-DNS question parser (src/dnsq.c, contract in src/dnsq.h).
+ * fuzz_dnsq.c — libFuzzer harness for the raw-DNS query grammar (src/dnsq.c, contract in src/dnsq.h).
  *
  * Input: any bytes as an outgoing DNS message (an exactly-sized heap block: ASan sees any overread). Invariants:
- *   - the result is EG_DNSQ_BAD, EG_DNSQ_NONE or EG_DNSQ_NAME, and parsing is deterministic;
- *   - the EG_DNSQ_PREFIX property of dnsq.h: parsing only the first 12 + 255 + 4 bytes gives the same answer;
+ *   - the result is EG_DNSQ_BAD or EG_DNSQ_NAME, and parsing is deterministic;
+ *   - the datagram is read whole: a NAME datagram is refused with any byte cut off its end or one byte added;
  *   - a NAME is at most 253 bytes, NUL-terminated at out_len, ASCII lower-case, with no byte <= 0x20 or 0x7f, no
  *     empty label (no leading, trailing or doubled dot) — so it can never smuggle a separator into a decision or a log;
  *   - round trip: encoding the name back into a one-question message and parsing that gives the same name.
@@ -33,11 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char out[256], again[256];
   size_t len = 0, len2 = 0;
   int r = eg_dnsq_name(msg, size, out, &len);
-  CHECK(r == EG_DNSQ_BAD || r == EG_DNSQ_NONE || r == EG_DNSQ_NAME);
+  CHECK(r == EG_DNSQ_BAD || r == EG_DNSQ_NAME);
   CHECK(eg_dnsq_name(msg, size, again, &len2) == r && len2 == len && memcmp(out, again, len) == 0);
-  if (size > EG_DNSQ_PREFIX) {
-    int rp = eg_dnsq_name(msg, EG_DNSQ_PREFIX, again, &len2);
-    CHECK(rp == r && len2 == len && memcmp(out, again, len) == 0);
+  if (r == EG_DNSQ_NAME) {
+    CHECK(eg_dnsq_name(msg, size - 1, again, &len2) == EG_DNSQ_BAD);
+    uint8_t *longer = malloc(size + 1);
+    memcpy(longer, msg, size);
+    longer[size] = 0;
+    CHECK(eg_dnsq_name(longer, size + 1, again, &len2) == EG_DNSQ_BAD);
+    free(longer);
   }
   if (r == EG_DNSQ_NAME) {
     CHECK(len <= 253 && out[len] == '\0' && strlen(out) == len);
@@ -50,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t wire[12 + 256 + 4];
     memset(wire, 0, 12);
     wire[5] = 1;
+    uint8_t qtc[4] = {0, 1, 0, 1}; /* A, IN */
     size_t w = 12, start = 0;
     for (size_t i = 0; i <= len; i++) {
       if (i == len || out[i] == '.') {
@@ -62,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
     }
     wire[w++] = 0;
-    memset(wire + w, 0, 4), w += 4;
+    memcpy(wire + w, qtc, 4), w += 4;
     uint8_t *exact = malloc(w);
     memcpy(exact, wire, w);
     CHECK(eg_dnsq_name(exact, w, again, &len2) == EG_DNSQ_NAME && len2 == len && memcmp(out, again, len) == 0);

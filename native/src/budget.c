@@ -58,7 +58,9 @@ static uint64_t pending[2]; /* bytes granted to calls in flight in this process,
 int eg_budget_adopt(int fd) {
   struct sockaddr_storage peer;
   socklen_t plen = sizeof peer;
-  if (fd < 0 || !eg_state_present() || getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) return 0;
+  if (fd < 0 || getpeername(fd, (struct sockaddr *)&peer, &plen) != 0) return 0;
+  eg_dns_adopt(fd, (struct sockaddr *)&peer, plen); /* raw DNS is decided with or without a state file (dns.c) */
+  if (!eg_state_present()) return 0;
   return eg_budget_note_dest(fd, (struct sockaddr *)&peer, plen);
 }
 
@@ -83,11 +85,10 @@ static void adopt_inherited(void) {
 
 void eg_budget_init(void) {
   __atomic_store_n(&seen_gen, eg_state_trip_gen(), __ATOMIC_RELAXED);
-  if (eg_state_present()) adopt_inherited();
+  adopt_inherited(); /* also marks inherited port-53 sockets EG_FD_DNS */
 }
 
 void eg_budget_adopt_rights(const struct msghdr *msg) {
-  if (!eg_state_present()) return;
   struct msghdr *m = (struct msghdr *)(uintptr_t)msg; /* CMSG_NXTHDR takes a non-const header; nothing is written */
   for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0)) continue;

@@ -99,8 +99,9 @@ void eg_dest_read(struct eg_dest *d, const void *sa, socklen_t len, int op, stru
     if (op != EG_DEST_MSG) return; /* EINVAL from the kernel before it reads the address */
     d->len = len = sizeof d->copy;
   }
-  memset(&d->copy, 0, sizeof d->copy);
   memcpy(&d->copy, sa, len);
+  if (len < sizeof(struct sockaddr_in6)) /* the most this file reads back: a 24-byte IPv6 address's scope id is 0 */
+    memset((char *)&d->copy + len, 0, sizeof(struct sockaddr_in6) - len);
   d->sa = (const struct sockaddr *)&d->copy;
   if (len < sizeof(sa_family_t)) return;
   switch (d->copy.ss_family) {
@@ -123,7 +124,7 @@ const struct sockaddr *eg_dest_plain(const struct eg_dest *d, struct sockaddr_st
     *len = d->len;
     return d->sa;
   }
-  memset(buf, 0, sizeof *buf);
+  memset(buf, 0, sizeof(struct sockaddr_in6));
   if (!d->ip.is_v6) {
     struct sockaddr_in *in = (struct sockaddr_in *)buf;
     in->sin_family = AF_INET;

@@ -6,7 +6,9 @@
 #define EG_DEST_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
+#include "dnsq.h"
 #include "guard.h"
 
 /* What the guard asked the kernel about a socket, lazily: -1 = not asked yet. One per hook call. */
@@ -58,11 +60,10 @@ int eg_check_dest(struct eg_sock *s, const struct eg_dest *d, const char *event,
     EG_HIDDEN;
 
 /* --- dns.c: raw DNS datagrams (contract at the top of dns.c) --- */
-#define EG_DNS_MAX 512 /* the largest query datagram the guard lets through (docs/INTERPOSER.md "Raw DNS") */
 struct eg_dnsbuf {
   int use; /* 1: b/len hold the whole datagram, and the caller sends them instead of its own buffer */
   size_t len;
-  uint8_t b[EG_DNS_MAX];
+  uint8_t b[EG_DNSQ_MAX]; /* the largest query datagram the grammar accepts (dnsq.h) */
 };
 struct iovec;
 /* 1 when this datagram goes to UDP port 53: the explicit destination's port, or (EG_DEST_NONE) the connected peer's
@@ -72,5 +73,10 @@ int eg_dns_target(struct eg_sock *s, const struct eg_dest *d) EG_HIDDEN;
  * priv's bytes when priv->use), 0 = refused (enforce). */
 int eg_dns_decide(const void *buf, size_t n, const struct iovec *iov, size_t iovcnt, const char *call,
                   struct eg_dnsbuf *priv) EG_HIDDEN;
+/* The write family (write, writev, pwritev2 at the current offset) on fd: when fd is a UDP socket connected to port
+ * 53 (eg_dns_target), its datagram is copied into priv and decided as above; otherwise nothing happens. Returns 1 =
+ * proceed (with priv's bytes when priv->use), 0 = refused (errno EACCES). Mode off and re-entry: 1. */
+int eg_dns_write(int fd, const void *buf, size_t n, const struct iovec *iov, size_t iovcnt, const char *call,
+                 struct eg_dnsbuf *priv) EG_HIDDEN;
 
 #endif

@@ -11,16 +11,20 @@
  *    parsed (its mark is dropped then); descriptors beyond the table are always asked. Only UDP sockets are parsed
  *    (SO_TYPE/SO_PROTOCOL): TCP to port 53 (a 2-byte length prefix, possibly split sends) is decided on its
  *    destination only.
- *  - eg_dns_decide: the whole datagram (at most EG_DNS_MAX bytes) is copied from the buffer or the iovecs into the
- *    caller's private buffer, parsed there (src/dnsq.h) and decided; the caller then sends that copy, so another
- *    thread cannot change the question between the decision and the send (priv->use; a datagram too large to copy
+ *  - eg_dns_decide: the whole datagram (at most EG_DNSQ_MAX bytes) is copied from the buffer or the iovecs into the
+ *    caller's private buffer, read there with the one query grammar of src/dnsq.h and decided; the caller then sends
+ *    that copy, so another thread cannot change the question between the decision and the send (priv->use; a datagram too large to copy
  *    is denied, and in audit mode sent as it was). A name is decided with decide_name, port
  *    and protocol unknown (FORMAT.md), logged as event `dns` with the given call ("sendto(dns)" …) and `host`; a
- *    datagram the parser refuses, or one larger than EG_DNS_MAX, is denied with rule `dns-malformed`; a message with
- *    no question passes. Returns 1 when the send may proceed, 0 when enforce mode blocks it.
+ *    datagram outside the grammar (no question or several, trailing bytes, other records, larger than EG_DNSQ_MAX …)
+ *    is denied with rule `dns-malformed`. Returns 1 when the send may proceed, 0 when enforce mode blocks it.
+ *  - eg_dns_adopt: descriptors the process did not connect itself — inherited across exec (read from /proc/self/fd at
+ *    init) or received as SCM_RIGHTS — are marked by their peer, so a DNS socket handed to a child is still decided.
+ *  - eg_dns_write: the same for the write family (write, writev, pwritev2), which always sends to the connected peer.
  *  - No allocation, no stdio, no lock (atomic operations): safe in signal handlers and after fork.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -76,7 +80,28 @@ int eg_dns_decide(const void *buf, size_t n, const struct iovec *iov, size_t iov
   char name[256];
   size_t len = 0;
   int r = gather(buf, n, iov, iovcnt, priv) ? eg_dnsq_name(priv->b, priv->len, name, &len) : EG_DNSQ_BAD;
-  if (r == EG_DNSQ_NONE) return 1;
   struct eg_query q = {"dns", call, r == EG_DNSQ_NAME ? name : NULL, len, NULL, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN};
   return eg_check(&q, "EACCES");
+}
+
+int eg_dns_write(int fd, const void *buf, size_t n, const struct iovec *iov, size_t iovcnt, const char *call,
+                 struct eg_dnsbuf *priv) {
+  priv->use = 0;
+  if (!eg_fd_maybe_dns(fd) || eg_inside()) return 1;
+  eg_init();
+  if (eg.mode == EG_MODE_OFF) return 1;
+  int saved = errno;
+  eg_enter();
+  struct eg_sock s = EG_SOCK(fd);
+  struct eg_dest none = {.kind = EG_DEST_NONE, .port = EGP_PORT_UNKNOWN};
+  int ok = !eg_dns_target(&s, &none) || eg_dns_decide(buf, n, iov, iovcnt, call, priv);
+  eg_leave();
+  errno = ok ? saved : EACCES;
+  return ok;
+}
+
+void eg_dns_adopt(int fd, const struct sockaddr *peer, socklen_t len) {
+  egp_ip ip;
+  int port;
+  if (eg_sockaddr_ip(peer, len, &ip, &port) && port == 53) eg_fd_set(fd, EG_FD_DNS);
 }

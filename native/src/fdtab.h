@@ -41,11 +41,14 @@ static inline unsigned eg_fd_flags(int fd) {
   return (unsigned)(__atomic_load_n(&eg_fdtab[fd], __ATOMIC_RELAXED) & EG_FD_FLAG_MASK);
 }
 
-/* 1 when a send without an address on fd must be confirmed as raw DNS (dns.c): marked, or beyond the table. */
 /* 1 when transfers on fd are counted for budgets (budget.c): one load for a descriptor the guard does not know. */
 static inline int eg_fd_egress(int fd) { return (eg_fd_flags(fd) & EG_FD_EGRESS) != 0; }
 
+/* 1 when a send without an address on fd must be confirmed as raw DNS (dns.c): marked, or beyond the table. */
 static inline int eg_fd_maybe_dns(int fd) { return (eg_fd_flags(fd) & (EG_FD_DNS | EG_FD_UNTRACKED)) != 0; }
+
+/* The flags a write-family call (write.c) must look at: raw DNS, budgets. 0 = straight to libc. */
+#define EG_FD_WRITE_WATCH ((unsigned)(EG_FD_DNS | EG_FD_UNTRACKED | EG_FD_EGRESS))
 
 /* This process owns the table (init, and fork's child handler): clears and copies made by a vfork child, which
  * shares the memory but not the descriptors, are ignored (fdtab.c). */

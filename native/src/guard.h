@@ -120,6 +120,11 @@ const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
  * (with the name bound to the address, as decisions see it). */
 int eg_is_egress_dest(const struct sockaddr *sa, socklen_t len) EG_HIDDEN;
 
+/* --- dns.c --- */
+/* A socket the process did not connect itself (inherited across exec, received as SCM_RIGHTS): marked EG_FD_DNS when
+ * its peer is port 53, so its datagrams are decided like those of a socket connect() marked (budget.c adopts them). */
+void eg_dns_adopt(int fd, const struct sockaddr *peer, socklen_t len) EG_HIDDEN;
+
 /* --- state.c: the shared invoke-state file, version 2 (docs/STATE.md; flag bits and trip values: gen/state.h) --- */
 enum { EG_IO_RX = 0, EG_IO_TX = 1 };                        /* io_rx / io_tx */
 enum { EG_TRIP_RX = 0, EG_TRIP_TX = 1, EG_TRIP_TOTAL = 2 }; /* rx_trip_at / tx_trip_at / total_trip_at */

@@ -24,7 +24,11 @@
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
+#include "dest.h"
+#include "dnsio.h"
+#include "fdtab.h"
 #include "hook.h"
 
 #ifndef SYS_close_range
@@ -77,6 +81,44 @@ static int x32_common(long k) {
   }
 }
 
+/* A write-family number on a descriptor marked EG_FD_DNS (write.c's steps through syscall()): 1 with *ret when the call
+ * was refused or made here (sendfile, splice, or a datagram sent from the guard's copy); 0 to go on as usual. */
+static int dns_write(long k, long nr, long a[6], long *ret) {
+  struct eg_dnsbuf dns;
+  struct iovec one;
+  int fd = (int)a[0];
+  ssize_t r;
+  switch (k) {
+  case SYS_sendfile:
+    if (!eg_dns_sendfile(fd, (int)a[1], (off_t *)a[2], (size_t)a[3], "syscall(sendfile,dns)", eg_write_out, &r))
+      return 0;
+    *ret = r;
+    return 1;
+  case SYS_splice:
+    if (!eg_dns_splice(fd, (loff_t *)a[1], (int)a[2], (size_t)a[4], (unsigned int)a[5], "syscall(splice,dns)",
+                       eg_write_out, &r))
+      return 0;
+    *ret = r;
+    return 1;
+  case SYS_write:
+    if (!eg_dns_write(fd, (const void *)a[1], (size_t)a[2], NULL, 0, "syscall(write,dns)", &dns)) break;
+    if (!dns.use) return 0;
+    *ret = eg_raw_syscall(nr, fd, (long)dns.b, (long)dns.len, a[3], a[4], a[5]);
+    return 1;
+  default: /* writev, pwritev2 */
+    if ((k == SYS_pwritev2 && a[3] != -1) || a[1] == 0 || a[2] <= 0) return 0;
+    if (!eg_dns_write(fd, NULL, 0, (const struct iovec *)a[1], (size_t)a[2],
+                      k == SYS_writev ? "syscall(writev,dns)" : "syscall(pwritev2,dns)", &dns))
+      break;
+    if (!dns.use) return 0;
+    one.iov_base = dns.b, one.iov_len = dns.len;
+    *ret = eg_raw_syscall(nr, fd, (long)&one, 1, a[3], a[4], a[5]);
+    return 1;
+  }
+  *ret = -1; /* refused: errno is EACCES */
+  return 1;
+}
+
 EG_EXPORT long syscall(long nr, ...) {
   long a[6];
   va_list ap;
@@ -122,6 +164,15 @@ EG_EXPORT long syscall(long nr, ...) {
   case SYS_execve:
   case SYS_execveat:
     return eg_syscall_exec((long (*)(long, ...))EG_REAL(syscall), nr, a);
+  case SYS_write:
+  case SYS_writev:
+  case SYS_pwritev2:
+  case SYS_sendfile:
+  case SYS_splice: {
+    long r;
+    if (EG_UNLIKELY(eg_fd_maybe_dns(k == SYS_splice ? (int)a[2] : fd)) && dns_write(k, nr, a, &r)) return r;
+    break;
+  }
   default:
     break;
   }

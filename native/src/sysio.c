@@ -1,6 +1,6 @@
 /*
  * sysio.c — the transfer system calls made through syscall(2) (SYS_read, SYS_write, SYS_readv, SYS_writev,
- * SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg, SYS_sendfile, SYS_splice): byte
+ * SYS_pwritev2 at offset -1, SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg, SYS_sendfile, SYS_splice): byte
  * budgets exactly as for their libc hooks (read.c, write.c, recv.c, send.c; contract in budget.c). A compromised
  * dependency can reach syscall() without native code (Python's ctypes), so this route is not left open.
  *
@@ -84,11 +84,15 @@ int eg_sys_io(eg_syscall_raw_fn real, long nr, long raw_nr, const long args[6], 
     s.len_arg = 2;
     len = (size_t)args[2];
     break;
+  case SYS_pwritev2:
+    if (args[3] != -1) return 0; /* at a file offset: a socket refuses it (ESPIPE) */
+    /* at the current offset it is writev (its flags, args[5], are kept) */
+    __attribute__((fallthrough));
   case SYS_readv:
   case SYS_writev:
     if (args[1] == 0 || args[2] <= 0) return 0;
     dir = nr == SYS_readv ? EG_IO_RX : EG_IO_TX;
-    call = nr == SYS_readv ? "syscall(readv)" : "syscall(writev)";
+    call = nr == SYS_readv ? "syscall(readv)" : nr == SYS_writev ? "syscall(writev)" : "syscall(pwritev2)";
     s.iov = (const struct iovec *)args[1];
     s.iovcnt = (int)args[2];
     len = s.total = eg_iov_total(s.iov, (size_t)s.iovcnt);

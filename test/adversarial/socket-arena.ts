@@ -12,7 +12,8 @@
  *   listens), DENIED / DENIED6 (denied),
  *   NAMESERVER / NAMESERVER6 (port 53 only; a DNS server there answers `allowed.test`). Listeners on each: UDP sink SINK, TCP echo
  *   ECHO; DNS on NAMESERVER:53. The policy allows the name `allowed.test`; every other name is denied.
- * - `await arena.run(args, { privileged?, env?, timeoutMs? })` runs `python3 programs/<args…>` (as nobody unless
+ * - `await arena.run(args, { privileged?, env?, timeoutMs? })` runs `programs/<args…>` with python3 (`.py`), node
+ *   (`.mjs`) or as built (`.c`), as nobody unless
  *   `privileged`: root inside the namespace, for attempts that need CAP_NET_RAW) with the guard preloaded; returns
  *   `{ status, stdout, stderr, logs, results }` (`results`: the JSON lines the program printed).
  * - `await arena.settled(tag)`: programs end every run by sending the datagram `sentinel:<tag>` to ALLOWED:SINK; this
@@ -41,6 +42,8 @@ import { Netns, type NetnsServer, runChild } from '../support/netns.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const PROGRAMS = join(HERE, 'programs');
 export const PY = '/usr/bin/python3';
+/** The node running the tests (readable by nobody: it is checked in needSocketArena). */
+export const NODE = process.execPath;
 export const ALLOWED = '10.89.0.1';
 /** Allowed, with no listener: traffic there does not crowd the witness. */
 export const QUIET = '10.89.0.3';
@@ -77,7 +80,12 @@ export function needSocketArena(): boolean {
     needNetns() &&
     needLibrary() &&
     need('setpriv', isRoot() && runs('setpriv', ['--version']), 'needs root and setpriv (util-linux)') &&
-    need('/usr/bin/python3', runs(PY, ['-c', 'pass']), `${PY} does not run`)
+    need('/usr/bin/python3', runs(PY, ['-c', 'pass']), `${PY} does not run`) &&
+    need(
+      'node readable by nobody',
+      runs('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', NODE, '-e', '0']),
+      `${NODE} cannot be run by an unprivileged user`,
+    )
   );
 }
 
@@ -175,7 +183,7 @@ export class SocketArena {
     return join(this.dir, 'programs', name);
   }
 
-  /** Runs `python3 programs/<args[0]> args…` (or a built C program when args[0] has no `.py`) under the guard. */
+  /** Runs `programs/<args[0]> args…` under the guard (python3 for `.py`, node for `.mjs`, else a built C program). */
   async run(
     args: string[],
     o: { privileged?: boolean; env?: Record<string, string>; timeoutMs?: number } = {},
@@ -191,7 +199,8 @@ export class SocketArena {
       ...(o.env ?? {}),
     };
     const [first = '', ...rest] = args;
-    const cmd = first.endsWith('.py') ? [PY, this.program(first), ...rest] : [this.program(first), ...rest];
+    const interpreter = first.endsWith('.py') ? [PY] : first.endsWith('.mjs') ? [NODE] : [];
+    const cmd = [...interpreter, this.program(first), ...rest];
     const who = o.privileged ? [] : ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
     const envArgs = ['env', '-i', 'PATH=/usr/bin:/bin', ...Object.entries(guard).map(([k, v]) => `${k}=${v}`)];
     const argv = [...who, ...envArgs, ...cmd];

@@ -3,8 +3,10 @@
 A forked helper (plain Python, on the other core) rewrites, in a tight loop, a page of shared memory that holds the
 destination address / the msghdr / the DNS question the parent passes to sendto, sendmsg, connect or send, switching
 between an allowed value and a denied one. If the guard decided on the caller's bytes and then let the kernel read
-them again, some of the ITERATIONS calls would carry the denied value to the kernel. Prints one JSON line per mode
-{"mode", "ok", "refused", "other"} and ends with the datagram `sentinel:<tag>` to ALLOWED:SINK.
+them again, some calls would carry the denied value to the kernel. The parent makes at least ITERATIONS calls, and
+goes on (up to 20 times as many) until both values have been seen by at least 50 calls each, so the race really ran
+however the helper was scheduled. Prints one JSON line per mode {"mode", "calls", "ok", "refused", "other"} and ends
+with the datagram `sentinel:<tag>` to ALLOWED:SINK.
 
 usage: socket_race.py TAG MODE ALLOWED QUIET DENIED NAMESERVER SINK ECHO ITERATIONS
 QUIET is an allowed address with no listener (datagrams to it do not crowd the witness); ALLOWED:SINK gets the
@@ -56,8 +58,9 @@ class MsgHdr(ctypes.Structure):
 
 
 def flip_forever(mm: mmap.mmap, off: int, a: bytes, b: bytes) -> None:
-    """The helper: never returns (killed by the parent)."""
+    """The helper: never returns (killed by the parent). Byte 3000 of the page says it is running."""
     end = off + len(a)
+    mm[3000] = 1
     while True:
         mm[off:end] = a
         mm[off:end] = b
@@ -93,13 +96,18 @@ def main() -> None:
     helper = os.fork()
     if helper == 0:
         flip_forever(mm, *flip)
-    counts = {"ok": 0, "refused": 0, "other": 0}
+    while mm[3000] == 0:
+        os.sched_yield()
+    counts = {"calls": 0, "ok": 0, "refused": 0, "other": 0}
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     if mode == "dns-bytes":
         u.connect((ns, 53))
         u.settimeout(2)
     try:
-        for _ in range(iterations):
+        for i in range(iterations * 20):
+            if i >= iterations and counts["ok"] >= 50 and counts["refused"] >= 50:
+                break
+            counts["calls"] += 1
             ctypes.set_errno(0)
             if mode == "sendto-addr":
                 rc = libc.sendto(u.fileno(), ctypes.c_void_p(base + 1024), len(payload), 0, ctypes.c_void_p(base), 16)
