@@ -182,9 +182,11 @@ stop = True
 t.join()
 print(json.dumps(n))`,
     });
-    expect(r.out, explainRun(r)).toBeGreaterThan(100);
+    expect(r.status, explainRun(r)).toBe(0);
     expect(r.queries.filter(denied), explainRun(r)).toEqual([]);
-    expect(r.queries.filter((q) => q === 'ok.example.com').length).toBeGreaterThan(10); // the allowed name was asked
+    // both sides of the race were exercised: the allowed name was asked, the denied one refused
+    expect(r.queries.filter((q) => q === 'ok.example.com').length).toBeGreaterThan(0);
+    expect(guardLines(r.logs, { event: 'dns', host: 'bad.example.com', blocked: true }).length).toBeGreaterThan(0);
   });
 
   it('a name below localhost that glibc sends to DNS is decided like any other name (no loopback builtin)', async () => {

@@ -69,6 +69,8 @@ export interface ResolverWorld {
   destroy(): void;
 }
 
+let markers = 0;
+
 export async function createResolverWorld(o: ResolverWorldOptions): Promise<ResolverWorld> {
   const ns = Netns.create({
     prefix: o.prefix,
@@ -116,9 +118,13 @@ export async function createResolverWorld(o: ResolverWorldOptions): Promise<Reso
           timeoutMs: a.timeoutMs,
           cwd: '/tmp',
         });
-        // a query sent just before the script exited is on its way to the server's stdout: give it a moment
-        await dns.waitFor(() => false, 200);
-        const questions = dns.events.slice(before).filter((e) => e.kind === 'dns');
+        // Queries the script sent may still be in the server's socket or pipe: ask for a marker name afterwards
+        // (unguarded, from the same namespace); once the server has recorded it, it has recorded everything before it.
+        const marker = `end-${++markers}.marker.test`;
+        await ns.run('getent', ['hosts', `${marker}.`], { timeoutMs: 20_000 }); // absolute: no search list
+        const seen = await dns.waitFor((evs) => evs.some((e) => e.kind === 'dns' && e.name === marker), 20_000);
+        if (!seen) throw new Error(`the DNS server did not record the marker query ${marker}`);
+        const questions = dns.events.slice(before).filter((e) => e.kind === 'dns' && !e.name?.endsWith('.marker.test'));
         const last = r.stdout.trim().split('\n').pop() ?? '';
         let out: unknown = null;
         try {
