@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readLookupName } from '../../policy/names/lookup.js';
+import { nameProblem, normalizeName } from '../../policy/names/normalize.js';
 import { need, runs } from '../support/capability.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -96,5 +97,29 @@ describe.skipIf(!haveCc)('lookup names: C (dnsname.c) and TypeScript (policy/nam
     const ok = c.filter((x) => x !== null).length;
     expect(ok).toBeGreaterThan(2_000);
     expect(names.length - ok).toBeGreaterThan(2_000);
+  });
+
+  it('every name a policy can hold reads as the compiler normalises it (any case, a trailing dot, escaped letters)', () => {
+    const next = prng(0xc0de);
+    const pick = (chars: string) => chars[next(chars.length)] as string;
+    const label = () =>
+      Array.from({ length: 1 + next(12) }, () => pick('abcdefghijklmnopqrstuvwxyz0123456789-_')).join('');
+    let checked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const name = Array.from({ length: 1 + next(4) }, label).join('.');
+      const norm = normalizeName(name);
+      if (nameProblem(norm) !== null) continue;
+      checked++;
+      // what a program may pass for it: upper case, a trailing dot, a letter as a \DDD escape
+      const upper = name.toUpperCase();
+      const dotted = `${name}.`;
+      const k = next(name.length);
+      const c = name.charCodeAt(k);
+      const escaped = c === 0x2e ? name : `${name.slice(0, k)}\\${String(c).padStart(3, '0')}${name.slice(k + 1)}`;
+      for (const spelling of [name, upper, dotted, escaped]) {
+        expect(readLookupName(spelling), spelling).toBe(norm);
+      }
+    }
+    expect(checked).toBeGreaterThan(10_000);
   });
 });
