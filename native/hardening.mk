@@ -63,7 +63,7 @@ $(FUZZ_DIR)/fuzz_egp: fuzz/fuzz_egp.c $(CORE_SRCS) $(HEADERS) | $(FUZZ_DIR)
 $(FUZZ_DIR)/fuzz_json: fuzz/fuzz_json.c src/json.c src/json.h | $(FUZZ_DIR)
 	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_json.c src/json.c
 
-$(FUZZ_DIR)/fuzz_dnsq: fuzz/fuzz_dnsq.c src/dnsq.c src/dnsq.h | $(FUZZ_DIR)
+$(FUZZ_DIR)/fuzz_dnsq: fuzz/fuzz_dnsq.c src/dnsq.c src/dnsq.h src/dnsname.h | $(FUZZ_DIR)
 	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_dnsq.c src/dnsq.c
 
 $(FUZZ_DIR)/fuzz_dnsname: fuzz/fuzz_dnsname.c src/dnsname.c src/dnsname.h | $(FUZZ_DIR)

@@ -10,9 +10,6 @@
 #define WIRE_MAX 255 /* NS_MAXCDNAME: length bytes + label bytes + the root */
 #define LABEL_MAX 63
 
-/* A label byte the policy's text form can carry: printable ASCII, no dot (a dot would split the label). */
-static int readable(unsigned c) { return c > 0x20 && c < 0x7f && c != '.'; }
-
 static int digit(unsigned c) { return c >= '0' && c <= '9'; }
 
 int eg_dnsname_read(const char *src, char out[256], size_t *out_len) {
@@ -49,7 +46,7 @@ int eg_dnsname_read(const char *src, char out[256], size_t *out_len) {
     }
     if (wire >= WIRE_MAX) return EG_DNSNAME_BAD;
     wire++;
-    if (!readable(c)) return EG_DNSNAME_BAD;
+    if (!eg_dnsname_byte_ok(c)) return EG_DNSNAME_BAD;
     out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
   }
   if (c == 0) { /* ended without a final dot: close the last label and add the root */

@@ -28,6 +28,10 @@
 
 enum { EG_DNSNAME_BAD = -1, EG_DNSNAME_OK = 0 };
 
+/* A label byte a policy's text form can carry: printable ASCII other than '.'. The one rule of what a name may hold,
+ * for lookup names (below) and for the question of a raw DNS datagram (dnsq.c). */
+static inline int eg_dnsname_byte_ok(unsigned c) { return c > 0x20 && c < 0x7f && c != '.'; }
+
 int eg_dnsname_read(const char *src, char out[256], size_t *out_len);
 
 #endif

@@ -3,6 +3,8 @@
  */
 #include "dnsq.h"
 
+#include "dnsname.h"
+
 static unsigned u16(const uint8_t *p) { return ((unsigned)p[0] << 8) | p[1]; }
 
 /* The question name at p[*i]: into out/len; 0 when it breaks the grammar. */
@@ -20,7 +22,7 @@ static int qname(const uint8_t *p, size_t n, size_t *i, char out[256], size_t *l
     if (*len > 0) out[(*len)++] = '.';
     for (unsigned k = 0; k < lab; k++) {
       uint8_t c = p[(*i)++];
-      if (c <= 0x20 || c == '.' || c == 0x7f) return 0;
+      if (!eg_dnsname_byte_ok(c)) return 0; /* the one rule of lookup names (dnsname.h) */
       if (c >= 'A' && c <= 'Z') c = (uint8_t)(c - 'A' + 'a');
       out[(*len)++] = (char)c;
     }

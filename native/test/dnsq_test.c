@@ -67,8 +67,8 @@ int main(void) {
   check(name_is(N("\7ExAmPle\3COM\0"), "example.com"), "ASCII is lower-cased");
   check(name_is(N("\0"), ""), "the root name is the empty string");
   check(name_is(N("\4_sip\4_udp\1x\0"), "_sip._udp.x"), "underscores pass");
-  check(name_is(N("\3\xc3\xa9t\0"), "\xc3\xa9t"), "non-ASCII bytes are kept (they match no rule)");
-  check(name_is(N("\3\xff\xfe\x80\0"), "\xff\xfe\x80"), "invalid UTF-8 is kept as bytes");
+  check(verdict(1, N("\3\xc3\xa9t\0"), 4) == EG_DNSQ_BAD, "non-ASCII bytes are refused, as in lookup names");
+  check(verdict(1, N("\3\xff\xfe\x80\0"), 4) == EG_DNSQ_BAD, "invalid UTF-8 is refused");
   {
     uint8_t b[600];
     size_t n = build(b, 1, N("\3abc\0"), 4);
