@@ -28,6 +28,7 @@ const char *eg_rule_display(int32_t rule, uint32_t *len) {
   case EG_RULE_POLICY_ERROR: s = "policy-error"; break;
   case EG_RULE_DNS_MALFORMED: s = "dns-malformed"; break;
   case EG_RULE_UNSUPPORTED_CALL: s = "unsupported-call"; break;
+  case EG_RULE_SOCKET_REDIRECT: s = "socket-redirect"; break;
   default:
     if (eg.policy_ok) {
       s = egp_rule_name(&eg.policy, rule, len);
@@ -108,23 +109,29 @@ static void decide(const struct eg_query *q, egp_decision *d) {
 }
 
 /* Count and log a decision; 1 when the call may proceed. */
-static int apply(const struct eg_query *q, const egp_decision *d, const char *errno_name) {
+static int apply(const struct eg_query *q, const char *option, const egp_decision *d, const char *errno_name) {
   int blocked = !d->allow && eg.mode == EG_MODE_ENFORCE;
   eg_state_count(d->allow ? EG_COUNT_ALLOWED : EG_COUNT_DENIED);
   if (blocked) eg_state_count(EG_COUNT_BLOCKED);
-  eg_log_decision(q, d->allow, blocked, d->rule, errno_name);
+  eg_log_decision_opt(q, option, d->allow, blocked, d->rule, errno_name);
   return !blocked;
 }
 
 int eg_check(const struct eg_query *q, const char *errno_name) {
   egp_decision d;
   decide(q, &d);
-  return apply(q, &d, errno_name);
+  return apply(q, NULL, &d, errno_name);
+}
+
+int eg_check_option(const char *option, const char *call) {
+  struct eg_query q = {"sockopt", call, NULL, 0, NULL, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN};
+  egp_decision d = {.allow = 0, .rule = EG_RULE_SOCKET_REDIRECT};
+  return apply(&q, option, &d, "EACCES");
 }
 
 int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_name) {
   egp_decision d = {.allow = 0, .rule = rule};
-  return apply(q, &d, errno_name);
+  return apply(q, NULL, &d, errno_name);
 }
 
 /*

@@ -115,6 +115,9 @@ int eg_check(const struct eg_query *q, const char *errno_name) EG_HIDDEN;
 /* The same for a call the guard refuses whatever the policy says (`rule`: e.g. EG_RULE_DNS_MALFORMED for a lookup
  * name the resolver would not read as one DNS name): counted and logged as a deny; blocked in enforce mode only. */
 int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_name) EG_HIDDEN;
+/* eg_check_denied for a socket option or control message (event `sockopt`, rule `socket-redirect`, the `option`
+ * field naming it: sockopt.c). */
+int eg_check_option(const char *option, const char *call) EG_HIDDEN;
 const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
 /* 1 when sa is an AF_INET/AF_INET6 destination that is egress: not loopback, not the Runtime API or X-Ray endpoint
  * (with the name bound to the address, as decisions see it). */
@@ -242,6 +245,9 @@ void eg_own_atfork_child(void) EG_HIDDEN;
 void eg_log_open(void) EG_HIDDEN;
 /* One decision line (docs/LOGGING.md "Network events"). */
 void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t rule, const char *errno_name) EG_HIDDEN;
+/* The same with an `option` field (event `sockopt`: the socket option or control message decided; NULL: none). */
+void eg_log_decision_opt(const struct eg_query *q, const char *option, int allow, int blocked, int32_t rule,
+                         const char *errno_name) EG_HIDDEN;
 void eg_log_policy_error(const char *code, const char *path, const char *what, int fail_closed, uint64_t expected,
                          uint64_t got, int has_expected) EG_HIDDEN;
 /* A configuration variable with an unusable value (event `policy`, fields `variable`, `value`; level 40). */

@@ -89,6 +89,8 @@ ssize_t eg_sendto(const struct eg_via *v, int fd, const void *buf, size_t n, int
                   socklen_t len) EG_HIDDEN;
 ssize_t eg_sendmsg(const struct eg_via *v, int fd, const struct msghdr *msg, int flags) EG_HIDDEN;
 int eg_sendmmsg(const struct eg_via *v, int fd, struct mmsghdr *vec, unsigned int vlen, int flags) EG_HIDDEN;
+/* sockopt.c */
+int eg_setsockopt(const struct eg_via *v, int fd, int level, int name, const void *val, socklen_t len) EG_HIDDEN;
 /* close.c */
 int eg_close(const struct eg_via *v, int fd) EG_HIDDEN;
 int eg_close_range(const struct eg_via *v, unsigned int first, unsigned int last, int flags) EG_HIDDEN;

@@ -130,6 +130,11 @@ static int seen_before(uint64_t fp) {
 }
 
 void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t rule, const char *errno_name) {
+  eg_log_decision_opt(q, NULL, allow, blocked, rule, errno_name);
+}
+
+void eg_log_decision_opt(const struct eg_query *q, const char *option, int allow, int blocked, int32_t rule,
+                         const char *errno_name) {
   if (eg.level == EG_LEVEL_OFF) return;
   if (!blocked && allow && eg.level < EG_LEVEL_ALLOW) return;
   uint32_t rlen = 0;
@@ -140,6 +145,7 @@ void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t r
     uint64_t fp = 0xcbf29ce484222325ull;
     fp = fp_mix(fp, q->event, strlen(q->event) + 1);
     if (q->host) fp = fp_mix(fp, q->host, q->host_len);
+    if (option) fp = fp_mix(fp, option, strlen(option));
     fp = fp_mix(fp, "\0", 1);
     fp = fp_mix(fp, ipbuf, iplen);
     int meta[3] = {q->port, q->proto, allow};
@@ -162,6 +168,7 @@ void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t r
   } else if (q->host) {
     sb_add(&m, q->host, q->host_len);
   }
+  if (option) sb_str(&m, option);
   if (!allow) sb_str(&m, blocked ? " (blocked)" : eg.mode == EG_MODE_ENFORCE ? "" : " (would block)");
 
   char buf[EG_LOG_LINE_MAX];
@@ -170,6 +177,7 @@ void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t r
   common(&j, allow ? 30 : blocked ? 50 : 40, m.b, m.n, q->event);
   if (q->host) jb_str(&j, "host", q->host, q->host_len);
   if (q->ip) jb_str(&j, "ip", ipbuf, iplen);
+  if (option) jb_str(&j, "option", option, strlen(option));
   if (q->port != EGP_PORT_UNKNOWN) jb_u64(&j, "port", (uint64_t)q->port);
   const char *pn = proto_name(q->proto);
   if (pn) jb_str(&j, "proto", pn, 3);

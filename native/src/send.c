@@ -12,9 +12,12 @@
  *    EG_FD_DNS — also has its question decided, logged with via->dns_call; the kernel then gets the guard's private
  *    copy of the datagram. send() is hooked for this (c-ares in Node 20 sends its queries with send() on a connected
  *    UDP socket); on an unmarked descriptor it costs one load.
+ *  - control messages that would redirect the packet (an IPv4 source route, an IPv6 routing header: sockopt.c) are
+ *    refused like a denied destination (event `sockopt`, rule `socket-redirect`).
  *  - what the kernel receives is private: the address copy, a copy of each msghdr (so msg_name cannot be switched
- *    after the decision), the DNS datagram copy. sendmmsg copies its vector in chunks of EG_MMSG_CHUNK messages (a
- *    DNS datagram goes alone), sends each chunk with one real call and writes each sent message's msg_len back.
+ *    after the decision), its control messages, the DNS datagram copy. sendmmsg copies its vector in chunks of
+ *    EG_MMSG_CHUNK messages (a DNS datagram, or a message with control data, goes alone), sends each chunk with one
+ *    real call and writes each sent message's msg_len back.
  *  - enforce + deny: -1/EACCES before anything leaves; sendmmsg sends the messages before the first refused one and
  *    returns their count (-1/EACCES if it is the first), which is sendmmsg's own partial-success contract. errno is
  *    preserved whenever the send proceeds.
@@ -31,6 +34,7 @@
 #include "dest.h"
 #include "fdtab.h"
 #include "hook.h"
+#include "sockopt.h"
 
 #define EG_MMSG_CHUNK 8
 
@@ -155,10 +159,21 @@ struct msg_copy {
   struct iovec one;
 };
 
-/* Copies and decides *msg (inside the guard): 1 = send c->m, 0 = refused. */
+static int has_control(const struct msghdr *m) { return m->msg_control != NULL && m->msg_controllen > 0; }
+
+/* Copies and decides *msg (inside the guard): 1 = send c->m, 0 = refused. ctl (EG_CMSG_MAX bytes) receives the copy
+ * of its control messages, which are checked for redirections (sockopt.c). */
 static int copy_and_decide(const struct eg_via *v, struct eg_sock *s, const struct msghdr *msg, int flags,
-                           struct msg_copy *c, struct eg_dnsbuf *dns) {
+                           struct msg_copy *c, struct eg_dnsbuf *dns, uint8_t *ctl) {
   c->m = *msg;
+  dns->use = 0;
+  if (has_control(&c->m)) {
+    if (c->m.msg_controllen <= EG_CMSG_MAX) {
+      memcpy(ctl, c->m.msg_control, c->m.msg_controllen);
+      c->m.msg_control = ctl;
+    }
+    if (!eg_cmsg_check(c->m.msg_control, c->m.msg_controllen, v->call)) return 0;
+  }
   eg_dest_read(&c->d, c->m.msg_name, c->m.msg_namelen, EG_DEST_MSG, s);
   c->m.msg_name = (void *)(uintptr_t)c->d.sa;
   c->m.msg_namelen = c->d.len;
@@ -179,7 +194,8 @@ ssize_t eg_sendmsg(const struct eg_via *v, int fd, const struct msghdr *msg, int
   struct eg_sock s = EG_SOCK(fd);
   struct msg_copy c;
   struct eg_dnsbuf dns;
-  int ok = copy_and_decide(v, &s, msg, flags, &c, &dns);
+  uint8_t ctl[EG_CMSG_MAX];
+  int ok = copy_and_decide(v, &s, msg, flags, &c, &dns, ctl);
   if (!eg_verdict(ok, saved)) return -1;
   return real_sendmsg(v, fd, &c.m, flags);
 }
@@ -200,20 +216,22 @@ int eg_sendmmsg(const struct eg_via *v, int fd, struct mmsghdr *vec, unsigned in
     struct mmsghdr chunk[EG_MMSG_CHUNK];
     struct msg_copy c[EG_MMSG_CHUNK];
     struct eg_dnsbuf dns;
+    uint8_t ctl[EG_CMSG_MAX];
     unsigned int k = 0;
     int refused = 0;
     eg_enter();
     while (k < EG_MMSG_CHUNK && done + k < vlen) {
       struct mmsghdr h = vec[done + k]; /* read once */
-      if (k > 0 && is_dns(&s, &h.msg_hdr)) break; /* a DNS datagram starts a chunk of its own */
-      if (!copy_and_decide(v, &s, &h.msg_hdr, flags, &c[k], &dns)) {
+      int alone = has_control(&h.msg_hdr); /* one control buffer, one DNS buffer per chunk: such messages go alone */
+      if (k > 0 && (alone || is_dns(&s, &h.msg_hdr))) break;
+      if (!copy_and_decide(v, &s, &h.msg_hdr, flags, &c[k], &dns, ctl)) {
         refused = 1;
         break;
       }
       chunk[k].msg_hdr = c[k].m;
       chunk[k].msg_len = 0;
       k++;
-      if (dns.use) break;
+      if (dns.use || alone) break;
     }
     eg_leave();
     if (k == 0) { /* refused first */

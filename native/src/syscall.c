@@ -11,7 +11,8 @@
  *    arguments the guard would have to decide in the 32-bit compat layout (writev 516, sendmsg 518, execve 520,
  *    pwritev 535, sendmmsg 538, setsockopt 541, execveat 545, pwritev2 547) fail with -1/ENOSYS in enforce mode, as on
  *    a kernel without x32 — no 64-bit program has a reason to call them.
- *  - decided: connect, sendto, sendmsg, sendmmsg (connect.c, send.c; with their byte budgets); kept track of: close,
+ *  - decided: connect, sendto, sendmsg, sendmmsg (connect.c, send.c; with their byte budgets), setsockopt
+ *    (sockopt.c); kept track of: close,
  *    close_range, dup, dup2, dup3, fcntl F_DUPFD* (close.c, dup.c, with the guard's own descriptors protected:
  *    ownfd.c); execve and execveat get the guard's environment for the new program (exec.c); the other transfer numbers (read, write, readv,
  *    writev, recvfrom, recvmsg, recvmmsg, sendfile, splice) on an egress socket run under the byte budgets (sysio.c). The family function makes the real call with the caller's own number, so
@@ -147,6 +148,9 @@ EG_EXPORT long syscall(long nr, ...) {
   case SYS_sendmmsg:
     v.call = "syscall(sendmmsg)", v.dns_call = "syscall(sendmmsg,dns)";
     return eg_sendmmsg(&v, fd, (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
+  case SYS_setsockopt:
+    v.call = "syscall(setsockopt)";
+    return eg_setsockopt(&v, fd, (int)a[1], (int)a[2], (const void *)a[3], (socklen_t)a[4]);
   case SYS_close:
     return eg_close(&v, fd);
   case SYS_close_range:

@@ -102,4 +102,5 @@ export const RULE_CODES = {
   POLICY_ERROR: { code: -6, display: 'policy-error', by: 'interposer' },
   DNS_MALFORMED: { code: -7, display: 'dns-malformed', by: 'interposer' },
   UNSUPPORTED_CALL: { code: -8, display: 'unsupported-call', by: 'interposer' },
+  SOCKET_REDIRECT: { code: -9, display: 'socket-redirect', by: 'interposer' },
 } as const;

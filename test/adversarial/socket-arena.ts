@@ -19,6 +19,9 @@
  * - `await arena.settled(tag)`: programs end every run by sending the datagram `sentinel:<tag>` to ALLOWED:SINK; this
  *   waits for it, so nothing an attempt sent can still be on its way when the test looks at the witness.
  * - `arena.udpAt(host)`, `arena.echoAt(host)`, `arena.dnsNames()`: what the witness saw.
+ * - `await arena.packetWitness()` → a `PacketWitness` (programs/sniff.py, root in the namespace): every IP packet sent
+ *   on the namespace's loopback with its real destination — for attacks that redirect packets no listener would see.
+ *   `witness.to(host)` lists them; `await witness.settled(tag)` waits until the sentinel datagram went by.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -33,6 +36,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { compilePolicyTextSync } from '../../policy/index.js';
 import { isRoot, need, needNetns, runs } from '../support/capability.js';
@@ -230,6 +234,25 @@ export class SocketArena {
     return this.server.of('echo').filter((e) => e.listener === hostPort(host, ECHO)).length;
   }
 
+  async packetWitness(): Promise<PacketWitness> {
+    const child = this.ns.spawn(PY, [join(PROGRAMS, 'sniff.py')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const w = new PacketWitness();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the packet witness did not start')), 20_000);
+      if (!child.stdout) throw new Error('sniff.py: no stdout');
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const p = JSON.parse(line) as Packet & { ready?: boolean };
+        if (p.ready) {
+          clearTimeout(timer);
+          resolve();
+        } else {
+          w.packets.push(p);
+        }
+      });
+    });
+    return w;
+  }
+
   dnsNames(): string[] {
     return this.server.of('dns').map((e) => e.name ?? '');
   }
@@ -242,4 +265,28 @@ export class SocketArena {
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** One IP packet as sent on the namespace's loopback (programs/sniff.py). */
+export interface Packet {
+  dst: string;
+  src: string;
+  proto: number;
+  udp?: string;
+}
+
+export class PacketWitness {
+  readonly packets: Packet[] = [];
+
+  to(host: string): Packet[] {
+    return this.packets.filter((p) => p.dst === host);
+  }
+
+  async settled(tag: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if (this.packets.some((p) => p.udp === `sentinel:${tag}`)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`the packet witness never saw the sentinel of ${tag}`);
+  }
 }

@@ -66,6 +66,7 @@ enum {
   EG_RULE_POLICY_ERROR = -6, /* policy-error: no valid policy (enforce fails closed) */
   EG_RULE_DNS_MALFORMED = -7, /* dns-malformed: a name that is not one readable DNS name (a lookup's, or a raw DNS question's) */
   EG_RULE_UNSUPPORTED_CALL = -8, /* unsupported-call: a call the guard cannot check (it resolves and connects inside libc): refused in enforce mode */
+  EG_RULE_SOCKET_REDIRECT = -9, /* socket-redirect: a socket option or ancillary data that would make packets for a decided address go somewhere else (IPv4 source routes, IPv6 routing headers …): refused in enforce mode */
 };
 #define EGP_RULE_CODES(X) \
   X(EGP_RULE_DEFAULT, "default") \
@@ -75,5 +76,6 @@ enum {
   X(EG_RULE_BUDGET, "budget") \
   X(EG_RULE_POLICY_ERROR, "policy-error") \
   X(EG_RULE_DNS_MALFORMED, "dns-malformed") \
-  X(EG_RULE_UNSUPPORTED_CALL, "unsupported-call")
+  X(EG_RULE_UNSUPPORTED_CALL, "unsupported-call") \
+  X(EG_RULE_SOCKET_REDIRECT, "socket-redirect")
 #endif
