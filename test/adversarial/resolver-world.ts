@@ -152,6 +152,6 @@ export function guardLines(logs: GuardLog[], fields: Partial<GuardLog>): GuardLo
 /** A short account of a run for assertion messages. */
 export function explainRun(r: AttackResult): string {
   const q = r.queries.length > 40 ? [...r.queries.slice(0, 40), `… ${r.queries.length - 40} more`] : r.queries;
-  const cut = (s: string) => (s.length > 4000 ? `${s.slice(0, 4000)}…` : s);
+  const cut = (s: string) => (s.length > 4000 ? `…${s.slice(-4000)}` : s); // the end: where a traceback is
   return `status ${r.status}\nstdout: ${cut(r.stdout)}\nstderr: ${cut(r.stderr)}\nqueries: ${JSON.stringify(q)}`;
 }
