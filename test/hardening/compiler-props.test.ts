@@ -158,8 +158,8 @@ function decide(m: Model, q: Query): Decision {
     if (d) return { decision: 'deny', rule: d.n };
     const a = first((r) => nameHits(r, name), 'allow');
     if (a) return { decision: 'allow', rule: a.n };
-    if (loop && (name === 'localhost' || name.endsWith('.localhost')))
-      return { decision: 'allow', rule: 'builtin:loopback' };
+    // FORMAT.md "Name decision" step 3: `localhost` only (glibc sends a name below it to DNS)
+    if (loop && name === 'localhost') return { decision: 'allow', rule: 'builtin:loopback' };
     return { decision: 'deny', rule: 'default' };
   }
   const ip = q.ip;
