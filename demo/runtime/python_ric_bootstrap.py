@@ -3,6 +3,7 @@ bootstrap does: the handler comes from _HANDLER (which the exec wrapper has redi
 LAMBDA_TASK_ROOT goes first on sys.path. `npm run demo` uses this when awslambdaric is installed (.ci/run installs
 it) and falls back to python_runtime.py otherwise.
 """
+
 import os
 import sys
 

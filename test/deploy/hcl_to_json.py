@@ -1,7 +1,8 @@
 """Prints a Terraform file as JSON, parsed by a real HCL parser (python-hcl2), for test/deploy/terraform.test.ts.
 
 Normalised for the test: the quotes python-hcl2 keeps around string literals and block labels are removed, and its
-`__is_block__` and `__comments__` entries are dropped. Expressions (`${...}`) stay as text. Usage: hcl_to_json.py FILE.tf
+`__is_block__` and `__comments__` entries are dropped. Expressions (`${...}`) stay as text.
+Usage: hcl_to_json.py FILE.tf
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-import hcl2  # type: ignore[import-untyped]
+import hcl2
 
 
 def unquote(value: str) -> str:

@@ -8,12 +8,18 @@ refused the connection, ECONNREFUSED ...). Nothing here knows about the guard: t
 
 Targets come from the environment so the same code runs deployed and in `npm run demo` (see ../node/index.mjs).
 """
+
+from __future__ import annotations
+
 import errno
 import json
 import os
 import socket
 import urllib.error
 import urllib.request
+from typing import Any
+
+StepResult = dict[str, str | int | bool]
 
 TARGETS = {
     "allowed": os.environ.get("ALLOWED_URL", "https://api.stripe.com/v1/charges"),
@@ -22,7 +28,7 @@ TARGETS = {
 }
 
 
-def _error_code(e):
+def _error_code(e: BaseException) -> str:
     """The system error behind a urllib failure, named like Node's codes so both examples read the same."""
     reason = getattr(e, "reason", e)
     if isinstance(reason, socket.gaierror):
@@ -33,7 +39,7 @@ def _error_code(e):
     return type(reason).__name__
 
 
-def _step(name):
+def _step(name: str) -> StepResult:
     url = TARGETS.get(name)
     if not url:
         return {"step": name, "ok": False, "error": "EUNKNOWNSTEP"}
@@ -54,7 +60,7 @@ def _step(name):
         return {"step": name, "ok": False, "error": _error_code(e)}
 
 
-def handler(event, context):
+def handler(event: Any, context: Any) -> dict[str, list[StepResult]]:
     steps = event.get("steps") if isinstance(event, dict) else None
     if not isinstance(steps, list):
         steps = ["allowed", "denied", "big"]

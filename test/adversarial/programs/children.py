@@ -126,7 +126,9 @@ ATTACKS = {
     "env-empty": lambda t: run(t, {}),
     "env-decoy": lambda t: run(t, env_with(LD_PRELOAD=DECOY)),
     "env-libc-first": lambda t: run(t, env_with(LD_PRELOAD=libc_path() + ":" + OURS)),
-    "env-permissive-policy": lambda t: run(t, env_without("EGRESS_GUARD_POLICY_ID") | {"EGRESS_GUARD_POLICY": PERMISSIVE}),
+    "env-permissive-policy": lambda t: run(
+        t, env_without("EGRESS_GUARD_POLICY_ID") | {"EGRESS_GUARD_POLICY": PERMISSIVE}
+    ),
     "env-log-off": lambda t: run(t, env_with(EGRESS_GUARD_LOG="off")),
     "env-level-off": lambda t: run(t, env_with(EGRESS_GUARD_LOG_LEVEL="off")),
     "env-runtime-api": lambda t: run(t, env_with(AWS_LAMBDA_RUNTIME_API=f"{DENIED}:8080")),
@@ -146,7 +148,9 @@ ATTACKS = {
     ),
     "os-system": lambda t: (os.environ.update(EGRESS_GUARD_MODE="off", LD_PRELOAD=""), os.system(cmdline(t))),
     "libc-popen": libc_popen,
-    "subprocess-shell": lambda t: subprocess.run(cmdline(t), shell=True, env=env_with(EGRESS_GUARD_MODE="off"), check=False),
+    "subprocess-shell": lambda t: subprocess.run(
+        cmdline(t), shell=True, env=env_with(EGRESS_GUARD_MODE="off"), check=False
+    ),
     "subprocess-close-fds": lambda t: run(t, env_with(EGRESS_GUARD_MODE="off"), close_fds=True),
     "subprocess-no-close-fds": lambda t: run(t, env_with(EGRESS_GUARD_MODE="off"), close_fds=False),
     "subprocess-devnull": lambda t: run(
@@ -177,7 +181,7 @@ if __name__ == "__main__":
         saved = dict(os.environ)
         try:
             ATTACKS[name](tag)
-        except Exception as e:  # noqa: BLE001 — report and go on with the next attack
+        except Exception as e:
             print(json.dumps({"attack": name, "error": repr(e)}), flush=True)
         finally:
             os.environ.clear()

@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+from typing import Any, cast
 
 ARENA = os.environ["ARENA"]
 PY = sys.executable
@@ -91,7 +92,7 @@ def dup2_over_guard(port: int) -> dict[str, object]:
 
 def child(port: int, **kw: object) -> dict[str, object]:
     r = subprocess.run([PY, VICTIM, f"logs-{port}", DENIED, str(port)], stdout=subprocess.PIPE, check=False, **kw)  # type: ignore[call-overload]
-    return json.loads(r.stdout)
+    return cast(dict[str, object], json.loads(r.stdout))
 
 
 def child_stderr_devnull(port: int) -> dict[str, object]:
@@ -107,7 +108,8 @@ def child_after_parent_closed(port: int) -> dict[str, object]:
 def posix_spawn_file_actions(port: int) -> dict[str, object]:
     """The child's descriptors re-arranged by the spawn itself: the guard's copies closed, stderr to /dev/null."""
     fds = [int(n) for n in os.listdir("/proc/self/fd") if int(n) > 2]
-    actions = [(os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)] + [(os.POSIX_SPAWN_CLOSE, fd) for fd in fds]
+    actions: list[tuple[Any, ...]] = [(os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)]
+    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in fds]
     r, w = os.pipe()
     actions.append((os.POSIX_SPAWN_DUP2, w, 1))
     pid = os.posix_spawn(PY, [PY, VICTIM, f"logs-{port}", DENIED, str(port)], dict(os.environ), file_actions=actions)
@@ -116,7 +118,7 @@ def posix_spawn_file_actions(port: int) -> dict[str, object]:
     while chunk := os.read(r, 4096):
         out += chunk
     os.waitpid(pid, 0)
-    return json.loads(out)
+    return cast(dict[str, object], json.loads(out))
 
 
 def residual_undumpable_parent(port: int) -> dict[str, object]:
@@ -132,7 +134,7 @@ def static_child_devnull(port: int) -> dict[str, object]:
     r = subprocess.run(
         [STATIC, f"logs-{port}", DENIED, "8080"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False
     )
-    return json.loads(r.stdout)
+    return cast(dict[str, object], json.loads(r.stdout))
 
 
 ATTACKS = {
@@ -155,7 +157,7 @@ if __name__ == "__main__":
         if pid == 0:
             try:
                 result = ATTACKS[name](int(port))
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 result = {"error": repr(e)}
             os.write(1, (json.dumps({"attack": name, "port": int(port), "pid": os.getpid()} | result) + "\n").encode())
             os._exit(0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import functools
 import json
 import os
 import platform
@@ -89,12 +90,14 @@ def c_syscall(nr: int, *args: int) -> int:
 
 def iovecs(parts: list[bytes]) -> tuple[ctypes.Array[IoVec], list[ctypes.Array[ctypes.c_char]]]:
     bufs = [ctypes.create_string_buffer(p, len(p)) for p in parts]
-    arr = (IoVec * len(parts))(*[IoVec(ctypes.cast(b, ctypes.c_void_p), len(p)) for b, p in zip(bufs, parts)])
+    arr = (IoVec * len(parts))(
+        *[IoVec(ctypes.cast(b, ctypes.c_void_p), len(p)) for b, p in zip(bufs, parts, strict=True)]
+    )
     return arr, bufs
 
 
 def in_file(data: bytes) -> int:
-    f = tempfile.TemporaryFile()
+    f = tempfile.TemporaryFile()  # noqa: SIM115 — left open on purpose: the caller reads it through fileno()
     f.write(data)
     f.flush()
     f.seek(0)
@@ -122,7 +125,7 @@ def through_calls(tag: str, ns: str, name_of: Callable[[str], str]) -> None:
 
     def pwritev2() -> int:
         data = q("pwritev2")
-        arr, keep = iovecs([data[:7], data[7:]])
+        arr, _keep = iovecs([data[:7], data[7:]])  # _keep: the buffers must outlive the call
         ctypes.set_errno(0)
         r = libc.pwritev2(fd, arr, 2, -1, 0)
         if r < 0:
@@ -143,11 +146,11 @@ def through_calls(tag: str, ns: str, name_of: Callable[[str], str]) -> None:
         return c_syscall(SYS["write"], fd, ctypes.addressof(data), len(data.raw) - 1)
 
     def sys_writev() -> int:
-        arr, keep = iovecs([q("syscall-writev")])
+        arr, _keep = iovecs([q("syscall-writev")])
         return c_syscall(SYS["writev"], fd, ctypes.addressof(arr), 1)
 
     def sys_pwritev2() -> int:
-        arr, keep = iovecs([q("syscall-pwritev2")])
+        arr, _keep = iovecs([q("syscall-pwritev2")])
         return c_syscall(SYS["pwritev2"], fd, ctypes.addressof(arr), 1, -1, 0, 0)
 
     def sys_sendfile() -> int:
@@ -213,7 +216,7 @@ def main() -> None:
         "tunnel-bytes": b"\x00" * 3 + b"not a dns message at all",
     }
     for case, data in grammar.items():
-        attempt(f"grammar-{case}", lambda data=data: d.send(data))
+        attempt(f"grammar-{case}", functools.partial(d.send, data))
     # 4. what real clients send passes: an EDNS query with a cookie and padding, as c-ares and dig send
     cookie = struct.pack(">HH", 10, 8) + b"\x01\x02\x03\x04\x05\x06\x07\x08"
     padded = opt(cookie + struct.pack(">HH", 12, 16) + b"\0" * 16)

@@ -125,8 +125,9 @@ def main() -> None:
     info = socket.inet_pton(socket.AF_INET6, "::") + struct.pack("=I", 0)
     attempt(
         "ok-v6-pktinfo-cmsg",
-        lambda: c6.sendmsg([b"case:ok-v6-pktinfo-cmsg"], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)], 0,
-                           (allowed6, sink)),
+        lambda: c6.sendmsg(
+            [b"case:ok-v6-pktinfo-cmsg"], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, info)], 0, (allowed6, sink)
+        ),
     )
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.settimeout(0.2)

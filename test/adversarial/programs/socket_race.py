@@ -87,7 +87,7 @@ def main() -> None:
         mm[128 : 128 + ctypes.sizeof(hdr)] = bytes(hdr)
         flip = (128, struct.pack("<Q", base), struct.pack("<Q", base + 64))
     elif mode == "dns-bytes":
-        good, bad = dns_query("allowed.test"), dns_query("exfilxy.test")
+        good = dns_query("allowed.test")  # flipped in place to the same-length denied name below
         mm[512 : 512 + len(good)] = good
         flip = (512 + 13, b"allowed", b"exfilxy")
     else:

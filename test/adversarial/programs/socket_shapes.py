@@ -117,7 +117,7 @@ def syscall(case: str, nr: int, *args: int) -> None:
 
 
 def main() -> None:
-    tag, allowed, denied, ns, allowed6, denied6, ns6, sink_s, echo_s = sys.argv[1:10]
+    tag, allowed, denied, ns, _allowed6, denied6, ns6, sink_s, echo_s = sys.argv[1:10]
     sink, echo = int(sink_s), int(echo_s)
     u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)

@@ -17,14 +17,15 @@ and prints one JSON line {"sent": <bytes the program believes it sent>, "error":
             libc's function, not the guard's: the documented dlsym bypass)
   state     RESIDUAL: rewrites tx_trip_at in the state file (EGRESS_GUARD_STATE: same user, writable) to "no limit"
   udp       sends 60,000-byte datagrams to the peer until something stops it (datagrams are not clamped)
-  procs     RESIDUAL (bounded): four processes, four connections, each sendall()s 1 MiB at the same moment; the in-flight
-            claims are per process, so each may cross by what was left; reports "connected"
+  procs     RESIDUAL (bounded): four processes, four connections, each sendall()s 1 MiB at the same moment; the
+            in-flight claims are per process, so each may cross by what was left; reports "connected"
   spawn     runs a subprocess first (Python forks it with vfork: the child shares the guard's memory and closes every
             descriptor before its exec), hoping the child's closes wipe the parent's view of its sockets
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -139,10 +140,8 @@ def main() -> None:
             subprocess.run(["true"], check=True)
             sent = send_all(s, body)
         elif case == "reconnect":
-            try:
+            with contextlib.suppress(OSError):
                 s.connect(("127.0.0.1", 9))
-            except OSError:
-                pass
             sent = send_all(s, body)
         elif case == "sendto-lo":
             view = memoryview(body)

@@ -30,12 +30,15 @@ conns: dict[str, socket.socket] = {}
 
 def err(e: BaseException) -> dict[str, Any]:
     code = getattr(e, "errno", None)
-    return {"errno": errno.errorcode.get(code, str(code)) if isinstance(code, int) else type(e).__name__, "message": str(e)}
+    return {
+        "errno": errno.errorcode.get(code, str(code)) if isinstance(code, int) else type(e).__name__,
+        "message": str(e),
+    }
 
 
 def http_open(url: str) -> tuple[socket.socket, int]:
     u = urllib.parse.urlsplit(url)
-    s = socket.create_connection((u.hostname, u.port), timeout=30)
+    s = socket.create_connection((u.hostname or "", u.port or 80), timeout=30)
     s.sendall(f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}\r\n\r\n".encode())
     head = b""
     while b"\r\n\r\n" not in head:  # one byte at a time: no body byte is consumed here
@@ -55,7 +58,9 @@ def echo_server() -> int:
     def serve() -> None:
         while True:
             c, _ = srv.accept()
-            threading.Thread(target=lambda c=c: [c.sendall(d) for d in iter(lambda: c.recv(65536), b"")], daemon=True).start()
+            threading.Thread(
+                target=lambda c=c: [c.sendall(d) for d in iter(lambda: c.recv(65536), b"")], daemon=True
+            ).start()
 
     threading.Thread(target=serve, daemon=True).start()
     return int(srv.getsockname()[1])

@@ -13,7 +13,7 @@ import json
 import sys
 import urllib.parse
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 
 def report(ok: bool, n: int, error: BaseException | None = None) -> None:
@@ -34,7 +34,7 @@ def urllib_download(url: str, _: int) -> None:
                     break
                 got += len(chunk)
         report(True, got)
-    except Exception as e:  # noqa: BLE001 - the test reads the error class
+    except Exception as e:
         report(False, got, e)
 
 
@@ -51,7 +51,7 @@ def httpclient_download(url: str, _: int) -> None:
                 break
             got += len(chunk)
         report(True, got)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         report(False, got, e)
 
 
@@ -64,7 +64,7 @@ def requests_download(url: str, _: int) -> None:
             for chunk in res.iter_content(1 << 20):
                 got += len(chunk)
         report(True, got)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         report(False, got, e)
 
 
@@ -74,7 +74,7 @@ def urllib_upload(url: str, n: int) -> None:
         with urllib.request.urlopen(req, timeout=60) as res:
             res.read()
         report(True, n)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         report(False, 0, e)
 
 
@@ -85,7 +85,7 @@ def httpclient_upload(url: str, n: int) -> None:
         conn.request("POST", u.path, body=b"u" * n)
         conn.getresponse().read()
         report(True, n)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         report(False, 0, e)
 
 
@@ -95,7 +95,7 @@ def requests_upload(url: str, n: int) -> None:
     try:
         res = requests.post(url, data=b"u" * n, timeout=60)
         report(res.ok, n)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         report(False, 0, e)
 
 
@@ -114,7 +114,7 @@ def boto3_upload(url: str, n: int) -> None:
     try:
         s3.put_object(Bucket="budget", Key="python-object", Body=b"s" * n)
         report(True, n)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         report(False, 0, e)
 
 

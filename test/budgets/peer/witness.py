@@ -158,7 +158,9 @@ def serve(conn: socket.socket) -> None:
                             pass
                     except OSError as e:
                         error = e.strerror or str(e)
-                emit({"kind": "download", "requested": n, "written": written, "acked": bytes_acked(conn), "error": error})
+                emit(
+                    {"kind": "download", "requested": n, "written": written, "acked": bytes_acked(conn), "error": error}
+                )
                 return
             else:
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

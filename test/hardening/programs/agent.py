@@ -1,29 +1,34 @@
 """Guarded Python helper for test/hardening: lookups/connects on command, and a fork-under-load scenario.
 
-  agent.py serve            one JSON command per stdin line {"host","ip","port"} -> one JSON result line
-  agent.py fork HOST IP PORT DENIED_IP N
-                            8 threads loop over getaddrinfo(HOST)+connect(IP) (inside the guard's hooks) while the
-                            main thread forks N children (multiprocessing, 'fork' start method, a Pool and single
-                            Processes); each child makes an allowed and a denied connect and reports. Prints a JSON
-                            summary.
-  agent.py names HEX...     getaddrinfo(bytes.fromhex(HEX)) for each (hostile names); prints the error names
+agent.py serve            one JSON command per stdin line {"host","ip","port"} -> one JSON result line
+agent.py fork HOST IP PORT DENIED_IP N
+                          8 threads loop over getaddrinfo(HOST)+connect(IP) (inside the guard's hooks) while the
+                          main thread forks N children (multiprocessing, 'fork' start method, a Pool and single
+                          Processes); each child makes an allowed and a denied connect and reports. Prints a JSON
+                          summary.
+agent.py names HEX...     getaddrinfo(bytes.fromhex(HEX)) for each (hostile names); prints the error names
 """
+
+from __future__ import annotations
+
 import errno
 import json
 import multiprocessing as mp
 import socket
 import sys
 import threading
+from collections.abc import Sequence
+from multiprocessing.queues import Queue
 
 
-def probe(host, ip, port):
-    res = {}
+def probe(host: str | bytes | None, ip: str, port: int) -> dict[str, str]:
+    res: dict[str, str] = {}
     if host:
         try:
             socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
             res["gai"] = "ok"
         except socket.gaierror as e:
-            res["gai"] = "EAI_NONAME" if e.errno == socket.EAI_NONAME else "EAI_%d" % e.errno
+            res["gai"] = "EAI_NONAME" if e.errno == socket.EAI_NONAME else f"EAI_{e.errno}"
     s = socket.socket()
     s.settimeout(5)
     try:
@@ -36,21 +41,21 @@ def probe(host, ip, port):
     return res
 
 
-def child_task(args):
+def child_task(args: tuple[str, int, str]) -> list[str]:
     ip, port, denied = args
     return [probe(None, ip, port)["connect"], probe(None, denied, port)["connect"]]
 
 
-def child_proc(q, ip, port, denied):
+def child_proc(q: Queue[list[str]], ip: str, port: int, denied: str) -> None:
     q.put(child_task((ip, port, denied)))
 
 
-def fork_scenario(host, ip, port, denied, n):
+def fork_scenario(host: str, ip: str, port: int, denied: str, n: int) -> None:
     stop = threading.Event()
     counts = {"loops": 0, "bad": 0}
     lock = threading.Lock()
 
-    def spin():
+    def spin() -> None:
         while not stop.is_set():
             r = probe(host, ip, port)
             with lock:
@@ -62,10 +67,10 @@ def fork_scenario(host, ip, port, denied, n):
     for t in threads:
         t.start()
     ctx = mp.get_context("fork")
-    results = []
+    results: list[Sequence[str | int | None]] = []
     with ctx.Pool(4) as pool:
         results += pool.map(child_task, [(ip, port, denied)] * n, chunksize=1)
-    q = ctx.Queue()
+    q: Queue[list[str]] = ctx.Queue()
     for _ in range(n):
         p = ctx.Process(target=child_proc, args=(q, ip, port, denied))
         p.start()
@@ -80,7 +85,7 @@ def fork_scenario(host, ip, port, denied, n):
     print(json.dumps({"children": results, "loops": counts["loops"], "badLoops": counts["bad"]}), flush=True)
 
 
-def main():
+def main() -> None:
     cmd = sys.argv[1]
     if cmd == "serve":
         for line in sys.stdin:
@@ -89,13 +94,13 @@ def main():
     elif cmd == "fork":
         fork_scenario(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
     elif cmd == "names":
-        out = []
+        out: list[str] = []
         for h in sys.argv[2:]:
             try:
                 socket.getaddrinfo(bytes.fromhex(h), 80)
                 out.append("ok")
             except socket.gaierror as e:
-                out.append("EAI_NONAME" if e.errno == socket.EAI_NONAME else "EAI_%d" % e.errno)
+                out.append("EAI_NONAME" if e.errno == socket.EAI_NONAME else f"EAI_{e.errno}")
             except (UnicodeError, ValueError) as e:
                 out.append(type(e).__name__)
         print(json.dumps(out), flush=True)

@@ -1,7 +1,9 @@
 """Test function (Python): the twin of transfer.mjs (same event, same result)."""
+
 import socket
 import time
 import urllib.request
+from typing import Any
 
 
 def _echo(host: str, port: int, n: int) -> int:
@@ -16,8 +18,8 @@ def _echo(host: str, port: int, n: int) -> int:
             back += len(d)
 
 
-def handler(event: dict, context: object) -> dict:
-    out: dict = {}
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     try:
         if event.get("download"):
             with urllib.request.urlopen(event["download"]) as r:

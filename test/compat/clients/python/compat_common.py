@@ -7,30 +7,32 @@ Contract (the same for every client of every runtime, see docs/COMPATIBILITY.md 
 errno names (`URLError > PermissionError[EACCES]`, `gaierror[EAI_NONAME]`). Exit code 0 once every step is reported.
 """
 
+from __future__ import annotations
+
 import errno
 import socket
 import sys
 import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 STEP_TIMEOUT_S = 8.0
 
 _EAI_NAMES = {
-    getattr(socket, n): n
-    for n in dir(socket)
-    if n.startswith("EAI_") and isinstance(getattr(socket, n), int)
+    getattr(socket, n): n for n in dir(socket) if n.startswith("EAI_") and isinstance(getattr(socket, n), int)
 }
 
 
-def _clean(s):
+def _clean(s: object) -> str:
     return " ".join(str(s).split())[:300]
 
 
-def report(step, ok, what, detail=""):
+def report(step: str, ok: bool, what: object, detail: object = "") -> None:
     sys.stdout.write(f"COMPAT\t{step}\t{'ok' if ok else 'error'}\t{_clean(what)}\t{_clean(detail)}\n")
     sys.stdout.flush()
 
 
-def _one(e):
+def _one(e: BaseException) -> str:
     name = type(e).__name__
     code = getattr(e, "errno", None)
     if isinstance(e, socket.gaierror) and isinstance(code, int):
@@ -40,9 +42,10 @@ def _one(e):
     return name
 
 
-def identity(e):
+def identity(e: BaseException | None) -> str:
     """The exception chain a program sees: the outer class, then `reason`/__cause__/__context__ down to the root."""
-    parts, seen = [], set()
+    parts: list[str] = []
+    seen: set[int] = set()
     while e is not None and id(e) not in seen and len(parts) < 6:
         seen.add(id(e))
         parts.append(_one(e))
@@ -59,18 +62,18 @@ def identity(e):
     return " > ".join(parts)
 
 
-def steps(argv=None):
+def steps(argv: list[str] | None = None) -> Iterator[tuple[str, urllib.parse.SplitResult]]:
     for arg in argv if argv is not None else sys.argv[1:]:
         step, _, url = arg.partition("=")
         yield step, urllib.parse.urlsplit(url)
 
 
-def run(op):
+def run(op: Callable[[urllib.parse.SplitResult, str], str]) -> NoReturn:
     """Runs op(url, step) for every step; op returns the `what` of a success or raises."""
     socket.setdefaulttimeout(STEP_TIMEOUT_S)
     for step, url in steps():
         try:
             report(step, True, op(url, step))
-        except Exception as e:  # noqa: BLE001 - every failure is a reportable outcome
+        except Exception as e:
             report(step, False, identity(e), e)
     sys.exit(0)
