@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bash compatibility client: the bash process itself connects, through its /dev/tcp and /dev/udp redirections
 # (getaddrinfo, then connect in bash; no child process). Run as `bash bash-devtcp.sh step=url…`.
 # http:// steps: open /dev/tcp/HOST/PORT, send an HTTP/1.0 GET, read the status line; udp:// steps: write the payload

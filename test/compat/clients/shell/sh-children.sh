@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # POSIX sh (dash) compatibility client, run as `sh -c "$(cat sh-children.sh)" sh step=url…`: the shell does no
 # networking itself; every step is done by a child process, which inherits the guard through LD_PRELOAD:
 #   http:// steps whose name must resolve first: `getent hosts NAME` (gethostbyname2), then `curl` for the fetch;
