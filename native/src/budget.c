@@ -213,6 +213,7 @@ static uint64_t allowance(int dir, uint64_t mine) {
 size_t eg_budget_begin(int fd, int dir, size_t len, struct eg_grant *g, const char *call) {
   g->granted = 0;
   g->active = 0;
+  g->fail_errno = 0; /* set only by a refusal: a len of SIZE_MAX == EG_BUDGET_FAIL passed through is not one */
   if (!eg_state_present()) return len;
   uint32_t flags = eg_state_flags();
   uint32_t gen = eg_state_trip_gen();
@@ -262,7 +263,7 @@ void eg_budget_end(int dir, ssize_t done, const struct eg_grant *g, const char *
 ssize_t eg_budget_io(int fd, int dir, size_t len, eg_io_op op, void *ctx, const char *call) {
   struct eg_grant g;
   size_t n = eg_budget_begin(fd, dir, len, &g, call);
-  if (n == EG_BUDGET_FAIL) {
+  if (n == EG_BUDGET_FAIL && g.fail_errno != 0) {
     errno = g.fail_errno;
     return -1;
   }

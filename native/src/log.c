@@ -148,7 +148,9 @@ void eg_log_decision_opt(const struct eg_query *q, const char *option, int allow
     if (option) fp = fp_mix(fp, option, strlen(option));
     fp = fp_mix(fp, "\0", 1);
     fp = fp_mix(fp, ipbuf, iplen);
-    int meta[3] = {q->port, q->proto, allow};
+    int m[3] = {q->port, q->proto, allow};
+    uint8_t meta[sizeof m];
+    memcpy(meta, m, sizeof meta); /* the same bytes; the static analyzer does not follow an int array read bytewise */
     fp = fp_mix(fp, meta, sizeof meta);
     fp = fp_mix(fp, rname, rlen);
     if (seen_before(fp)) return;

@@ -33,6 +33,7 @@ static ssize_t do_sys(void *c, size_t n) {
   long a[6] = {s->a[0], s->a[1], s->a[2], s->a[3], s->a[4], s->a[5]};
   struct iovec cut[EG_IOV_CLAMP];
   struct msghdr m;
+  int via_m = 0; /* the call was given m (a clamped copy of *s->msg): copy its results back */
   if (s->len_arg >= 0) {
     a[s->len_arg] = (long)n;
   } else if (s->iov != NULL && n < s->total) {
@@ -42,13 +43,14 @@ static ssize_t do_sys(void *c, size_t n) {
       m.msg_iov = cut;
       m.msg_iovlen = (size_t)k;
       a[1] = (long)&m;
+      via_m = 1;
     } else {
       a[1] = (long)cut;
       a[2] = k;
     }
   }
   long r = s->real(s->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-  if (s->msg != NULL && a[1] == (long)&m) {
+  if (via_m) {
     s->msg->msg_namelen = m.msg_namelen;
     s->msg->msg_controllen = m.msg_controllen;
     s->msg->msg_flags = m.msg_flags;
