@@ -13,7 +13,7 @@
  *   NAMESERVER / NAMESERVER6 (port 53 only; a DNS server there answers `allowed.test`). Listeners on each: UDP sink SINK, TCP echo
  *   ECHO; DNS on NAMESERVER:53. The policy allows the name `allowed.test`; every other name is denied.
  * - `await arena.run(args, { privileged?, env?, timeoutMs? })` runs `programs/<args…>` with python3 (`.py`), node
- *   (`.mjs`) or as built (`.c`), as nobody unless
+ *   (`.mjs`) or as built (a `.c` program runs by its name without `.c`), as nobody unless
  *   `privileged`: root inside the namespace, for attempts that need CAP_NET_RAW) with the guard preloaded; returns
  *   `{ status, stdout, stderr, logs, results }` (`results`: the JSON lines the program printed).
  * - `await arena.settled(tag)`: programs end every run by sending the datagram `sentinel:<tag>` to ALLOWED:SINK; this
