@@ -67,6 +67,9 @@ static const struct eg_via via_close = {0, 0, "close", NULL};
 
 EG_EXPORT int close(int fd) { return eg_close(&via_close, fd); }
 
+/* libc's public alias of close (hooks.def). */
+EG_EXPORT int __close(int fd) { return eg_close(&via_close, fd); }
+
 EG_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
   return eg_close_range(&via_close, first, last, flags);
 }

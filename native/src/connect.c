@@ -51,7 +51,13 @@ int eg_connect(const struct eg_via *v, int fd, const struct sockaddr *addr, sock
 }
 
 static const struct eg_via via_connect = {0, 0, "connect", NULL};
+static const struct eg_via via___connect = {0, 0, "__connect", NULL};
 
 EG_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   return eg_connect(&via_connect, fd, addr, len);
+}
+
+/* libc's public alias of connect (hooks.def). */
+EG_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  return eg_connect(&via___connect, fd, addr, len);
 }

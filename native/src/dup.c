@@ -94,9 +94,19 @@ static const struct eg_via via_dup = {0, 0, "dup", NULL};
 
 EG_EXPORT int dup(int oldfd) { return eg_dup(&via_dup, oldfd); }
 EG_EXPORT int dup2(int oldfd, int newfd) { return eg_dup2(&via_dup, oldfd, newfd); }
+EG_EXPORT int __dup2(int oldfd, int newfd) { return eg_dup2(&via_dup, oldfd, newfd); } /* libc's public alias */
 EG_EXPORT int dup3(int oldfd, int newfd, int flags) { return eg_dup3(&via_dup, oldfd, newfd, flags); }
 
 EG_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return eg_fcntl(&via_dup, EG_REAL(fcntl), fd, cmd, arg);
+}
+
+/* libc's public alias of fcntl (hooks.def). */
+EG_EXPORT int __fcntl(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
   void *arg = va_arg(ap, void *);

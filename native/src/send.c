@@ -259,6 +259,12 @@ EG_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
   return eg_sendto(&via_send, fd, buf, n, flags, NULL, 0);
 }
 
+/* libc's public alias of send (hooks.def). */
+static const struct eg_via via___send = {0, 0, "__send", "__send(dns)"};
+EG_EXPORT ssize_t __send(int fd, const void *buf, size_t n, int flags) {
+  return eg_sendto(&via___send, fd, buf, n, flags, NULL, 0);
+}
+
 EG_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len) {
   return eg_sendto(&via_sendto, fd, buf, n, flags, addr, len);
 }

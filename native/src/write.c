@@ -44,11 +44,11 @@ ssize_t eg_write_out(int fd, const void *buf, size_t n, const char *call) {
   return eg_budget_io(fd, EG_IO_TX, n, do_write, &a, call);
 }
 
-static ssize_t write_watched(int fd, const void *buf, size_t n) {
+static ssize_t write_watched(int fd, const void *buf, size_t n, const char *call, const char *dns_call) {
   struct eg_dnsbuf dns;
-  if (!eg_dns_write(fd, buf, n, NULL, 0, "write(dns)", &dns)) return -1;
-  if (dns.use) return eg_write_out(fd, dns.b, dns.len, "write");
-  return eg_write_out(fd, buf, n, "write");
+  if (!eg_dns_write(fd, buf, n, NULL, 0, dns_call, &dns)) return -1;
+  if (dns.use) return eg_write_out(fd, dns.b, dns.len, call);
+  return eg_write_out(fd, buf, n, call);
 }
 
 EG_EXPORT ssize_t write(int fd, const void *buf, size_t n) {
@@ -56,7 +56,16 @@ EG_EXPORT ssize_t write(int fd, const void *buf, size_t n) {
     eg_write_fn real = EG_REAL(write);
     return EG_LIKELY(real != NULL) ? real(fd, buf, n) : eg_missing();
   }
-  return write_watched(fd, buf, n);
+  return write_watched(fd, buf, n, "write", "write(dns)");
+}
+
+/* libc's public alias of write (hooks.def). */
+EG_EXPORT ssize_t __write(int fd, const void *buf, size_t n) {
+  if (EG_LIKELY((eg_fd_flags(fd) & EG_FD_WRITE_WATCH) == 0)) {
+    eg_write_fn real = EG_REAL(write);
+    return EG_LIKELY(real != NULL) ? real(fd, buf, n) : eg_missing();
+  }
+  return write_watched(fd, buf, n, "__write", "__write(dns)");
 }
 
 struct wv {

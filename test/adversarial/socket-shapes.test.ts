@@ -93,6 +93,16 @@ describe.skipIf(!ok)('argument shapes: what the kernel accepts is what the guard
     expect(run.logs.filter((l) => l.event === 'connect' && l.ip === undefined)).toEqual([]);
   });
 
+  it("libc's public __connect, __send, __write, __dup2, __fcntl are the same hooks", () => {
+    for (const c of ['alias-__connect', 'alias-__send', 'alias-__write', 'alias-__dup2', 'alias-__fcntl'])
+      expect(result(c), c).toMatchObject({ rc: -1, errno: 'EACCES' });
+    expect(blocked({ event: 'connect', ip: DENIED, call: '__connect' })).toHaveLength(1);
+    expect(blocked({ event: 'dns', host: 'send.exfil.test', call: '__send(dns)' })).toHaveLength(1);
+    expect(blocked({ event: 'dns', host: 'write.exfil.test', call: '__write(dns)' })).toHaveLength(1);
+    expect(blocked({ event: 'dns', host: 'dup2.exfil.test', call: 'write(dns)' })).toHaveLength(1);
+    expect(blocked({ event: 'dns', host: 'fcntl.exfil.test', call: 'write(dns)' })).toHaveLength(1);
+  });
+
   it('syscall() numbers are read as the kernel reads them (low 32 bits; the x32 bit)', () => {
     expect(result('syscall-hi-connect')).toMatchObject({ rc: -1, errno: 'EACCES' });
     expect(result('syscall-hi-sendto')).toMatchObject({ rc: -1, errno: 'EACCES' });

