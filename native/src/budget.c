@@ -71,9 +71,11 @@ static void adopt_inherited(void) {
   if (dir < 0) return;
   char buf[4096];
   long n;
-  while ((n = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0) {
+  /* eg_raw_syscall, not syscall(): our own syscall() hook reads six argument words, three more than passed here */
+  while ((n = eg_raw_syscall(SYS_getdents64, dir, (long)buf, (long)sizeof buf, 0, 0, 0)) > 0) {
     for (long off = 0; off < n;) {
       const struct dirent64 *d = (const struct dirent64 *)(void *)(buf + off);
+      if (d->d_reclen == 0 || off + d->d_reclen > n) break;
       off += d->d_reclen;
       int fd = 0, digits = 0;
       for (const char *c = d->d_name; *c >= '0' && *c <= '9' && fd < (1 << 24); c++, digits++) fd = fd * 10 + (*c - '0');
