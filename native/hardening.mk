@@ -37,8 +37,15 @@ $(BUILD)/asan/stress: stress/stress.c | $(BUILD)/asan
 # TSan-built libegressguard.so as its FIRST needed library: the lookup order is then program (TSan's interceptors) →
 # libegressguard.so (the hooks, unchanged) → libc, the same chain as LD_PRELOAD gives; TSan's own getaddrinfo/connect
 # interceptors still run first, so libc's internal locking stays visible to TSan (no false reports from inside libc).
-$(BUILD)/tsan/libegressguard.so: $(LIB_SRCS) $(HEADERS) $(MAP) | $(BUILD)/tsan
-	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ $(LIB_SRCS) -shared -Wl,--version-script=$(MAP) -ldl -lpthread
+# TSan's own initialisation installs its signal handlers through sigaction(), which the hooks then serve before TSan
+# can run instrumented code (a TSan function entry there segfaults): the sigaction hooks (signal.c) and the lookup
+# of the real functions they call (real.c) are built without TSan instrumentation; every other file is checked.
+TSAN_PLAIN_SRCS := src/signal.c src/real.c
+$(BUILD)/tsan/plain-%.o: src/%.c $(HEADERS) | $(BUILD)/tsan
+	$(SAN_CC) $(SAN_BASE) -c -o $@ $<
+$(BUILD)/tsan/libegressguard.so: $(LIB_SRCS) $(HEADERS) $(MAP) $(patsubst src/%.c,$(BUILD)/tsan/plain-%.o,$(TSAN_PLAIN_SRCS)) | $(BUILD)/tsan
+	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ $(filter-out $(TSAN_PLAIN_SRCS),$(LIB_SRCS)) \
+	  $(patsubst src/%.c,$(BUILD)/tsan/plain-%.o,$(TSAN_PLAIN_SRCS)) -shared -Wl,--version-script=$(MAP) -ldl -lpthread
 $(BUILD)/tsan/stress: stress/stress.c $(BUILD)/tsan/libegressguard.so | $(BUILD)/tsan
 	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ stress/stress.c -Wl,--no-as-needed -L$(BUILD)/tsan -l:libegressguard.so \
 	  -Wl,-rpath,'$$ORIGIN' -lpthread
