@@ -56,9 +56,20 @@ export function createInternet(name: string, hosts: DemoHost[]): Namespace {
   return ns;
 }
 
-/** A fresh function namespace joined to `internet` by a veth pair; deleting it removes the pair too. */
+/**
+ * A fresh function namespace joined to `internet` by a veth pair. Destroying it deletes the pair first: the kernel
+ * tears a deleted namespace's devices down asynchronously, so the next run's `eg-inet` could otherwise still find the
+ * old one in the "internet" namespace ("File exists").
+ */
 export function createFunctionNs(name: string, internet: Namespace, hosts: DemoHost[]): Namespace {
-  const ns = namespace(name);
+  const base = namespace(name);
+  const ns: Namespace = {
+    name,
+    destroy: () => {
+      spawnSync('ip', ['-n', internet.name, 'link', 'del', 'eg-inet'], { stdio: 'ignore', timeout: 20_000 });
+      base.destroy();
+    },
+  };
   try {
     ip(['link', 'add', 'eg-vint', 'netns', name, 'type', 'veth', 'peer', 'name', 'eg-inet', 'netns', internet.name]);
     for (const [n, dev, addr] of [
