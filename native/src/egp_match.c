@@ -91,8 +91,10 @@ static uint32_t table_find(const egp_t *p, const uint8_t *slots, uint32_t cap, c
     if (s - 1 < n_entries) {
       const uint8_t *e = entries + 16ull * (s - 1);
       if (egp_rd32(e) == h && egp_rd32(e + 8) == len) {
-        uint32_t off = egp_rd32(e + 4);
-        if ((uint64_t)off + len <= p->n_strings && memcmp(p->strings + off, key, len) == 0) return egp_rd32(e + 12);
+        uint32_t off = egp_rd32(e + 4), set = egp_rd32(e + 12);
+        /* most likely the hit: fetch its rule set while the key is compared (a hint; it reads nothing) */
+        if (set < p->n_words) __builtin_prefetch(p->words + 4ull * set);
+        if ((uint64_t)off + len <= p->n_strings && memcmp(p->strings + off, key, len) == 0) return set;
       }
     }
     i = (i + 1) & (cap - 1);
@@ -169,6 +171,13 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
     __builtin_prefetch(is_exact[c] ? p->exact_slots + 4ull * (h[c] & (p->n_exact_slots - 1))
                                    : p->wild_slots + 4ull * (h[c] & (p->n_wild_slots - 1)));
   }
+  /* the first slot of every candidate is read, and the entry it points to prefetched, before any entry is read */
+  for (int c = 0; c < nc; c++) {
+    const uint8_t *slots = is_exact[c] ? p->exact_slots : p->wild_slots;
+    uint32_t cap = is_exact[c] ? p->n_exact_slots : p->n_wild_slots, n = is_exact[c] ? p->n_exact : p->n_wild;
+    uint32_t s = egp_rd32(slots + 4ull * (h[c] & (cap - 1)));
+    if (s != 0 && s - 1 < n) __builtin_prefetch((is_exact[c] ? p->exact : p->wild) + 16ull * (s - 1));
+  }
   for (int c = 0; c < nc; c++) {
     uint32_t set = is_exact[c] ? table_find(p, p->exact_slots, p->n_exact_slots, p->exact, p->n_exact, k, len, h[c])
                                : table_find(p, p->wild_slots, p->n_wild_slots, p->wild, p->n_wild, k + start[c],
@@ -199,24 +208,41 @@ void egp_decide_name(const egp_t *p, const char *name, size_t len, int port, int
   }
 }
 
+/* Interval search (FORMAT.md "IP intervals"): the last interval whose start <= the address, by the same sequence of
+ * probes as the plain binary search `lo, hi = 0, n; mid = lo + (hi - lo) / 2; start[mid] <= ip ? lo = mid : hi = mid`
+ * (so a file whose starts are not ascending decides exactly as the reference matcher does), with two changes for
+ * speed (BENCHMARKS.md "Notes"): both possible next probes are prefetched before this one is compared, so on a large
+ * table the cache misses of consecutive steps overlap; IPv6 starts are compared as two 64-bit numbers, not by memcmp. */
 static uint32_t v4_set(const egp_t *p, uint32_t ip) {
+  const uint8_t *v = p->v4;
   uint32_t lo = 0, hi = p->n_v4; /* invariant: answer in [lo, hi); entry 0 starts at 0 (validated) */
   while (hi - lo > 1) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (egp_rd32(p->v4 + 8ull * mid) <= ip) lo = mid;
+    __builtin_prefetch(v + 8ull * (lo + (mid - lo) / 2));
+    __builtin_prefetch(v + 8ull * (mid + (hi - mid) / 2));
+    if (egp_rd32(v + 8ull * mid) <= ip) lo = mid;
     else hi = mid;
   }
-  return egp_rd32(p->v4 + 8ull * lo + 4);
+  return egp_rd32(v + 8ull * lo + 4);
 }
 
+static inline uint64_t be64(const uint8_t *b) { return __builtin_bswap64(egp_rd64(b)); }
+
+/* IPv6 starts compare as two big-endian 64-bit halves (equal to memcmp over the 16 bytes); see v4_set. */
 static uint32_t v6_set(const egp_t *p, const uint8_t ip[16]) {
+  const uint8_t *v = p->v6;
+  uint64_t ih = be64(ip), il = be64(ip + 8);
   uint32_t lo = 0, hi = p->n_v6;
   while (hi - lo > 1) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (memcmp(p->v6 + 24ull * mid, ip, 16) <= 0) lo = mid;
+    __builtin_prefetch(v + 24ull * (lo + (mid - lo) / 2));
+    __builtin_prefetch(v + 24ull * (mid + (hi - mid) / 2));
+    const uint8_t *e = v + 24ull * mid;
+    uint64_t sh = be64(e), sl = be64(e + 8);
+    if (sh < ih || (sh == ih && sl <= il)) lo = mid;
     else hi = mid;
   }
-  return egp_rd32(p->v6 + 24ull * lo + 16);
+  return egp_rd32(v + 24ull * lo + 16);
 }
 
 static int is_loopback(const egp_ip *ip) {
