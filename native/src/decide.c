@@ -3,8 +3,9 @@
  * invoke budget; counts it in the state file, logs it, and says whether the call may proceed.
  *
  * Order (docs/INTERPOSER.md "Decisions"):
- *  1. the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API) and the X-Ray daemon (AWS_XRAY_DAEMON_ADDRESS) always pass
- *     (docs/LAMBDA.md "Runtime API and always-allowed endpoints");
+ *  1. the real Runtime API behind the agent (EGRESS_GUARD_UPSTREAM_API) never passes (rule `runtime-upstream`: only
+ *     the agent talks to it); the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API) and the X-Ray daemon
+ *     (AWS_XRAY_DAEMON_ADDRESS) always pass (docs/LAMBDA.md "Runtime API and always-allowed endpoints");
  *  2. no valid policy: loopback passes (builtin:loopback: it is not egress), everything else is denied with rule
  *     `policy-error` — blocked in enforce (fail closed), allowed and logged in audit (fail open);
  *  3. the policy decides (decide_name for the name alone / decide_addr with the bound name);
@@ -29,6 +30,7 @@ const char *eg_rule_display(int32_t rule, uint32_t *len) {
   case EG_RULE_DNS_MALFORMED: s = "dns-malformed"; break;
   case EG_RULE_UNSUPPORTED_CALL: s = "unsupported-call"; break;
   case EG_RULE_SOCKET_REDIRECT: s = "socket-redirect"; break;
+  case EG_RULE_RUNTIME_UPSTREAM: s = "runtime-upstream"; break;
   default:
     if (eg.policy_ok) {
       s = egp_rule_name(&eg.policy, rule, len);
@@ -67,6 +69,28 @@ static int is_loopback_query(const struct eg_query *q) {
          (q->host_len > 10 && memcmp(q->host + q->host_len - 10, ".localhost", 10) == 0);
 }
 
+static int is_loopback_or_any(const egp_ip *ip) {
+  if (!ip->is_v6) return (ip->v4 >> 24) == 127 || ip->v4 == 0;
+  static const uint8_t zero[15];
+  return memcmp(ip->v6, zero, 15) == 0 && (ip->v6[15] == 0 || ip->v6[15] == 1);
+}
+
+/*
+ * The real Runtime API behind the agent (EGRESS_GUARD_UPSTREAM_API): only the agent, which runs unguarded, talks to
+ * it. A guarded process reaching it directly could answer an invoke itself or take the next one past the agent —
+ * escaping metering and the EgressBudgetExceeded conversion (docs/METERING.md). So it is refused, rule
+ * `runtime-upstream`: its address at its port and, when that address is loopback (where Lambda puts it), every address
+ * the kernel delivers to a loopback listener at that port (127.0.0.0/8, ::1, 0.0.0.0, ::; IPv4-mapped forms arrive
+ * here as IPv4). Lookups are not concerned: a name carries no request to it.
+ */
+static int is_runtime_upstream(const struct eg_query *q) {
+  const struct eg_endpoint *ep = &eg.runtime_upstream;
+  if (!ep->set || q->ip == NULL || q->port != ep->port || q->proto == EGP_PROTO_UDP) return 0;
+  if (endpoint_match(ep, q)) return 1;
+  int local = ep->has_ip ? is_loopback_or_any(&ep->ip) : ep->host_len == 9 && memcmp(ep->host, "localhost", 9) == 0;
+  return local && is_loopback_or_any(q->ip);
+}
+
 int eg_is_egress_dest(const struct sockaddr *sa, socklen_t len) {
   egp_ip ip;
   int port;
@@ -84,8 +108,11 @@ static void decide(const struct eg_query *q, egp_decision *d) {
     d->allow = 0, d->rule = EG_RULE_DNS_MALFORMED;
     return;
   }
-  if (endpoint_match(&eg.runtime_api, q) || endpoint_name(&eg.runtime_api, q) ||
-      endpoint_match(&eg.runtime_upstream, q) || endpoint_name(&eg.runtime_upstream, q)) {
+  if (is_runtime_upstream(q)) {
+    d->allow = 0, d->rule = EG_RULE_RUNTIME_UPSTREAM;
+    return;
+  }
+  if (endpoint_match(&eg.runtime_api, q) || endpoint_name(&eg.runtime_api, q)) {
     d->allow = 1, d->rule = EG_RULE_RUNTIME_API, builtin = 1;
   } else if (endpoint_match(&eg.xray, q) || endpoint_name(&eg.xray, q)) {
     d->allow = 1, d->rule = EG_RULE_XRAY, builtin = 1;

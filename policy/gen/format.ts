@@ -103,4 +103,5 @@ export const RULE_CODES = {
   DNS_MALFORMED: { code: -7, display: 'dns-malformed', by: 'interposer' },
   UNSUPPORTED_CALL: { code: -8, display: 'unsupported-call', by: 'interposer' },
   SOCKET_REDIRECT: { code: -9, display: 'socket-redirect', by: 'interposer' },
+  RUNTIME_UPSTREAM: { code: -10, display: 'runtime-upstream', by: 'interposer' },
 } as const;

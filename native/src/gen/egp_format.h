@@ -67,6 +67,7 @@ enum {
   EG_RULE_DNS_MALFORMED = -7, /* dns-malformed: a name that is not one readable DNS name (a lookup's, or a raw DNS question's) */
   EG_RULE_UNSUPPORTED_CALL = -8, /* unsupported-call: a call the guard cannot check (it resolves and connects inside libc): refused in enforce mode */
   EG_RULE_SOCKET_REDIRECT = -9, /* socket-redirect: a socket option or ancillary data that would make packets for a decided address go somewhere else (IPv4 source routes, IPv6 routing headers …): refused in enforce mode */
+  EG_RULE_RUNTIME_UPSTREAM = -10, /* runtime-upstream: the real Runtime API behind the agent (EGRESS_GUARD_UPSTREAM_API): only the agent talks to it, a guarded process is refused */
 };
 #define EGP_RULE_CODES(X) \
   X(EGP_RULE_DEFAULT, "default") \
@@ -77,5 +78,6 @@ enum {
   X(EG_RULE_POLICY_ERROR, "policy-error") \
   X(EG_RULE_DNS_MALFORMED, "dns-malformed") \
   X(EG_RULE_UNSUPPORTED_CALL, "unsupported-call") \
-  X(EG_RULE_SOCKET_REDIRECT, "socket-redirect")
+  X(EG_RULE_SOCKET_REDIRECT, "socket-redirect") \
+  X(EG_RULE_RUNTIME_UPSTREAM, "runtime-upstream")
 #endif
