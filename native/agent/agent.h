@@ -36,8 +36,8 @@ struct ag_config {
   uint64_t budget[3]; /* AG_RX, AG_TX, AG_TOTAL; AG_NONE = no limit */
   int has_budgets;
   char state_path[4096];
-  int log_fd;         /* guard lines: stderr, a file (O_APPEND) or -1 (off) */
-  int metrics;        /* EMF line on stdout */
+  int log_fd;  /* guard lines: stderr, a file (O_APPEND) or -1 (off) */
+  int metrics; /* EMF line on stdout */
   char metrics_ns[256];
   char function_name[256];
   uint64_t sample_ns;
@@ -54,12 +54,12 @@ extern struct ag_config cfg;
 int config_load(void);
 
 /* --- time --- */
-uint64_t ag_now_ns(void);    /* CLOCK_MONOTONIC */
-uint64_t ag_epoch_ms(void);  /* CLOCK_REALTIME */
+uint64_t ag_now_ns(void);   /* CLOCK_MONOTONIC */
+uint64_t ag_epoch_ms(void); /* CLOCK_REALTIME */
 
 /* --- statew.c (the state file; NULL mapping = no state file, every call is a no-op) --- */
 enum { AG_N_ALLOWED, AG_N_DENIED, AG_N_BLOCKED, AG_N_UNCOVERED, AG_N_SUPPRESSED, AG_N_CUT, AG_N_COUNT };
-int statew_open(const char *path);   /* 0, or -1 (logged by the caller) */
+int statew_open(const char *path); /* 0, or -1 (logged by the caller) */
 int statew_ok(void);
 void statew_set_pid(uint64_t pid);
 /* invoke start: invoke_seq+1, flags, request id (seqlocked); trip_budget reset; thresholds (AG_NONE = not armed) */
@@ -103,7 +103,7 @@ uint64_t inv_tick(uint64_t now); /* one sampler step; returns the ns until the n
 int inv_wake_fd(void);           /* the sampler sleeps on it; written when an invoke begins or ends */
 
 /* --- upstream.c --- */
-int up_connect(void);                                      /* a connected socket, or -1 */
+int up_connect(void);                                                           /* a connected socket, or -1 */
 int up_post_error(const char *id, size_t id_len, const char *body, size_t len); /* HTTP status or -1 */
 
 /* --- proxy.c --- */

@@ -138,10 +138,12 @@ int config_load(void) {
   copy(cfg.metrics_ns, sizeof cfg.metrics_ns, ns && ns[0] ? ns : "EgressGuard");
   copy(cfg.function_name, sizeof cfg.function_name, getenv("AWS_LAMBDA_FUNCTION_NAME"));
   cfg.sample_ns = number(EG_CFG_SAMPLE_MS_NAME, EG_CFG_SAMPLE_MS_DEFAULT, EG_CFG_SAMPLE_MS_MIN, EG_CFG_SAMPLE_MS_MAX,
-                         EG_CFG_SAMPLE_MS_INVALID_MSG) * 1000000ull;
+                         EG_CFG_SAMPLE_MS_INVALID_MSG) *
+                  1000000ull;
   cfg.timeout_margin_ns = number(EG_CFG_TIMEOUT_MARGIN_MS_NAME, EG_CFG_TIMEOUT_MARGIN_MS_DEFAULT,
                                  EG_CFG_TIMEOUT_MARGIN_MS_MIN, EG_CFG_TIMEOUT_MARGIN_MS_MAX,
-                                 EG_CFG_TIMEOUT_MARGIN_MS_INVALID_MSG) * 1000000ull;
+                                 EG_CFG_TIMEOUT_MARGIN_MS_INVALID_MSG) *
+                          1000000ull;
   const char *mc = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
   cfg.multi_concurrency = mc != NULL && atol(mc) > 1;
   copy(cfg.netdev_path, sizeof cfg.netdev_path, "/proc/net/dev");

@@ -299,7 +299,8 @@ static int copy_bytes(struct conn *in, int *out, uint64_t n, int as_chunk, struc
         char d[20];
         int dn = 0;
         size_t v = k;
-        do d[dn++] = "0123456789abcdef"[v & 15], v >>= 4; while (v);
+        do d[dn++] = "0123456789abcdef"[v & 15], v >>= 4;
+        while (v);
         while (dn) hdr[hl++] = d[--dn];
         hdr[hl++] = '\r';
         hdr[hl++] = '\n';
@@ -326,8 +327,10 @@ static int relay_chunked(struct conn *in, int out, struct http_watch *w) {
     int digits = 0;
     for (ssize_t i = 0; i < l; i++) {
       char ch = line[i];
-      int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-            : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+      int v = ch >= '0' && ch <= '9'   ? ch - '0'
+              : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                       : -1;
       if (v < 0) {
         if (ch == ';' || ch == ' ' || ch == '\t') break; /* chunk extensions are dropped */
         return -1;

@@ -41,7 +41,7 @@ struct http_msg {
   char method[16];
   char path[1024];
   int status;
-  int minor; /* HTTP/1.minor */
+  int minor;              /* HTTP/1.minor */
   int64_t content_length; /* -1: none */
   int chunked, close, expect_continue;
   int n_fields;
@@ -49,11 +49,11 @@ struct http_msg {
 };
 
 struct http_watch {
-  int fd;                      /* polled with the input; readable = maybe abort */
+  int fd;                                     /* polled with the input; readable = maybe abort */
   int (*should_abort)(void *ctx, int at_end); /* at_end: the sender's final chunk arrived (last chance) */
   void *ctx;
-  const char *trailers;        /* "Name: value\r\n…" sent after the final chunk when aborting */
-  int aborted;                 /* set by the relay when it ended the stream */
+  const char *trailers; /* "Name: value\r\n…" sent after the final chunk when aborting */
+  int aborted;          /* set by the relay when it ended the stream */
 };
 
 int conn_init(struct conn *c, int fd); /* allocates the read buffer; -1 on ENOMEM */

@@ -134,8 +134,7 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
   inv->wake_fd = fd;
   if (inv->wake_fd < 0) inv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   uint64_t drain;
-  while (inv->wake_fd >= 0 && read(inv->wake_fd, &drain, 8) == 8) {
-  }
+  while (inv->wake_fd >= 0 && read(inv->wake_fd, &drain, 8) == 8) {}
   inv->used = 1;
   memcpy(inv->id, id, id_len);
   inv->start_ok = read_netdev(&inv->start) == 0;
@@ -159,7 +158,8 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
     if (cfg.budget[AG_TX] != AG_NONE) at[AG_TX] = add_sat(inv->io0[1], cfg.budget[AG_TX]);
     if (cfg.budget[AG_TOTAL] != AG_NONE) at[AG_TOTAL] = add_sat(inv->io0[0] + inv->io0[1], cfg.budget[AG_TOTAL]);
   }
-  uint32_t flags = EG_STATE_FLAG_IN_INVOKE | (inv->armed ? EG_STATE_FLAG_ARMED : 0) | (inv->concurrent ? EG_STATE_FLAG_CONCURRENT : 0);
+  uint32_t flags = EG_STATE_FLAG_IN_INVOKE | (inv->armed ? EG_STATE_FLAG_ARMED : 0) |
+                   (inv->concurrent ? EG_STATE_FLAG_CONCURRENT : 0);
   statew_begin(id, id_len, flags, at);
   if (have_last_end && others == 0 && inv->start_ok) {
     struct nd_delta d;
@@ -347,8 +347,7 @@ int inv_stream_should_abort(void *ctx, int at_end) {
   struct budget_note note;
   int noted = 0, abort = 0;
   uint64_t drain;
-  while (read(inv->wake_fd, &drain, 8) == 8) {
-  }
+  while (read(inv->wake_fd, &drain, 8) == 8) {}
   pthread_mutex_lock(&mu);
   if (inv->trip_pending) {
     inv->trip_pending = 0;
@@ -454,7 +453,9 @@ uint64_t inv_tick(uint64_t now) {
       uint64_t io_rx, io_tx;
       statew_io(&io_rx, &io_tx);
       io_rx -= inv->io0[0], io_tx -= inv->io0[1];
-      which = by_interposer == EG_STATE_TRIP_RX_BYTES ? AG_RX : by_interposer == EG_STATE_TRIP_TX_BYTES ? AG_TX : AG_TOTAL;
+      which = by_interposer == EG_STATE_TRIP_RX_BYTES   ? AG_RX
+              : by_interposer == EG_STATE_TRIP_TX_BYTES ? AG_TX
+                                                        : AG_TOTAL;
       const uint64_t v[3] = {io_rx, io_tx, io_rx + io_tx};
       limit = cfg.budget[which];
       observed = v[which];

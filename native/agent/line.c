@@ -63,7 +63,8 @@ void ln_str(struct line *l, const char *key, const char *s) { ln_strn(l, key, s,
 void ln_u64(struct line *l, const char *key, uint64_t v) {
   char d[24];
   int n = 0;
-  do d[n++] = (char)('0' + v % 10), v /= 10; while (v);
+  do d[n++] = (char)('0' + v % 10), v /= 10;
+  while (v);
   if (!head(l, key, (size_t)n)) return;
   while (n) l->b[l->n++] = d[--n];
 }
@@ -76,7 +77,8 @@ void ln_i64(struct line *l, const char *key, int64_t v) {
   char d[24];
   int n = 0;
   uint64_t u = (uint64_t)(-(v + 1)) + 1;
-  do d[n++] = (char)('0' + u % 10), u /= 10; while (u);
+  do d[n++] = (char)('0' + u % 10), u /= 10;
+  while (u);
   if (!head(l, key, (size_t)n + 1)) return;
   l->b[l->n++] = '-';
   while (n) l->b[l->n++] = d[--n];
@@ -96,7 +98,8 @@ void ln_ms(struct line *l, const char *key, uint64_t ns) {
   /* the three decimals, then the integer part, written backwards */
   for (int i = 0; i < 3; i++) d[n++] = (char)('0' + frac % 10), frac /= 10;
   d[n++] = '.';
-  do d[n++] = (char)('0' + whole % 10), whole /= 10; while (whole);
+  do d[n++] = (char)('0' + whole % 10), whole /= 10;
+  while (whole);
   if (!head(l, key, (size_t)n)) return;
   while (n) l->b[l->n++] = d[--n];
 }

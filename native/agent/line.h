@@ -17,20 +17,20 @@ struct line {
   size_t n;
   int depth;
   int first[LN_DEPTH]; /* no member written yet at this depth */
-  char kind[LN_DEPTH];  /* the closing bracket of each open level */
+  char kind[LN_DEPTH]; /* the closing bracket of each open level */
   int full;
 };
 
-void ln_open(struct line *l);                       /* "{" */
+void ln_open(struct line *l); /* "{" */
 void ln_str(struct line *l, const char *key, const char *s);
 void ln_strn(struct line *l, const char *key, const char *s, size_t len);
 void ln_u64(struct line *l, const char *key, uint64_t v);
 void ln_i64(struct line *l, const char *key, int64_t v);
 void ln_bool(struct line *l, const char *key, int v);
 void ln_ms(struct line *l, const char *key, uint64_t ns); /* milliseconds with 3 decimals */
-void ln_obj(struct line *l, const char *key);       /* key: { … ln_close */
-void ln_arr(struct line *l, const char *key);       /* key: [ … ln_close */
-void ln_close(struct line *l);                      /* } or ] */
+void ln_obj(struct line *l, const char *key);             /* key: { … ln_close */
+void ln_arr(struct line *l, const char *key);             /* key: [ … ln_close */
+void ln_close(struct line *l);                            /* } or ] */
 /* Closes every open level, appends "\n"; returns the length. */
 size_t ln_finish(struct line *l);
 

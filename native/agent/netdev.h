@@ -34,7 +34,7 @@ struct nd_iface {
 struct nd_snap {
   int n;
   struct nd_iface ifs[ND_MAX_IFACES];
-  int n_malformed;              /* lines skipped (may exceed ND_MAX_MALFORMED; the first ones are listed) */
+  int n_malformed; /* lines skipped (may exceed ND_MAX_MALFORMED; the first ones are listed) */
   int malformed[ND_MAX_MALFORMED];
 };
 

@@ -131,7 +131,8 @@ static int on_next(struct session *s, void *p) {
   const char *dv = http_header(&s->resp, "lambda-runtime-deadline-ms", &dl);
   if (s->resp.status != 200 || id == NULL || idl == 0 || idl > 64) return 0;
   uint64_t deadline = 0;
-  for (size_t i = 0; dv && i < dl && dv[i] >= '0' && dv[i] <= '9' && i < 19; i++) deadline = deadline * 10 + (uint64_t)(dv[i] - '0');
+  for (size_t i = 0; dv && i < dl && dv[i] >= '0' && dv[i] <= '9' && i < 19; i++)
+    deadline = deadline * 10 + (uint64_t)(dv[i] - '0');
   char idbuf[65];
   memcpy(idbuf, id, idl);
   idbuf[idl] = '\0';

@@ -92,7 +92,8 @@ void report_init_line(const struct nd_snap *load, const struct nd_snap *first, c
   budget_obj(&l);
   if (first->n_malformed > 0) {
     ln_arr(&l, "malformedLines");
-    for (int i = 0; i < first->n_malformed && i < ND_MAX_MALFORMED; i++) ln_u64(&l, NULL, (uint64_t)first->malformed[i]);
+    for (int i = 0; i < first->n_malformed && i < ND_MAX_MALFORMED; i++)
+      ln_u64(&l, NULL, (uint64_t)first->malformed[i]);
     ln_close(&l);
   }
   emit(&l, cfg.log_fd);
@@ -143,8 +144,8 @@ static void emf_line(const struct inv_summary *s, uint64_t rx, uint64_t tx) {
   ln_close(&l);
   ln_close(&l);
   ln_arr(&l, "Metrics");
-  static const char *const plain[] = {"RxBytes", "Bytes", "TxBytes", "Bytes", "BudgetExceeded", "Count",
-                                      "BlockedConnections", "Count"};
+  static const char *const plain[] = {
+      "RxBytes", "Bytes", "TxBytes", "Bytes", "BudgetExceeded", "Count", "BlockedConnections", "Count"};
   static const char *const conc[] = {"BudgetExceeded", "Count", "ConcurrentInvokes", "Count"};
   const char *const *m = s->concurrent ? conc : plain;
   int n = s->concurrent ? 2 : 4;

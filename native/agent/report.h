@@ -11,21 +11,21 @@
 
 struct budget_note {
   char id[65];
-  int which;                 /* AG_RX, AG_TX, AG_TOTAL */
-  uint64_t limit, observed;  /* bytes */
-  uint64_t rx, tx;           /* the invoke's bytes (/proc/net/dev) when it tripped */
+  int which;                /* AG_RX, AG_TX, AG_TOTAL */
+  uint64_t limit, observed; /* bytes */
+  uint64_t rx, tx;          /* the invoke's bytes (/proc/net/dev) when it tripped */
   int enforced, concurrent;
-  const char *by;            /* "sampler", "interposer", "end" */
+  const char *by; /* "sampler", "interposer", "end" */
 };
 
 struct inv_summary {
   char id[65];
-  int outcome;               /* OUT_* */
-  int failed_by_guard;       /* the agent answered Lambda with EgressBudgetExceeded */
+  int outcome;         /* OUT_* */
+  int failed_by_guard; /* the agent answered Lambda with EgressBudgetExceeded */
   uint64_t duration_ns;
   int netdev_ok;
   struct nd_delta d;
-  struct nd_snap start, end; /* for the names in d */
+  struct nd_snap start, end;   /* for the names in d */
   uint64_t events[AG_N_COUNT]; /* counter deltas */
   int have_events;
   int exceeded, concurrent, timed_out;

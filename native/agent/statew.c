@@ -93,7 +93,8 @@ void statew_set_flags(uint32_t bits) {
 }
 
 void statew_counters(uint64_t out[AG_N_COUNT]) {
-  for (int i = 0; i < AG_N_COUNT; i++) out[i] = st ? __atomic_load_n(U64(EG_STATE_OFF_N_ALLOWED + 8 * i), __ATOMIC_RELAXED) : 0;
+  for (int i = 0; i < AG_N_COUNT; i++)
+    out[i] = st ? __atomic_load_n(U64(EG_STATE_OFF_N_ALLOWED + 8 * i), __ATOMIC_RELAXED) : 0;
 }
 
 void statew_io(uint64_t *rx, uint64_t *tx) {
@@ -104,7 +105,8 @@ void statew_io(uint64_t *rx, uint64_t *tx) {
 uint32_t statew_trip_budget(void) {
   if (!st) return 0;
   uint32_t b = __atomic_load_n(U32(EG_STATE_OFF_TRIP_BUDGET), __ATOMIC_ACQUIRE);
-  if (b == EG_STATE_TRIP_NONE && (__atomic_load_n(U32(EG_STATE_OFF_FLAGS), __ATOMIC_ACQUIRE) & EG_STATE_FLAG_BUDGET_TRIPPED))
+  if (b == EG_STATE_TRIP_NONE &&
+      (__atomic_load_n(U32(EG_STATE_OFF_FLAGS), __ATOMIC_ACQUIRE) & EG_STATE_FLAG_BUDGET_TRIPPED))
     return EG_STATE_TRIP_TOTAL_BYTES + 1; /* tripped without saying which budget */
   return b;
 }

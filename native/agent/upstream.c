@@ -42,8 +42,8 @@ int up_post_error(const char *id, size_t id_len, const char *body, size_t len) {
   struct conn c;
   struct http_msg m;
   m.head = malloc(HTTP_HEAD_MAX);
-  if (m.head != NULL && n > 0 && (size_t)n < sizeof head && http_write_all(fd, head, (size_t)n) == 0 && http_write_all(fd, body, len) == 0 &&
-      conn_init(&c, fd) == 0) {
+  if (m.head != NULL && n > 0 && (size_t)n < sizeof head && http_write_all(fd, head, (size_t)n) == 0 &&
+      http_write_all(fd, body, len) == 0 && conn_init(&c, fd) == 0) {
     if (http_read_head(&c, &m, 0) == 0) status = m.status;
     conn_free(&c);
   }
