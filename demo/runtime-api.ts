@@ -11,9 +11,10 @@
  *   POST /2018-06-01/runtime/invocation/{id}/error     202; settles it as a function error (body: errorMessage,
  *        errorType, stackTrace; header Lambda-Runtime-Function-Error-Type)
  *   POST /2018-06-01/runtime/init/error                202; the next/pending invoke fails with the init error
- * An unknown or already settled request id gets 400 InvalidRequestID; any other path 404. Invokes are sequential,
- * like one Lambda execution environment: `invoke()` resolves when the runtime posts the outcome, or rejects after
- * `timeoutMs` (the deadline), or when the runtime process dies (`fail()`).
+ * An unknown or already settled request id gets 400 InvalidRequestID; a GET …/next while the runtime holds an invoke
+ * without a result gets 403 InvalidStateTransition (as Lambda's Runtime API answers it); any other path 404. Invokes
+ * are sequential, like one Lambda execution environment: `invoke()` resolves when the runtime posts the outcome, or
+ * rejects after `timeoutMs` (the deadline), or when the runtime process dies (`fail()`).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -135,6 +136,15 @@ export class RuntimeApi {
     this.requests.push(`${req.method} ${url}`);
     const body = await readBody(req);
     if (req.method === 'GET' && url === `${PREFIX}/invocation/next`) {
+      if (this.inFlight.size > 0) {
+        // like Lambda: the runtime asks for the next event while the one it has is still open
+        const open = [...this.inFlight.keys()].join(', ');
+        res.writeHead(403, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({ errorMessage: `invoke ${open} has no result yet`, errorType: 'InvalidStateTransition' }),
+        );
+        return;
+      }
       this.waiting.push(res);
       res.on('close', () => {
         this.waiting = this.waiting.filter((r) => r !== res);

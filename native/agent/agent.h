@@ -82,12 +82,15 @@ int inv_init(void);
 struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms);
 void inv_after_begin(struct invoke *inv); /* init line, after the event was relayed (off the critical path) */
 
-enum inv_action { INV_FORWARD = 0, INV_REPLACE = 1, INV_SWALLOW = 2 };
+/* INV_REJECT: the runtime already posted a result for this request id; the Runtime API's own answer to a second one
+ * (403 InvalidStateTransition) is given locally, nothing is forwarded or written. */
+enum inv_action { INV_FORWARD = 0, INV_REPLACE = 1, INV_SWALLOW = 2, INV_REJECT = 3 };
 enum inv_outcome { OUT_OK = 0, OUT_ERROR = 1, OUT_TIMEOUT = 2 };
 /* A non-streaming /response or /error of request `id` arrived: ends the invoke (end snapshot, final budget check).
- * *inv is set when the invoke is tracked (report with inv_report after relaying). */
+ * *inv is set when the invoke is tracked (report with inv_report after relaying). INV_SWALLOW returns only once the
+ * agent's own error post for the invoke has been answered by Lambda. */
 enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invoke **inv);
-/* A streaming response starts: returns INV_FORWARD (relay with the watch of *inv) or INV_SWALLOW. */
+/* A streaming response starts: returns INV_FORWARD (relay with the watch of *inv), INV_SWALLOW or INV_REJECT. */
 enum inv_action inv_stream_begin(const char *id, size_t id_len, struct invoke **inv);
 int inv_stream_wake_fd(struct invoke *inv);
 /* For the relay's watch: 1 when the stream must end with our error now (a trip), or at_end: final check. */

@@ -11,8 +11,10 @@
  * - inv_end(): the runtime posted the invoke's result. The end snapshot is taken at once, the final budget check made;
  *   an enforced breach replaces the result with EgressBudgetExceeded (INV_REPLACE). When the agent already answered
  *   Lambda for this invoke (a trip mid-invoke), the runtime's late result is answered locally and dropped
- *   (INV_SWALLOW): Lambda never receives two results. The invoke and EMF lines come from inv_report() after the
- *   relay, off the latency path.
+ *   (INV_SWALLOW) — once Lambda has answered the agent's own error post, so the runtime's next /next never finds
+ *   the invoke still open: Lambda never receives two results. A second result of the runtime for one request (the
+ *   last RESULTS_SEEN requests) is refused (INV_REJECT), whether the invoke is still tracked or not. The invoke and
+ *   EMF lines come from inv_report() after the relay, off the latency path.
  * - inv_tick() (sampler.c): while an invoke is ARMED, every cfg.sample_ns: /proc/net/dev against its budgets, and the
  *   state file's trip (the interposer's exact byte accounting). On a trip: BUDGET_TRIPPED + trip_gen in the state file
  *   (the interposer then cuts the invoke's egress sockets), one `budget` line, and the invoke fails at once: the
@@ -56,6 +58,7 @@ struct invoke {
   int tripped, trip_which;
   uint64_t trip_limit, trip_observed;
   int trip_pending; /* streaming: end the stream with our error */
+  int posting;      /* the sampler's EgressBudgetExceeded post to Lambda is in flight */
   int wake_fd;      /* streaming relay's watch */
   int has_between;
   uint64_t between_rx, between_tx;
@@ -64,6 +67,12 @@ struct invoke {
 
 static struct invoke tab[MAX_INV];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t posted = PTHREAD_COND_INITIALIZER; /* a `posting` ended */
+/* Request ids whose result the runtime already posted (the newest RESULTS_SEEN): a second result for one of them is
+ * refused locally (INV_REJECT) whether or not the invoke is still in the table. */
+#define RESULTS_SEEN 64
+static char results_seen[RESULTS_SEEN][65];
+static unsigned results_next;
 static int nd_fd = -1;
 static char nd_buf[65536];
 static struct nd_snap load_snap, last_end;
@@ -108,12 +117,29 @@ static struct invoke *find(const char *id, size_t len) {
 
 static void release(struct invoke *inv) { inv->used = 0; }
 
+/* 1 when the runtime already posted a result for `id`; otherwise records that it posts one now. Under mu. */
+static int result_seen(const char *id, size_t len) {
+  if (len == 0 || len > 64) return 0;
+  for (int i = 0; i < RESULTS_SEEN; i++)
+    if (strlen(results_seen[i]) == len && memcmp(results_seen[i], id, len) == 0) return 1;
+  char *e = results_seen[results_next++ % RESULTS_SEEN];
+  memcpy(e, id, len);
+  e[len] = '\0';
+  return 0;
+}
+
+/* Lambda must have the agent's own result before the runtime hears that its result was taken (and moves on to
+ * /next, which Lambda refuses while the invoke is open). Under mu. */
+static void wait_posted(struct invoke *inv) {
+  while (inv->used && inv->posting) pthread_cond_wait(&posted, &mu);
+}
+
 /* A free slot; when full, the oldest entry that only waits for a late result of the runtime is dropped. */
 static struct invoke *slot(void) {
   struct invoke *oldest = NULL;
   for (int i = 0; i < MAX_INV; i++) {
     if (!tab[i].used) return &tab[i];
-    if (tab[i].reported && (oldest == NULL || tab[i].start_ns < oldest->start_ns)) oldest = &tab[i];
+    if (tab[i].reported && !tab[i].posting && (oldest == NULL || tab[i].start_ns < oldest->start_ns)) oldest = &tab[i];
   }
   if (oldest) release(oldest);
   return oldest;
@@ -288,11 +314,16 @@ enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invok
   int noted = 0;
   enum inv_action act = INV_FORWARD;
   pthread_mutex_lock(&mu);
-  struct invoke *inv = find(id, id_len);
   *out = NULL;
+  if (result_seen(id, id_len)) {
+    pthread_mutex_unlock(&mu);
+    return INV_REJECT;
+  }
+  struct invoke *inv = find(id, id_len);
   if (inv != NULL) {
     inv->runtime_done = 1;
     if (inv->answered) {
+      wait_posted(inv);
       act = INV_SWALLOW;
       if (inv->state != IV_ENDED) take_end(inv), inv->outcome = OUT_ERROR;
       *out = inv->reported ? NULL : inv;
@@ -319,10 +350,15 @@ enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invok
 enum inv_action inv_stream_begin(const char *id, size_t id_len, struct invoke **out) {
   enum inv_action act = INV_FORWARD;
   pthread_mutex_lock(&mu);
-  struct invoke *inv = find(id, id_len);
   *out = NULL;
+  if (result_seen(id, id_len)) {
+    pthread_mutex_unlock(&mu);
+    return INV_REJECT;
+  }
+  struct invoke *inv = find(id, id_len);
   if (inv != NULL) {
     if (inv->answered) {
+      wait_posted(inv);
       act = INV_SWALLOW;
       inv->runtime_done = 1;
       if (inv->state != IV_ENDED) take_end(inv), inv->outcome = OUT_ERROR;
@@ -476,13 +512,20 @@ uint64_t inv_tick(uint64_t now) {
       wake(inv->wake_fd);
     } else {
       post = inv;
+      inv->posting = 1;
       memcpy(post_id, inv->id, sizeof post_id);
       body_len = inv_error_body(inv, body, sizeof body);
     }
   }
   pthread_mutex_unlock(&mu);
   if (noted) report_budget_line(&note);
-  if (post != NULL) up_post_error(post_id, strlen(post_id), body, body_len);
+  if (post != NULL) {
+    up_post_error(post_id, strlen(post_id), body, body_len);
+    pthread_mutex_lock(&mu);
+    post->posting = 0;
+    pthread_cond_broadcast(&posted);
+    pthread_mutex_unlock(&mu);
+  }
   for (int i = 0; i < n_timed; i++) report_invoke_line(&timed_out[i]);
   if (noted || n_timed > 0) return 1; /* look again at once: another invoke may need it */
   return next;

@@ -9,7 +9,10 @@
  * - GET /2018-06-01/runtime/invocation/next answered 200: the invoke begins (invoke.c) BEFORE the event is relayed,
  *   so the state file carries the request id before the handler runs.
  * - POST …/invocation/{id}/response or …/error: the invoke ends when the head arrives (invoke.c decides: relay it,
- *   replace it with EgressBudgetExceeded, or answer it here with 202 when the agent already failed the invoke).
+ *   replace it with EgressBudgetExceeded, or answer it here with 202 when the agent already failed the invoke — only
+ *   once Lambda has the agent's own error, so the runtime's next /next finds the invoke closed). A second result for
+ *   a request whose result the runtime already posted is answered here with the Runtime API's 403
+ *   InvalidStateTransition: never forwarded, no lines.
  *   A streamed response (Lambda-Runtime-Function-Response-Mode: streaming) ends with its final chunk; a trip while
  *   it streams ends the upstream stream with the Lambda error trailers and drops the rest.
  * - Anything else (init/error, restore, extensions, unknown paths) is relayed as is.
@@ -46,6 +49,13 @@ static const char ACCEPTED[] =
 static const char BAD_GATEWAY[] =
     "HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: 117\r\nConnection: close\r\n\r\n"
     "{\"errorType\":\"EgressGuard.AgentUpstreamError\",\"errorMessage\":\"egress-guard-agent cannot reach the Runtime API\"}";
+/* The Runtime API's answer to a second result for one request (as the Runtime Interface Emulator gives it). */
+#define SECOND_RESULT_BODY                                                                                             \
+  "{\"errorType\":\"InvalidStateTransition\",\"errorMessage\":\"egress-guard-agent: the runtime already posted the "   \
+  "result of this request\"}"
+_Static_assert(sizeof SECOND_RESULT_BODY - 1 == 129, "Content-Length below");
+static const char SECOND_RESULT[] =
+    "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: 129\r\n\r\n" SECOND_RESULT_BODY;
 static const char BAD_REQUEST[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 static enum kind classify(const struct http_msg *m, const char **id, size_t *id_len) {
@@ -155,6 +165,11 @@ static int drain_and_accept(struct session *s) {
   return http_write_all(s->cli.fd, ACCEPTED, sizeof ACCEPTED - 1);
 }
 
+static int drain_and_reject(struct session *s) {
+  if (http_relay_body(&s->cli, -1, &s->req, 0, NULL) != 0) return -1;
+  return http_write_all(s->cli.fd, SECOND_RESULT, sizeof SECOND_RESULT - 1);
+}
+
 /* Posts our EgressBudgetExceeded on the session's upstream connection and relays Lambda's answer. */
 static int replace_with_error(struct session *s, struct invoke *inv, const char *id, size_t id_len) {
   if (http_relay_body(&s->cli, -1, &s->req, 0, NULL) != 0) return -1;
@@ -179,7 +194,9 @@ static int is_streaming(const struct http_msg *m) {
 
 static int handle_stream(struct session *s, const char *id, size_t id_len) {
   struct invoke *inv;
-  if (inv_stream_begin(id, id_len, &inv) == INV_SWALLOW) {
+  enum inv_action act = inv_stream_begin(id, id_len, &inv);
+  if (act == INV_REJECT) return drain_and_reject(s);
+  if (act == INV_SWALLOW) {
     int rc = drain_and_accept(s);
     if (inv) inv_report(inv);
     return rc;
@@ -203,6 +220,7 @@ static int handle_result(struct session *s, enum kind k, const char *id, size_t 
   struct invoke *inv;
   enum inv_action act = inv_end(id, id_len, k == K_ERROR ? OUT_ERROR : OUT_OK, &inv);
   int rc;
+  if (act == INV_REJECT) return drain_and_reject(s);
   if (act == INV_SWALLOW) rc = drain_and_accept(s);
   else if (act == INV_REPLACE) rc = replace_with_error(s, inv, id, id_len);
   else {
