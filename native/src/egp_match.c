@@ -113,13 +113,27 @@ static uint32_t fmix(uint32_t h) {
 
 static inline int has_len(const uint64_t lens[4], size_t l) { return l < 256 && (lens[l >> 6] >> (l & 63)) & 1; }
 
+/* Bit 7 of byte j set when b[j] == '.', for the n <= 8 bytes at b (the rest count as zero bytes, never a dot). b - 8 + n
+ * must be readable when n < 8 and back >= 8 - n (the last word of a name of >= 8 bytes is read ending at its end). */
+static inline uint64_t dots8(const uint8_t *b, size_t n, size_t back) {
+  uint64_t w = 0;
+  if (n == 8) memcpy(&w, b, 8);
+  else if (back >= 8 - n) memcpy(&w, b - (8 - n), 8), w >>= 8 * (8 - n);
+  else
+    for (size_t j = 0; j < n; j++) w |= (uint64_t)b[j] << (8 * j);
+  uint64_t x = w ^ 0x2E2E2E2E2E2E2E2Eull; /* a zero byte where there was a dot */
+  uint64_t t = ((x & 0x7F7F7F7F7F7F7F7Full) + 0x7F7F7F7F7F7F7F7Full) | x;
+  return ~t & 0x8080808080808080ull;
+}
+
 #define MAX_CANDS 128 /* a name of at most 253 bytes has at most 127 dots */
 
 /* Lowest matching deny/allow over all name candidates of `name` (FORMAT.md "Name candidates").
  * Performance: the FNV-1a hashes of the name and of its suffixes are computed four at a time in one pass over the
  * bytes, the chains interleaved in registers (they are independent, so the multiplies overlap), and the
  * slots of every candidate are prefetched before any is probed, so the cache misses of a large table overlap. */
-static void scan_name(const egp_t *p, const char *name, size_t len, int port, int proto, int32_t *deny, int32_t *allow) {
+static void scan_name(const egp_t *p, const char *name, size_t len, int port, int proto, int32_t *deny,
+                      int32_t *allow) {
   const uint8_t *k = (const uint8_t *)name;
   size_t start[MAX_CANDS];
   uint32_t h[MAX_CANDS];
@@ -128,8 +142,14 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
   /* only candidates whose length some entry of their table has (egp.h "length filters") */
   if (p->n_exact_slots != 0 && (p->exact_all_lens || has_len(p->exact_lens, len))) start[nc] = 0, is_exact[nc++] = 1;
   if (p->n_wild_slots != 0)
-    for (size_t i = 0; i + 1 < len && nc < MAX_CANDS; i++)
-      if (k[i] == '.' && (p->wild_all_lens || has_len(p->wild_lens, len - i - 1))) start[nc] = i + 1, is_exact[nc++] = 0;
+    for (size_t base = 0; base + 1 < len; base += 8) { /* the dots, eight bytes at a time, in ascending order */
+      uint64_t m = dots8(k + base, len - base < 8 ? len - base : 8, base);
+      for (; m != 0; m &= m - 1) {
+        size_t i = base + ((size_t)__builtin_ctzll(m) >> 3);
+        if (i + 1 < len && nc < MAX_CANDS && (p->wild_all_lens || has_len(p->wild_lens, len - i - 1)))
+          start[nc] = i + 1, is_exact[nc++] = 0;
+      }
+    }
   if (nc == 0) return;
   /* chains in groups of four, held in registers; a chain absorbs byte i only once i >= its start (cmov) */
   for (int g = 0; g < nc; g += 4) {
@@ -212,7 +232,10 @@ void egp_decide_name(const egp_t *p, const char *name, size_t len, int port, int
  * probes as the plain binary search `lo, hi = 0, n; mid = lo + (hi - lo) / 2; start[mid] <= ip ? lo = mid : hi = mid`
  * (so a file whose starts are not ascending decides exactly as the reference matcher does), with two changes for
  * speed (BENCHMARKS.md "Notes"): both possible next probes are prefetched before this one is compared, so on a large
- * table the cache misses of consecutive steps overlap; IPv6 starts are compared as two 64-bit numbers, not by memcmp. */
+ * table the cache misses of consecutive steps overlap; IPv6 starts are compared as two 64-bit numbers, not by memcmp.
+ * The step stays a branch (KEEP_BRANCH: an empty asm the compiler cannot merge into a conditional move): a predicted
+ * branch lets the CPU run ahead into the next step, a conditional move makes each step wait for the previous load. */
+#define KEEP_BRANCH() __asm__ volatile("" ::: "memory")
 static uint32_t v4_set(const egp_t *p, uint32_t ip) {
   const uint8_t *v = p->v4;
   uint32_t lo = 0, hi = p->n_v4; /* invariant: answer in [lo, hi); entry 0 starts at 0 (validated) */
@@ -220,8 +243,12 @@ static uint32_t v4_set(const egp_t *p, uint32_t ip) {
     uint32_t mid = lo + (hi - lo) / 2;
     __builtin_prefetch(v + 8ull * (lo + (mid - lo) / 2));
     __builtin_prefetch(v + 8ull * (mid + (hi - mid) / 2));
-    if (egp_rd32(v + 8ull * mid) <= ip) lo = mid;
-    else hi = mid;
+    if (egp_rd32(v + 8ull * mid) <= ip) {
+      lo = mid;
+      KEEP_BRANCH();
+    } else {
+      hi = mid;
+    }
   }
   return egp_rd32(v + 8ull * lo + 4);
 }
@@ -239,8 +266,12 @@ static uint32_t v6_set(const egp_t *p, const uint8_t ip[16]) {
     __builtin_prefetch(v + 24ull * (mid + (hi - mid) / 2));
     const uint8_t *e = v + 24ull * mid;
     uint64_t sh = be64(e), sl = be64(e + 8);
-    if (sh < ih || (sh == ih && sl <= il)) lo = mid;
-    else hi = mid;
+    if (sh < ih || (sh == ih && sl <= il)) {
+      lo = mid;
+      KEEP_BRANCH();
+    } else {
+      hi = mid;
+    }
   }
   return egp_rd32(v + 24ull * lo + 16);
 }
