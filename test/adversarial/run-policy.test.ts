@@ -1,0 +1,84 @@
+// `egress-guard run` (policy/cli/run.ts): the command it guards must not be able to replace the policy its children
+// load. The command (test/adversarial/programs/run_replace.py, plain Python) rewrites the file EGRESS_GUARD_POLICY
+// names in place — same inode, so a child's identity check of the file (EGRESS_GUARD_POLICY_ID) passes — with a
+// permissive policy it brought along, then starts a child that requests a denied server. The server is the witness.
+// The guard of the first process loads a policy file it could rewrite from a sealed copy and hands that to children
+// (native/src/init.c, docs/INTERPOSER.md "Children keep the guard").
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compilePolicyTextSync } from '../../policy/index.js';
+import { BIN, type GuardLog, logsWhere, needBin } from '../support/guard.js';
+import { runChild } from '../support/netns.js';
+import { ALLOWED, Arena, DENIED, needAttacker, PORT, PY } from './attacker.js';
+
+const POLICY = `version: 1
+mode: enforce
+allow:
+  - name: allowed-server
+    cidr: ${ALLOWED}/32
+    ports: [${PORT}]
+`;
+
+describe.skipIf(!(needAttacker() && needBin()))(
+  'egress-guard run: the command cannot replace its children’s policy',
+  () => {
+    let arena: Arena;
+    beforeAll(async () => {
+      arena = await Arena.create('egrunp');
+    });
+    afterAll(() => arena?.destroy());
+
+    async function run(policy: string) {
+      const log = join(arena.dir, 'logs', 'run.log');
+      writeFileSync(log, '');
+      const child = arena.ns.spawn(
+        process.execPath,
+        [
+          BIN,
+          'run',
+          '--policy',
+          policy,
+          '--log',
+          log,
+          '--',
+          PY,
+          arena.program('run_replace.py'),
+          arena.permissive,
+          DENIED,
+          ALLOWED,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+      );
+      const r = await runChild(child, undefined, 60_000);
+      expect(await arena.settled('run'), `${r.stdout}\n${r.stderr}`).toBe(true);
+      return r;
+    }
+
+    // Passing = the rewrite itself may succeed (the file is the command's), but the child loads the sealed copy the
+    // first process loaded: its request never arrives and its own guard line says what was blocked.
+    it.each(['a YAML policy (compiled by run to a temp file)', 'a compiled .egp of the user'])(
+      '%s rewritten in place: the child is still guarded by what the first process loaded',
+      async (kind) => {
+        const policy = join(arena.dir, kind.startsWith('a YAML') ? 'run-policy.yaml' : 'run-policy.egp');
+        if (kind.startsWith('a YAML')) writeFileSync(policy, POLICY);
+        else writeFileSync(policy, compilePolicyTextSync(POLICY, 'run-policy.yaml').bytes);
+        const r = await run(policy);
+        const explain = `${r.stdout}\n${r.stderr}\n${readFileSync(join(arena.dir, 'logs', 'run.log'), 'utf8')}`;
+        expect(r.stdout, explain).toContain('"rewritten": true');
+        expect(r.stdout, explain).toContain('"outcome": "Operation not permitted"'); // the sealed copy
+        expect(r.stdout, explain).not.toContain('"outcome": "written"');
+        expect(r.stdout, explain).toContain('"reached": false');
+        expect(arena.sawRequest('/run-replaced'), explain).toBe(false);
+        const logs = readFileSync(join(arena.dir, 'logs', 'run.log'), 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as GuardLog);
+        expect(
+          logsWhere(logs, { event: 'connect', ip: DENIED, port: PORT, blocked: true, rule: 'default' }),
+        ).toHaveLength(1);
+        expect(logsWhere(logs, { event: 'policy' }), explain).toEqual([]);
+      },
+    );
+  },
+);
