@@ -30,11 +30,12 @@
  *                           and one E_CONFIG_LOG_LEVEL warning).
  *   EGRESS_GUARD_STATE      path of the shared state file (docs/STATE.md); unset = none.
  *   EGRESS_GUARD_VERIFY     full = check the body CRC of policies above 1 MiB too (invalid: auto, E_CONFIG_VERIFY).
- *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS, EGRESS_GUARD_UPSTREAM_API (the real Runtime API behind the
- *                           agent; agent_spawn.c starts the agent first, here): endpoints that always pass —
- *                           accepted only where Lambda puts them, on a loopback or link-local address (or
- *                           `localhost`); anything else: one E_CONFIG_ENDPOINT warning, not always allowed, not
- *                           passed to children.
+ *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass — accepted only where Lambda puts
+ *                           them, on a loopback or link-local address (or `localhost`); anything else: one
+ *                           E_CONFIG_ENDPOINT warning, not always allowed, not passed to children.
+ *   EGRESS_GUARD_UPSTREAM_API (the real Runtime API behind the agent; agent_spawn.c starts the agent first, here):
+ *                           read the same way, but always REFUSED (decide.c, rule runtime-upstream): only the agent
+ *                           talks to it.
  *   EGRESS_GUARD_AGENT      off | an absolute path of egress-guard-agent (agent_spawn.c); passed on as read.
  */
 #define _GNU_SOURCE
@@ -47,11 +48,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fdtab.h"
 #include "guard.h"
+#include "hook.h"
 
 struct eg_config eg;
 int eg_init_state;
@@ -152,7 +156,7 @@ static void format_id(char *out, uint64_t dev, uint64_t ino) {
   out[n] = '\0';
 }
 
-/* N when path is "/proc/self/fd/N" (the sealed policy `egress-guard run` hands over), else -1. */
+/* N when path is "/proc/self/fd/N" (the sealed copy a guarded parent hands down, sealed_copy below), else -1. */
 static int policy_fd_number(const char *path) {
   if (strncmp(path, "/proc/self/fd/", 14) != 0 || path[14] == '\0') return -1;
   long n = 0;
@@ -172,6 +176,46 @@ static int matches(int fd, const char *want) {
   return parse_id(want, &dev, &ino) == 0 && eg_fd_stat(fd, &st) == 0 && eg_same_file(&st, dev, ino);
 }
 
+/*
+ * A policy file this process could rewrite in place (a local copy, `egress-guard run`'s compiled temp file) is loaded
+ * from, and handed to children as, a sealed copy: a memfd holding the same bytes, sealed against writing, shrinking
+ * and growing (F_SEAL_WRITE: not even its owner or root can change it), owned like a policy `egress-guard run` hands
+ * over (ownfd.c: EGRESS_GUARD_POLICY=/proc/self/fd/N, EGRESS_GUARD_POLICY_ID its identity). So the program cannot
+ * rewrite the file between its own start and its children's — what they load is what the first process loaded
+ * (test/adversarial/run-policy.test.ts). Only in the first process (no EGRESS_GUARD_POLICY_ID handed down), only for
+ * files of at most SEAL_MAX bytes; a read-only file (a Lambda layer under /opt) is used as is. -1 when not copied.
+ */
+#define SEAL_MAX ((off_t)64 << 20)
+static int sealed_copy(int fd) {
+  struct stat st;
+  if (eg_fd_stat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > SEAL_MAX) return -1;
+  long flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+  int m = (int)eg_raw_syscall(SYS_memfd_create, (long)"egress-guard-policy", flags, 0, 0, 0, 0);
+  if (m < 0) return -1;
+  char buf[16384];
+  off_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = pread(fd, buf, sizeof buf, off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t w = 0; w < n;) {
+      ssize_t k = write(m, buf + w, (size_t)(n - w));
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) {
+        close(m);
+        return -1;
+      }
+      w += k;
+    }
+    off += n;
+  }
+  if (off != st.st_size || fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    close(m);
+    return -1;
+  }
+  return m;
+}
+
 /* Open, identify and load the policy; freezes EGRESS_GUARD_POLICY and EGRESS_GUARD_POLICY_ID (a policy handed over
  * as a descriptor is owned instead, ownfd.c, and named to children by its current number). 1 = loaded. */
 static int load_policy(const char *path, int verify_full, struct egp_error *err, int *replaced) {
@@ -180,8 +224,14 @@ static int load_policy(const char *path, int verify_full, struct egp_error *err,
   copy_env(eg.policy_path, sizeof eg.policy_path, path);
   const char *want = getenv(EG_CFG_POLICY_ID_NAME);
   int fdnum = policy_fd_number(eg.policy_path);
-  eg_freeze(EG_CFG_POLICY_NAME, eg.policy_path[0] && fdnum < 0 ? absolute(eg.policy_path, abs) : NULL);
   int fd = eg.policy_path[0] ? open(eg.policy_path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
+  int sealed = -1;
+  if (fd >= 0 && fdnum < 0 && (want == NULL || want[0] == '\0') && access(eg.policy_path, W_OK) == 0 &&
+      (sealed = sealed_copy(fd)) >= 0) {
+    close(fd);
+    fd = sealed;
+  }
+  eg_freeze(EG_CFG_POLICY_NAME, eg.policy_path[0] && fdnum < 0 && sealed < 0 ? absolute(eg.policy_path, abs) : NULL);
   int via_parent = 0;
   if (fdnum >= 0 && !matches(fd, want)) {
     /* the spawning program closed or re-pointed that number here (posix_spawn file actions can): reach the sealed
@@ -210,7 +260,8 @@ static int load_policy(const char *path, int verify_full, struct egp_error *err,
     eg_freeze(EG_CFG_POLICY_ID_NAME, idbuf);
   }
   int ok = !*replaced && egp_load_fd(&eg.policy, fd, verify_full, err) == 0;
-  if (fdnum >= 0) eg_own(EG_OWN_POLICY, via_parent ? fd : fdnum, via_parent); /* protected, named to children */
+  if (fdnum >= 0 || sealed >= 0) /* protected, named to children */
+    eg_own(EG_OWN_POLICY, via_parent || sealed >= 0 ? fd : fdnum, via_parent || sealed >= 0);
   close(fd);
   return ok;
 }

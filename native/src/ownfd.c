@@ -1,7 +1,8 @@
 /*
- * ownfd.c — the descriptors the guard owns: its copy of the log destination and (under `egress-guard run`) the sealed
- * policy. What the host's close/close_range/closefrom/dup2/dup3 do to them, and how children inherit them
- * (docs/INTERPOSER.md "The guard's own descriptors", docs/LOGGING.md "Where lines go").
+ * ownfd.c — the descriptors the guard owns: its copy of the log destination and the sealed policy (the copy init.c
+ * makes of a policy file the first process could rewrite, handed down to children). What the host's close,
+ * close_range, closefrom, dup2 and dup3 do to them, and how children inherit them (docs/INTERPOSER.md "The guard's
+ * own descriptors", docs/LOGGING.md "Where lines go").
  *
  * Contract:
  * - At init (eg_log_open) the guard takes its OWN descriptor for the log destination: inherited from the parent when
@@ -25,8 +26,9 @@
  * - Writers (eg_log_write) never block on each other: a line is one write(2) on the current number; a move flips a
  *   generation and waits (bounded, ~50 ms) until writers of the old generation are done (Dekker-style counters, one
  *   per generation parity, sequentially consistent). Moves are serialised by a spin flag.
- * - The policy descriptor (EGRESS_GUARD_POLICY=/proc/self/fd/N, handed over sealed by `egress-guard run`) is owned the
- *   same way once init.c loaded it, so the program cannot close it or put another file under its number.
+ * - The policy descriptor (EGRESS_GUARD_POLICY=/proc/self/fd/N, the sealed copy init.c made or a parent handed
+ *   down) is owned the same way once init.c loaded it, so the program cannot close it or put another file under its
+ *   number.
  * - Children: eg_render_inherited() gives "EGRESS_GUARD_LOG_FD=<fd>:<dev>:<inode>" and
  *   "EGRESS_GUARD_POLICY=/proc/self/fd/<fd>" for childenv.c, rendered at exec time because the numbers may have
  *   moved since init.
