@@ -103,6 +103,13 @@ describe.skipIf(!ok)('argument shapes: what the kernel accepts is what the guard
     expect(blocked({ event: 'dns', host: 'fcntl.exfil.test', call: 'write(dns)' })).toHaveLength(1);
   });
 
+  it('one sendmmsg vector with mixed destinations sends only what precedes the denied one', () => {
+    expect(result('sendmmsg-mixed')).toMatchObject({ rc: 1 });
+    const mixed = arena.udpAt(ALLOWED6).filter((p) => p.startsWith('case:mmsg-mixed-'));
+    expect(mixed).toEqual(['case:mmsg-mixed-0']);
+    expect(blocked({ ip: DENIED6, call: 'sendmmsg' })).toHaveLength(1);
+  });
+
   it('syscall() numbers are read as the kernel reads them (low 32 bits; the x32 bit)', () => {
     expect(result('syscall-hi-connect')).toMatchObject({ rc: -1, errno: 'EACCES' });
     expect(result('syscall-hi-sendto')).toMatchObject({ rc: -1, errno: 'EACCES' });

@@ -1,12 +1,14 @@
 """The command of `egress-guard run` replaces the policy its children will load (test/adversarial/run-policy.test.ts):
 it rewrites the file EGRESS_GUARD_POLICY names IN PLACE (same inode, so a child's identity check of the file passes)
 with a permissive compiled policy it brought along — making the file writable first when it is not — and the
-guard's own copy of it (a descriptor named egress-guard-policy in /proc/self/fd) likewise, then starts a child that requests http://DENIED:8080/run-replaced. Plain Python. Prints one JSON line per step; then the sentinel.
+guard's own copy of it (a descriptor named egress-guard-policy in /proc/self/fd) likewise, then starts a child
+that requests http://DENIED:8080/run-replaced. Plain Python. Prints one JSON line per step; then the sentinel.
 argv: <permissive.egp> <denied-ip> <allowed-ip>
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -61,10 +63,8 @@ def main() -> None:
         print(json.dumps({"step": "copy", "target": target, "outcome": outcome}), flush=True)
     subprocess.run([sys.executable, "-c", CHILD, denied], check=False)
     sys.stdout.flush()
-    try:
+    with contextlib.suppress(OSError):
         urllib.request.urlopen(f"http://{allowed}:8080/sentinel-run", timeout=5).read()
-    except OSError:
-        pass
 
 
 if __name__ == "__main__":

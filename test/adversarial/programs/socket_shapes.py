@@ -117,7 +117,7 @@ def syscall(case: str, nr: int, *args: int) -> None:
 
 
 def main() -> None:
-    tag, allowed, denied, ns, _allowed6, denied6, ns6, sink_s, echo_s = sys.argv[1:10]
+    tag, allowed, denied, ns, allowed6, denied6, ns6, sink_s, echo_s = sys.argv[1:10]
     sink, echo = int(sink_s), int(echo_s)
     u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -178,6 +178,17 @@ def main() -> None:
     copy = libc.__fcntl(a4.fileno(), 0, 500)  # F_DUPFD
     q = dns_query("fcntl.exfil.test")
     report("alias-__fcntl", libc.write(copy, q, len(q)) if copy >= 0 else copy)
+    # one sendmmsg vector with mixed destinations: allowed, denied, allowed — only what comes before the denied one
+    # may leave (sendmmsg's partial-success contract)
+    names = [keep(sin6(ip, sink)) for ip in (allowed6, denied6, allowed6)]
+    texts = [f"case:mmsg-mixed-{i}".encode() for i in range(3)]
+    bodies = [keep(t) for t in texts]
+    iovs = (IoVec * 3)(*[IoVec(addr(b), len(t)) for b, t in zip(bodies, texts, strict=True)])
+    v = (MMsgHdr * 3)()
+    for i in range(3):
+        v[i].hdr = MsgHdr(addr(names[i]), 28, ctypes.pointer(iovs[i]), 1, None, 0, 0)
+    ctypes.set_errno(0)
+    report("sendmmsg-mixed", libc.sendmmsg(u6.fileno(), v, 3, 0))
     sentinel(tag, allowed, sink)
 
 
