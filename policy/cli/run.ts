@@ -4,8 +4,11 @@
  *
  * Runs one command under the guard and returns its exit status. Contract:
  * - Policy: `--policy` (else `EGRESS_GUARD_POLICY` from the environment; else an error). A file starting with the
- *   `.egp` magic is used as is; anything else is compiled as YAML with the real compiler into a private temp dir
- *   (removed when the command exits). The child gets the **absolute** path (docs/LAMBDA.md "Exec wrapper and LD_PRELOAD":
+ *   `.egp` magic is used as is (the compiler is not even loaded); anything else is compiled as YAML with the real
+ *   compiler, once per content: the result is kept in the per-user cache (`./run-cache.ts`), and a later run of the
+ *   same policy (same bytes, same names files, same compiler) reuses it after the full reader checks. With
+ *   `--no-cache`, or when the cache directory cannot be used, it is compiled into a private temp dir (removed when
+ *   the command exits). The child gets the **absolute** path (docs/LAMBDA.md "Exec wrapper and LD_PRELOAD":
  *   relative preload/policy paths break in children that change directory).
  * - Library: `EGRESS_GUARD_LIBRARY`, else `native/build/libegressguard.so` under the package root (a clone), else —
  *   in an installed package, which has no sources — the library of the shipped layer zip, extracted once to a cache
@@ -38,6 +41,7 @@ import {
   readSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
@@ -45,10 +49,18 @@ import { fileURLToPath } from 'node:url';
 import { prebuiltLibrary } from '../../layer/build/prebuilt.js';
 import { GUARD_MODES, type GuardMode, parseWord, readGuardSettings } from '../config/rule.js';
 import { FLAG_ENFORCE, HEADER, MAGIC } from '../gen/format.js';
-import { compilePolicyFile, formatDiagnostic, PolicyError } from '../index.js';
+import { openPolicyCache } from './run-cache.js';
 
-export const RUN_USAGE =
-  'usage: egress-guard run [--policy policy.yaml|compiled.egp] [--mode audit|enforce|off] [--log stderr|off|PATH] -- <command> [args…]';
+export const RUN_USAGE = `usage: egress-guard run [--policy policy.yaml|compiled.egp] [--mode audit|enforce|off] [--log stderr|off|PATH] [--no-cache] -- <command> [args…]
+  Runs the command with the guard preloaded and returns its exit status.
+  -p, --policy FILE   the policy: YAML (compiled, and cached per user) or a compiled .egp used as is
+                      (default: $EGRESS_GUARD_POLICY)
+  -m, --mode MODE     audit, enforce or off (default: $EGRESS_GUARD_MODE, else the policy's mode)
+      --log DEST      stderr, off, or a file the guard appends its lines to (default: $EGRESS_GUARD_LOG, else stderr)
+      --no-cache      compile a YAML policy into a private temp dir instead of the cache
+                      ($XDG_CACHE_HOME/egress-guard/policies, else ~/.cache/egress-guard/policies)
+  -h, --help          print this help
+  exit status: the command's; 128+n when it died of signal n; 127 not found; 126 not executable; 125 run failed`;
 
 /** Exit status when `run` fails before the command starts (as env(1), nice(1), timeout(1) do). */
 export const EXIT_RUN_FAILED = 125;
@@ -68,6 +80,8 @@ export interface RunArgs {
   policy?: string;
   mode?: GuardMode;
   log?: string;
+  /** false with `--no-cache` */
+  cache?: boolean;
   command: string[];
 }
 
@@ -102,6 +116,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     const inline = eq > 0 ? a.slice(eq + 1) : undefined;
     if (flag === '--policy' || flag === '-p') out.policy = value(flag, inline);
     else if (flag === '--log') out.log = value(flag, inline);
+    else if (a === '--no-cache') out.cache = false;
     else if (flag === '--mode' || flag === '-m') {
       const m = value(flag, inline);
       const i = parseWord(m, GUARD_MODES); // the configuration rule: `Enforce` and ` enforce ` are enforce
@@ -166,6 +181,56 @@ interface Prepared {
   cleanup: () => void;
 }
 
+/**
+ * The `.egp` of a YAML policy: from the cache when it holds a valid entry (its warnings printed again), else compiled
+ * (warnings printed) and stored there; without a usable cache, compiled into a private temp dir that `cleanup`
+ * removes. The compiler is imported only here, on a miss. Throws RunError `E_RUN_POLICY_INVALID`.
+ */
+async function compileYaml(
+  policyPath: string,
+  env: NodeJS.ProcessEnv,
+  useCache: boolean,
+  io: RunIo,
+): Promise<{ path: string; cleanup: () => void }> {
+  const bytes = readFileSync(policyPath);
+  const { loadCompiled } = await import('../match/compiled.js');
+  const verify = (b: Uint8Array) => void loadCompiled(b, { verify: 'full' });
+  const cache = useCache ? openPolicyCache(env) : undefined;
+  const key = cache?.key(policyPath, bytes);
+  const hit = key === undefined ? undefined : cache?.lookup(key, verify);
+  if (hit) {
+    for (const w of hit.warnings) io.stderr(w);
+    return { path: hit.path, cleanup: () => {} };
+  }
+  const started = Date.now();
+  const [{ compilePolicyTextSync }, { formatDiagnostic, PolicyError }] = await Promise.all([
+    import('../compile/compile.js'),
+    import('../diagnostics.js'),
+  ]);
+  let r: ReturnType<typeof compilePolicyTextSync>;
+  try {
+    r = compilePolicyTextSync(bytes.toString('utf8'), policyPath, { cwd: dirname(policyPath) });
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    io.stderr(`${e.format()}\n`);
+    throw new RunError('E_RUN_POLICY_INVALID', `${policyPath} is not a valid policy (see the errors above)`);
+  }
+  const warnings = r.warnings.map((w) => `${formatDiagnostic(w)}\n`);
+  for (const w of warnings) io.stderr(w);
+  if (cache && key !== undefined) {
+    const deps = r.ast.rules.flatMap((rule) => (rule.target.kind === 'names-file' ? [rule.target.path] : []));
+    try {
+      return { path: cache.store(key, r.bytes, deps, warnings, started, verify), cleanup: () => {} };
+    } catch {
+      // a full disk or a vanished directory: run with a private copy, as without a cache
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'egress-guard-run-'));
+  const path = join(dir, 'policy.egp');
+  writeFileSync(path, r.bytes, { mode: 0o400 });
+  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Resolves policy, library and environment for the command. Throws RunError. */
 export async function prepareRun(args: RunArgs, io: RunIo): Promise<Prepared> {
   const baseEnv = io.env ?? process.env;
@@ -185,22 +250,9 @@ export async function prepareRun(args: RunArgs, io: RunIo): Promise<Prepared> {
   if (!existsSync(policyPath) || !statSync(policyPath).isFile()) {
     throw new RunError('E_RUN_POLICY_MISSING', `policy file ${policyPath} does not exist or is not a file`);
   }
-  let compiled = policyPath;
-  let cleanup = () => {};
-  if (!isCompiled(policyPath)) {
-    const dir = mkdtempSync(join(tmpdir(), 'egress-guard-run-'));
-    cleanup = () => rmSync(dir, { recursive: true, force: true });
-    compiled = join(dir, 'policy.egp');
-    try {
-      const { warnings } = await compilePolicyFile(policyPath, compiled);
-      for (const w of warnings) io.stderr(`${formatDiagnostic(w)}\n`);
-    } catch (e) {
-      cleanup();
-      if (!(e instanceof PolicyError)) throw e;
-      io.stderr(`${e.format()}\n`);
-      throw new RunError('E_RUN_POLICY_INVALID', `${policyPath} is not a valid policy (see the errors above)`);
-    }
-  }
+  const { path: compiled, cleanup } = isCompiled(policyPath)
+    ? { path: policyPath, cleanup: () => {} }
+    : await compileYaml(policyPath, baseEnv, args.cache !== false, io);
   const env: NodeJS.ProcessEnv = { ...baseEnv };
   env.LD_PRELOAD = withPreload(baseEnv.LD_PRELOAD, lib);
   env.EGRESS_GUARD_POLICY = compiled;

@@ -162,7 +162,13 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
       { cwd: app, env },
     );
     expect(guarded.status, guarded.out).toBe(7);
-    expect(readdirSync(join(work, '.cache', 'egress-guard'))).toHaveLength(1); // extracted once, under HOME
+    // the library extracted once, and the compiled policy, under HOME
+    const cached = readdirSync(join(work, '.cache', 'egress-guard')).sort();
+    expect(cached).toHaveLength(2);
+    expect(cached[1]).toBe('policies');
+    expect(
+      readdirSync(join(work, '.cache', 'egress-guard', 'policies')).filter((n) => n.endsWith('.egp')),
+    ).toHaveLength(1);
 
     // Act
     const cdk = join(root, 'node_modules', 'aws-cdk', 'bin', 'cdk');

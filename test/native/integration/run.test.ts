@@ -29,6 +29,9 @@ import { runChild } from '../../support/netns.js';
 import { createWorld, explain, POLICY, pyProbe, type World } from './world.js';
 
 const INVALID = join(ROOT, 'test/fixtures/integration/invalid.yaml');
+/** The compiled-policy cache of the runs here (run-cache.test.ts tests it): never the user's own. */
+const CACHE_HOME = join(scratchDir(), 'xdg-cache');
+process.env.XDG_CACHE_HOME = CACHE_HOME;
 
 function codeOf(f: () => unknown): string {
   try {
@@ -150,7 +153,7 @@ async function runFn(argv: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): P
   const outFile = join(scratchDir(), `run-fn-${Math.random().toString(36).slice(2)}.out`);
   const fd = openSync(outFile, 'w');
   let stderr = '';
-  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...env };
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, XDG_CACHE_HOME: CACHE_HOME, ...env };
   try {
     const status = await runCommand(argv, {
       stderr: (t) => {
@@ -170,7 +173,7 @@ const SHOW_ENV =
   'printf "%s\\n" "$LD_PRELOAD" "$EGRESS_GUARD_POLICY" "$EGRESS_GUARD_MODE" "$EGRESS_GUARD_LOG"; head -c 7 "$EGRESS_GUARD_POLICY"; echo';
 
 describe.skipIf(!needLibrary())('run: the environment and exit status it gives the command', () => {
-  it('compiles a YAML policy to a private temp file and passes absolute paths', async () => {
+  it('compiles a YAML policy into the cache and passes absolute paths', async () => {
     const cwd = scratchDir();
     const rel = relative(cwd, POLICY);
     const r = await runFn(
@@ -181,11 +184,11 @@ describe.skipIf(!needLibrary())('run: the environment and exit status it gives t
     expect(r.status, r.stderr).toBe(0);
     const [preload, policy, mode, log, magic] = r.out.split('\n');
     expect(preload).toBe(LIBRARY);
-    expect(policy).toMatch(/^\/.*\/policy\.egp$/);
+    expect(policy).toMatch(new RegExp(`^${CACHE_HOME}/egress-guard/policies/[0-9a-f]{64}\\.egp$`));
     expect(mode).toBe('audit');
     expect(log).toBe(join(cwd, 'guard.log'));
     expect(magic).toBe('EGRDPOL');
-    expect(existsSync(policy as string)).toBe(false); // removed once the command exited
+    expect(existsSync(policy as string)).toBe(true); // kept for the next run of this policy
   });
 
   it('uses a compiled .egp as is, and never preloads the library twice', async () => {
