@@ -16,9 +16,11 @@
  * - Lookup (`lookup`): the manifest must parse and have the expected shape, every names file must still hash to the
  *   recorded digest, the `.egp` must hash to its name AND pass the full reader checks (`loadCompiled`, verify
  *   `full`). Any failure is a miss (never an error): the policy is compiled again and the entry rewritten.
- * - Writes are atomic: a temp file (`wx`, mode 0400) fsynced, then `link`ed to the `.egp` name (never replacing a
+ * - Writes are atomic: a temp file (`wx`, mode 0600) fsynced, then `link`ed to the `.egp` name (never replacing a
  *   good entry another `run` may be using: EEXIST with the right bytes keeps the existing file) or renamed over a
- *   corrupt one; the manifest is renamed into place. So concurrent runs only ever see complete entries.
+ *   corrupt one; the manifest is renamed into place. So concurrent runs only ever see complete entries. Mode 0600,
+ *   not read-only: the guard loads a policy file its process could rewrite from a sealed copy (native/src/init.c), and
+ *   a read-only file of the user's own could still be made writable by the command.
  * - A names file modified in the second before or during the compile could have been read in either version: then
  *   the `.egp` is written but no manifest, so the next run compiles again rather than trust it.
  * Entries are never evicted (one small manifest and one `.egp` per policy version); removing the directory is safe.
@@ -219,10 +221,10 @@ export class PolicyCache {
     }
   }
 
-  /** A new file in the cache directory holding `bytes`, fsynced, mode 0400; returns its path. */
+  /** A new file in the cache directory holding `bytes`, fsynced, mode 0600; returns its path. */
   private writeTemp(bytes: Uint8Array): string {
     const tmp = join(this.dir, `.tmp-${process.pid}-${tmpCounter++}-${Date.now()}`);
-    const fd = openSync(tmp, 'wx', 0o400);
+    const fd = openSync(tmp, 'wx', 0o600);
     try {
       let off = 0;
       while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);

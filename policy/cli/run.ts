@@ -227,7 +227,7 @@ async function compileYaml(
   }
   const dir = mkdtempSync(join(tmpdir(), 'egress-guard-run-'));
   const path = join(dir, 'policy.egp');
-  writeFileSync(path, r.bytes, { mode: 0o400 });
+  writeFileSync(path, r.bytes, { mode: 0o600 });
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -4,6 +4,7 @@
 // permissive policy it brought along, then starts a child that requests a denied server. The server is the witness.
 // The guard of the first process loads a policy file it could rewrite from a sealed copy and hands that to children
 // (native/src/init.c, docs/INTERPOSER.md "Children keep the guard").
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,9 @@ describe.skipIf(!(needAttacker() && needBin()))(
     });
     afterAll(() => arena?.destroy());
 
+    /** run's compiled-policy cache for these runs (policy/cli/run-cache.ts), never the user's own. */
+    const cache = () => join(arena.dir, 'xdg-cache');
+
     async function run(policy: string) {
       const log = join(arena.dir, 'logs', 'run.log');
       writeFileSync(log, '');
@@ -48,7 +52,10 @@ describe.skipIf(!(needAttacker() && needBin()))(
           DENIED,
           ALLOWED,
         ],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_CACHE_HOME: cache() },
+        },
       );
       const r = await runChild(child, undefined, 60_000);
       expect(await arena.settled('run'), `${r.stdout}\n${r.stderr}`).toBe(true);
@@ -57,7 +64,7 @@ describe.skipIf(!(needAttacker() && needBin()))(
 
     // Passing = the rewrite itself may succeed (the file is the command's), but the child loads the sealed copy the
     // first process loaded: its request never arrives and its own guard line says what was blocked.
-    it.each(['a YAML policy (compiled by run to a temp file)', 'a compiled .egp of the user'])(
+    it.each(['a YAML policy (compiled by run into its cache)', 'a compiled .egp of the user'])(
       '%s rewritten in place: the child is still guarded by what the first process loaded',
       async (kind) => {
         const policy = join(arena.dir, kind.startsWith('a YAML') ? 'run-policy.yaml' : 'run-policy.egp');
@@ -78,6 +85,17 @@ describe.skipIf(!(needAttacker() && needBin()))(
           logsWhere(logs, { event: 'connect', ip: DENIED, port: PORT, blocked: true, rule: 'default' }),
         ).toHaveLength(1);
         expect(logsWhere(logs, { event: 'policy' }), explain).toEqual([]);
+        if (kind.startsWith('a YAML')) {
+          // the rewritten cache entry is not trusted by the next run: its digest no longer matches, it is rebuilt
+          const next = spawnSync(
+            process.execPath,
+            [BIN, 'run', '--policy', policy, '--', '/bin/sh', '-c', 'printf %s "$EGRESS_GUARD_POLICY"'],
+            { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_CACHE_HOME: cache() } },
+          );
+          expect(next.status, next.stderr).toBe(0);
+          expect(next.stdout.startsWith(join(cache(), 'egress-guard', 'policies'))).toBe(true);
+          expect(readFileSync(next.stdout).equals(compilePolicyTextSync(POLICY, policy).bytes)).toBe(true);
+        }
       },
     );
   },

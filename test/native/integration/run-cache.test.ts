@@ -78,7 +78,7 @@ function compiled(s: Setup): Buffer {
 const entries = (s: Setup) => readdirSync(join(s.cache, 'egress-guard', 'policies')).sort();
 
 describe.skipIf(!(needLibrary() && needBin()))('run: the compiled-policy cache', () => {
-  it('compiles once, then reuses the entry: same file, untouched, same warnings; 0700 directory, 0400 files', () => {
+  it('compiles once, then reuses the entry: same file, untouched, same warnings; 0700 directory, 0600 files', () => {
     const s = setup();
     const first = run(s);
     expect(first.status, first.stderr).toBe(0);
@@ -99,7 +99,7 @@ describe.skipIf(!(needLibrary() && needBin()))('run: the compiled-policy cache',
     const after = names.map((n) => statSync(join(s.cache, 'egress-guard', 'policies', n), { bigint: true }));
     expect(after.map((st) => [st.ino, st.mtimeNs])).toEqual(before.map((st) => [st.ino, st.mtimeNs]));
     expect(statSync(join(s.cache, 'egress-guard', 'policies')).mode & 0o777).toBe(0o700);
-    for (const st of after) expect(Number(st.mode) & 0o777).toBe(0o400);
+    for (const st of after) expect(Number(st.mode) & 0o777).toBe(0o600);
   });
 
   it('compiles again when the policy or a names file it reads changes', () => {
