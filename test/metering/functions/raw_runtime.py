@@ -9,6 +9,7 @@ Each event: {"download": URL?, "results": ["response" | "error", ...], "errorAtM
 - exits with status 3 when GET …/next answers anything but 200, as runtime clients do (aws-lambda-go, awslambdaric).
 """
 
+import contextlib
 import http.client
 import json
 import os
@@ -32,10 +33,8 @@ def download(url: str) -> int:
 
 
 def quiet_download(url: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         download(url)
-    except OSError:
-        pass
 
 
 def main() -> None:
@@ -53,7 +52,7 @@ def main() -> None:
         failed = False
         results = event.get("results", ["response"])
         if event.get("errorAtMs") is not None:
-            t = threading.Thread(target=lambda: quiet_download(event["download"]), daemon=True)
+            t = threading.Thread(target=quiet_download, args=(event["download"],), daemon=True)
             t.start()
             time.sleep(event["errorAtMs"] / 1000)
             failed = True
