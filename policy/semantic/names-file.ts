@@ -42,74 +42,124 @@ export function scanNamesFile(
   exact: NameList,
   wild: NameList,
 ): NamesFileResult {
-  const diagnostics: Diagnostic[] = [];
-  let errors = 0;
+  const scan = new Scanner(data, display);
   let nExact = 0;
   let nWild = 0;
-  const scratch = new Uint8Array(512);
-  let pos = data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? 3 : 0;
-  let lineNo = 0;
+  while (scan.nextLine()) {
+    if (!scan.findName() || !scan.normalise()) continue;
+    if (scan.isWild) {
+      wild.addBytes(scan.key, 0, scan.keyLen, rule);
+      nWild++;
+    } else {
+      exact.addBytes(scan.key, 0, scan.keyLen, rule);
+      nExact++;
+    }
+  }
+  return { exact: nExact, wild: nWild, diagnostics: scan.finish() };
+}
 
-  let firstUnreported = 0;
-  const report = (code: string, message: string, lineStart: number, lineEnd: number, at: number, len: number) => {
-    errors++;
-    if (errors === MAX_ERRORS + 1) firstUnreported = lineNo;
-    if (errors > MAX_ERRORS) return;
-    const text = utf8.decode(data.subarray(lineStart, lineEnd));
-    const col = utf8.decode(data.subarray(lineStart, at)).length + 1;
-    diagnostics.push({
-      code,
-      message,
-      file: display,
-      line: lineNo,
-      col,
-      severity: 'error',
-      sourceLine: text,
-      length: Math.max(1, len),
-    });
-  };
+/**
+ * One pass over a names file, line by line, with no allocation per ASCII name: the current line, its name and the
+ * name's normalised key are fields, overwritten for each line. Each step that finds a problem reports it (at most
+ * `MAX_ERRORS`) and returns false, which skips the line.
+ */
+class Scanner {
+  private readonly diagnostics: Diagnostic[] = [];
+  private errors = 0;
+  private firstUnreported = 0;
+  private readonly scratch = new Uint8Array(512);
+  private pos: number;
+  private lineNo = 0;
+  /** the current line: [lineStart, end) without the line break (and CR) */
+  private lineStart = 0;
+  private end = 0;
+  /** the name on it: [s, e), and where its labels start (after `*.` for a wildcard) */
+  private s = 0;
+  private e = 0;
+  private nameStart = 0;
+  isWild = false;
+  /** the normalised name: key[0, keyLen) */
+  key: Uint8Array = this.scratch;
+  keyLen = 0;
 
-  while (pos < data.length) {
-    lineNo++;
-    const lineStart = pos;
-    let lineEnd = data.indexOf(C.LF, pos);
+  constructor(
+    private readonly data: Uint8Array,
+    private readonly display: string,
+  ) {
+    this.pos = data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? 3 : 0; // a BOM
+  }
+
+  /** Moves to the next line (CRLF accepted); false at the end of the file. */
+  nextLine(): boolean {
+    const data = this.data;
+    if (this.pos >= data.length) return false;
+    this.lineNo++;
+    this.lineStart = this.pos;
+    let lineEnd = data.indexOf(C.LF, this.pos);
     if (lineEnd < 0) lineEnd = data.length;
-    pos = lineEnd + 1;
-    let end = lineEnd;
-    if (end > lineStart && data[end - 1] === C.CR) end--;
-    let s = lineStart;
+    this.pos = lineEnd + 1;
+    this.end = lineEnd > this.lineStart && data[lineEnd - 1] === C.CR ? lineEnd - 1 : lineEnd;
+    return true;
+  }
+
+  /** Finds the line's name (false: a blank or comment line, or a syntax error, reported) and whether it is `*.x`. */
+  findName(): boolean {
+    const { data, end } = this;
+    let s = this.lineStart;
     while (s < end && (data[s] === C.SPACE || data[s] === C.TAB)) s++;
-    if (s === end || data[s] === C.HASH) continue;
+    if (s === end || data[s] === C.HASH) return false;
     let e = s;
     while (e < end && data[e] !== C.SPACE && data[e] !== C.TAB && data[e] !== C.HASH) e++;
     // after the name only blanks and an optional comment may follow
     let t = e;
     while (t < end && (data[t] === C.SPACE || data[t] === C.TAB)) t++;
     if (t < end && data[t] !== C.HASH) {
-      report('NAMES_FILE_SYNTAX', 'one name per line: put each name on its own line', lineStart, end, t, end - t);
-      continue;
+      return this.report('NAMES_FILE_SYNTAX', 'one name per line: put each name on its own line', t, end - t);
     }
-    let start = s;
-    let isWild = false;
-    if (data[s] === C.STAR) {
-      if (e - s < 3 || data[s + 1] !== C.DOT) {
-        report('WILDCARD_FORM', `bad wildcard: ${WILDCARD_FORMS}`, lineStart, end, s, e - s);
-        continue;
-      }
-      isWild = true;
-      start = s + 2;
+    this.s = s;
+    this.e = e;
+    this.isWild = data[s] === C.STAR;
+    this.nameStart = this.isWild ? s + 2 : s;
+    if (this.isWild && (e - s < 3 || data[s + 1] !== C.DOT)) {
+      return this.report('WILDCARD_FORM', `bad wildcard: ${WILDCARD_FORMS}`, s, e - s);
     }
-    // fast path: ASCII, lower-cased into scratch
+    return true;
+  }
+
+  /** Normalises the name into `key` and checks it as `host:` would (false: a problem, reported). */
+  normalise(): boolean {
+    const ascii = this.asciiKey();
+    if (ascii === 'reported') return false;
+    if (ascii === 'not ascii') {
+      this.key = new TextEncoder().encode(normalizeName(utf8.decode(this.data.subarray(this.nameStart, this.e))));
+      this.keyLen = this.key.length;
+    }
+    const problem =
+      ascii === 'ok'
+        ? checkLabels(this.key, this.keyLen)
+        : checkIdn(this.key, this.data.subarray(this.nameStart, this.e));
+    if (problem) return this.report(problem.code, problem.message, this.s, this.e - this.s);
+    const { key, keyLen } = this;
+    if (!this.isWild && allDigitsAndDots(key, keyLen) && parseIPv4(latin1.decode(key.subarray(0, keyLen))) !== null) {
+      return this.report(
+        'NAMES_FILE_IP',
+        'an IP address is not a name: put addresses in `ip:` or `cidr:` rules',
+        this.s,
+        this.e - this.s,
+      );
+    }
+    return true;
+  }
+
+  /** The fast path: an ASCII name lower-cased into the scratch buffer, one trailing dot dropped. */
+  private asciiKey(): 'ok' | 'not ascii' | 'reported' {
+    const { data, scratch } = this;
     let len = 0;
-    let ascii = true;
     let bad = -1;
     let star = -1;
-    for (let i = start; i < e; i++) {
+    for (let i = this.nameStart; i < this.e; i++) {
       let b = data[i]!;
-      if (b >= 0x80) {
-        ascii = false;
-        break;
-      }
+      if (b >= 0x80) return 'not ascii';
       if (b >= 0x41 && b <= 0x5a) b |= 0x20;
       if (!NAME_BYTE[b]) {
         if (b === C.STAR && star < 0) star = i;
@@ -118,70 +168,61 @@ export function scanNamesFile(
       if (len < scratch.length) scratch[len] = b;
       len++;
     }
-    let key: Uint8Array;
-    let keyLen: number;
-    if (ascii) {
-      if (star >= 0) {
-        report('WILDCARD_FORM', `bad wildcard: ${WILDCARD_FORMS}`, lineStart, end, star, 1);
-        continue;
-      }
-      if (bad >= 0) {
-        const ch = String.fromCharCode(data[bad]!);
-        const hint = ch === ':' ? ' (ports and IPv6 addresses do not belong in a names file)' : '';
-        report(
-          'HOST_INVALID',
-          `character ${JSON.stringify(ch)} cannot appear in a host name (allowed: letters, digits, \`-\`, \`_\`, \`.\`)${hint}`,
-          lineStart,
-          end,
-          bad,
-          1,
-        );
-        continue;
-      }
-      if (len > 0 && scratch[len - 1] === C.DOT && len <= scratch.length) len--;
-      if (len > scratch.length) len = scratch.length; // too long: caught below
-      key = scratch;
-      keyLen = len;
-    } else {
-      const raw = utf8.decode(data.subarray(start, e));
-      key = new TextEncoder().encode(normalizeName(raw));
-      keyLen = key.length;
+    if (star >= 0) {
+      this.report('WILDCARD_FORM', `bad wildcard: ${WILDCARD_FORMS}`, star, 1);
+      return 'reported';
     }
-    const problem = ascii ? checkLabels(key, keyLen) : checkIdn(key, data.subarray(start, e));
-    if (problem) {
-      report(problem.code, problem.message, lineStart, end, s, e - s);
-      continue;
-    }
-    if (!isWild && allDigitsAndDots(key, keyLen) && parseIPv4(latin1.decode(key.subarray(0, keyLen))) !== null) {
-      report(
-        'NAMES_FILE_IP',
-        'an IP address is not a name: put addresses in `ip:` or `cidr:` rules',
-        lineStart,
-        end,
-        s,
-        e - s,
+    if (bad >= 0) {
+      const ch = String.fromCharCode(data[bad]!);
+      const hint = ch === ':' ? ' (ports and IPv6 addresses do not belong in a names file)' : '';
+      this.report(
+        'HOST_INVALID',
+        `character ${JSON.stringify(ch)} cannot appear in a host name (allowed: letters, digits, \`-\`, \`_\`, \`.\`)${hint}`,
+        bad,
+        1,
       );
-      continue;
+      return 'reported';
     }
-    if (isWild) {
-      wild.addBytes(key, 0, keyLen, rule);
-      nWild++;
-    } else {
-      exact.addBytes(key, 0, keyLen, rule);
-      nExact++;
-    }
+    if (len > 0 && scratch[len - 1] === C.DOT && len <= scratch.length) len--;
+    if (len > scratch.length) len = scratch.length; // too long: caught by checkLabels
+    this.key = scratch;
+    this.keyLen = len;
+    return 'ok';
   }
-  if (errors > MAX_ERRORS) {
-    diagnostics.push({
-      code: 'NAMES_FILE_TOO_MANY_ERRORS',
-      message: `${errors - MAX_ERRORS} more errors from this line on are not shown (fix the ones above first)`,
-      file: display,
-      line: firstUnreported,
-      col: 1,
+
+  /** Records an error at byte `at` of the current line (`len` bytes long); returns false (the line is skipped). */
+  private report(code: string, message: string, at: number, len: number): false {
+    this.errors++;
+    if (this.errors === MAX_ERRORS + 1) this.firstUnreported = this.lineNo;
+    if (this.errors > MAX_ERRORS) return false;
+    const { data, lineStart } = this;
+    this.diagnostics.push({
+      code,
+      message,
+      file: this.display,
+      line: this.lineNo,
+      col: utf8.decode(data.subarray(lineStart, at)).length + 1,
       severity: 'error',
+      sourceLine: utf8.decode(data.subarray(lineStart, this.end)),
+      length: Math.max(1, len),
     });
+    return false;
   }
-  return { exact: nExact, wild: nWild, diagnostics };
+
+  /** The diagnostics, with one NAMES_FILE_TOO_MANY_ERRORS when more than MAX_ERRORS were found. */
+  finish(): Diagnostic[] {
+    if (this.errors > MAX_ERRORS) {
+      this.diagnostics.push({
+        code: 'NAMES_FILE_TOO_MANY_ERRORS',
+        message: `${this.errors - MAX_ERRORS} more errors from this line on are not shown (fix the ones above first)`,
+        file: this.display,
+        line: this.firstUnreported,
+        col: 1,
+        severity: 'error',
+      });
+    }
+    return this.diagnostics;
+  }
 }
 
 function allDigitsAndDots(key: Uint8Array, len: number): boolean {
