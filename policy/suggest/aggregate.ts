@@ -98,7 +98,8 @@ export class Aggregator implements RecordSink {
   };
   private readonly fnByRequest = new Map<string, string>();
   private readonly fnByStream = new Map<string, string>();
-  private readonly pending = new Map<string, Destination[]>();
+  /** request id → the destinations of its parked events, each with the occurrences it stands for */
+  private readonly pending = new Map<string, [Destination, number][]>();
   /** insertion order of the two request-id maps, as rings: O(1) eviction of the oldest (a Map cannot pop its head) */
   private readonly recentRing = new Ring(RECENT_REQUESTS);
   private readonly pendingRing = new Ring(MAX_PENDING);
@@ -142,13 +143,14 @@ export class Aggregator implements RecordSink {
 
   /** Resolves what is still parked. Call once, after the last input. */
   finish(): void {
-    for (const [, dests] of this.pending) for (const d of dests) this.credit(d, this.defaultFunction);
+    for (const [, dests] of this.pending) for (const [d, n] of dests) this.credit(d, this.defaultFunction, n);
     this.pending.clear();
   }
 
   private net(e: NetEvent, ctx: RecordContext, requestId: string | undefined): void {
-    this.stats.netEvents++;
-    if (e.omit !== undefined) this.stats.omitted.set(e.omit, (this.stats.omitted.get(e.omit) ?? 0) + 1);
+    const n = e.count; // a rate-limit summary line stands for `suppressed` occurrences
+    this.stats.netEvents += n;
+    if (e.omit !== undefined) this.stats.omitted.set(e.omit, (this.stats.omitted.get(e.omit) ?? 0) + n);
     const key =
       e.event === 'dns'
         ? `n|${e.host ?? ''}|${e.ip ?? ''}|${e.port ?? ''}|${e.proto ?? ''}`
@@ -174,21 +176,21 @@ export class Aggregator implements RecordSink {
       this.destinations.set(key, d);
     }
     if (d.ips && d.ips.length < MAX_IPS_PER_NAME && !d.ips.includes(e.ip!)) d.ips.push(e.ip!);
-    d.count++;
-    d.byEvent[e.event]++;
-    d.logged[e.decision]++;
-    if (e.blocked) d.logged.blocked++;
-    if (d.rules.has(e.rule) || d.rules.size < MAX_RULE_NAMES) d.rules.set(e.rule, (d.rules.get(e.rule) ?? 0) + 1);
+    d.count += n;
+    d.byEvent[e.event] += n;
+    d.logged[e.decision] += n;
+    if (e.blocked) d.logged.blocked += n;
+    if (d.rules.has(e.rule) || d.rules.size < MAX_RULE_NAMES) d.rules.set(e.rule, (d.rules.get(e.rule) ?? 0) + n);
     const fn = this.resolve(requestId, ctx.stream);
     if (fn !== undefined) {
-      this.credit(d, fn);
+      this.credit(d, fn, n);
       return;
     }
     if (requestId === undefined) {
-      this.credit(d, this.defaultFunction);
+      this.credit(d, this.defaultFunction, n);
       return;
     }
-    this.park(requestId, d);
+    this.park(requestId, d, n);
   }
 
   private resolve(requestId: string | undefined, stream: string | undefined): string | undefined {
@@ -199,30 +201,30 @@ export class Aggregator implements RecordSink {
     return stream === undefined ? undefined : this.fnByStream.get(stream);
   }
 
-  private park(requestId: string, d: Destination): void {
+  private park(requestId: string, d: Destination, n: number): void {
     let list = this.pending.get(requestId);
     if (!list) {
       const oldest = this.pendingRing.push(requestId);
       const given = oldest === undefined ? undefined : this.pending.get(oldest);
       if (given) {
-        for (const x of given) this.credit(x, this.defaultFunction);
+        for (const [x, k] of given) this.credit(x, this.defaultFunction, k);
         this.pending.delete(oldest!);
       }
       list = [];
       this.pending.set(requestId, list);
     }
-    if (list.length >= MAX_PENDING_PER_REQUEST) this.credit(d, this.defaultFunction);
-    else list.push(d);
+    if (list.length >= MAX_PENDING_PER_REQUEST) this.credit(d, this.defaultFunction, n);
+    else list.push([d, n]);
   }
 
-  private credit(d: Destination, fn: string | undefined): void {
+  private credit(d: Destination, fn: string | undefined, n: number): void {
     let name = fn;
     if (name === undefined) {
       name = UNKNOWN_FUNCTION;
-      this.stats.unattributed++;
+      this.stats.unattributed += n;
     }
     if (!d.functions.has(name) && d.functions.size >= MAX_FUNCTIONS_PER_DEST) name = '(other)';
-    d.functions.set(name, (d.functions.get(name) ?? 0) + 1);
+    d.functions.set(name, (d.functions.get(name) ?? 0) + n);
   }
 
   private learnFunction(e: Exclude<GuardEvent, NetEvent>, ctx: RecordContext, requestId: string | undefined): void {
@@ -252,7 +254,7 @@ export class Aggregator implements RecordSink {
     this.fnByRequest.set(requestId, fn);
     const parked = this.pending.get(requestId);
     if (parked) {
-      for (const d of parked) this.credit(d, fn);
+      for (const [d, n] of parked) this.credit(d, fn, n);
       this.pending.delete(requestId);
     }
   }

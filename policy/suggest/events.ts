@@ -1,7 +1,8 @@
 /**
  * Turns one guard object (docs/LOGGING.md) into a checked, normalised event, or says why it cannot be used.
  *
- * - Network events (`dns`, `connect`, `sendto`): names are normalised as the compiler does (lower case, no trailing
+ * - Network events (`dns`, `connect`, `sendto`): a rate-limit summary line (`suppressed`: a positive integer) stands
+ *   for that many occurrences, any other line for one (docs/LOGGING.md "Rate limit"). Names are normalised as the compiler does (lower case, no trailing
  *   dot, punycode); addresses are canonical text, IPv4-mapped IPv6 shown as IPv4; ports 1–65535 (absent or 0 =
  *   unknown); `proto` `tcp`/`udp` or unknown. `connect`/`sendto` need an `ip`; `dns` needs a `host`.
  * - `invoke` summaries: `rxBytes`/`txBytes` must be non-negative numbers.
@@ -23,6 +24,8 @@ export interface NetEvent {
   decision: 'allow' | 'deny';
   blocked: boolean;
   rule: string;
+  /** occurrences this line stands for: its `suppressed` on a rate-limit summary line, else 1 (docs/LOGGING.md) */
+  count: number;
   requestId?: string;
   time?: number;
   /** set when the destination never needs a policy rule */
@@ -142,7 +145,13 @@ function netEvent(
   const decision = o.decision;
   if (decision !== 'allow' && decision !== 'deny') return null;
   const rule = str(o.rule) ?? (decision === 'allow' ? 'unknown' : 'default');
-  const e: NetEvent = { kind: 'net', event, decision, blocked: o.blocked === true, rule };
+  let count = 1;
+  if (o.suppressed !== undefined) {
+    const n = o.suppressed;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) return null;
+    count = n;
+  }
+  const e: NetEvent = { kind: 'net', event, decision, blocked: o.blocked === true, rule, count };
   if (requestId !== undefined) e.requestId = requestId;
   if (time !== undefined) e.time = time;
   if (o.port !== undefined) {
