@@ -194,6 +194,7 @@ void report_invoke_line(const struct inv_summary *s) {
     ln_u64(&l, "denied", s->events[AG_N_DENIED]);
     ln_u64(&l, "blocked", s->events[AG_N_BLOCKED]);
     ln_u64(&l, "cut", s->events[AG_N_CUT]);
+    ln_u64(&l, "suppressed", s->events[AG_N_SUPPRESSED]);
   }
   ln_str(&l, "mode", mode_name());
   static const char *const outcomes[] = {"ok", "error", "timeout"};

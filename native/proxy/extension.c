@@ -166,6 +166,7 @@ static void *event_loop(void *arg) {
       current_rid_len = strlen(rid);
       memcpy(current_rid, rid, current_rid_len + 1);
       pthread_mutex_unlock(&rid_lock);
+      px_log_tick(); /* the previous invoke's rate-limit summaries, with its request id */
     }
   }
   return NULL;

@@ -5,8 +5,10 @@
  *
  * Verbosity follows EGRESS_GUARD_LOG_LEVEL exactly as the interposer does: allowed destinations are logged at level
  * `allow` (audit's default) once per distinct (host, ip, port, decision, rule) per process, denials always unless the
- * level is `off`; blocked ones are never deduplicated. The dedupe set is a fixed table under a mutex (the proxy is
- * not a hot path; a full table logs rather than loses).
+ * level is `off`. The dedupe set is a fixed table under a mutex (the proxy is not a hot path; a full table logs rather
+ * than loses). Decision lines to be written pass the interposer's rate limiter (src/ratelimit.c, the same source;
+ * docs/LOGGING.md "Rate limit"): repeats beyond EGRESS_GUARD_LOG_RATE per window become one summary line per window;
+ * pending counts are written at the next decision or INVOKE event once due, and at exit.
  * Lines carry `requestId` when one is known: the agent's (state file) while an invoke is in flight, else the one of
  * the latest INVOKE event the proxy received as an extension.
  */
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "ratelimit.h"
 #include "proxy.h"
 
 #define LINE_MAX_BYTES 4000
@@ -137,15 +140,86 @@ static size_t ip_text(const egp_ip *ip, char out[64]) {
   return s.n;
 }
 
+static void decision_line(const struct eg_rl_key *k, uint64_t suppressed, unsigned window_s) {
+  uint32_t rlen = 0;
+  const char *rname = px_rule_display(k->rule, &rlen);
+  char ipbuf[64];
+  size_t iplen = k->ip ? ip_text(k->ip, ipbuf) : 0;
+  struct sb m = {{0}, 0};
+  sb_str(&m, k->allow ? "allow connect " : "deny connect ");
+  if (k->ip) {
+    if (k->ip->is_v6) sb_str(&m, "[");
+    sb_add(&m, ipbuf, iplen);
+    if (k->ip->is_v6) sb_str(&m, "]");
+    sb_str(&m, ":"), sb_u(&m, (unsigned)k->port);
+    if (k->host) sb_str(&m, " ("), sb_add(&m, k->host, k->host_len), sb_str(&m, ")");
+  } else if (k->host) {
+    sb_add(&m, k->host, k->host_len), sb_str(&m, ":"), sb_u(&m, (unsigned)k->port);
+  }
+  sb_str(&m, " via proxy");
+  if (!k->allow) sb_str(&m, k->blocked ? " (blocked)" : px.mode == PX_MODE_ENFORCE ? "" : " (would block)");
+  if (suppressed) {
+    char t[24];
+    size_t tn = 0;
+    for (uint64_t v = suppressed; v; v /= 10) t[sizeof t - 1 - tn++] = (char)('0' + v % 10);
+    sb_str(&m, ": "), sb_add(&m, t + sizeof t - tn, tn), sb_str(&m, " more suppressed (log rate limit, ");
+    sb_u(&m, window_s), sb_str(&m, " s window)");
+  }
+
+  char buf[LINE_MAX_BYTES];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, k->allow ? 30 : k->blocked ? 50 : 40, m.b, m.n, "connect");
+  if (k->host) jb_str(&j, "host", k->host, k->host_len);
+  if (k->ip) jb_str(&j, "ip", ipbuf, iplen);
+  jb_u64(&j, "port", (uint64_t)k->port);
+  jb_str(&j, "proto", "tcp", 3);
+  jb_str(&j, "decision", k->allow ? "allow" : "deny", k->allow ? 5 : 4);
+  jb_bool(&j, "blocked", k->blocked);
+  jb_str(&j, "rule", rname, rlen);
+  jb_str(&j, "mode", mode_name(), strlen(mode_name()));
+  jb_str(&j, "call", k->call, strlen(k->call));
+  if (k->blocked) jb_u64(&j, "status", 403);
+  if (suppressed) {
+    jb_u64(&j, "suppressed", suppressed);
+    jb_u64(&j, "window", window_s);
+  }
+  if (k->rid_len) jb_str(&j, "requestId", k->rid, k->rid_len);
+  write_line(j.b, jb_finish(&j));
+}
+
+static size_t current_rid(char out[EG_RL_RID_MAX + 1]) {
+  size_t rl = px_meter_request_id(out);
+  return rl ? rl : px_extension_request_id(out);
+}
+
+static uint64_t rid_marker(const char *rid, size_t len) { return fp_mix(0xcbf29ce484222325ull, rid, len); }
+
+void px_log_rate_init(unsigned burst, unsigned window_s) {
+  eg_rl_configure(burst, window_s, decision_line, current_rid);
+}
+
+void px_log_tick(void) {
+  char rid[EG_RL_RID_MAX + 1];
+  size_t rl = current_rid(rid);
+  eg_rl_tick(rid_marker(rid, rl));
+}
+
+/* exit (SHUTDOWN, or a start-up error): the counts of the open windows are written, not lost. */
+__attribute__((destructor)) static void flush_at_exit(void) { eg_rl_flush(); }
+
 void px_log_decision(const char *call, const char *host, size_t host_len, const egp_ip *ip, int port, int allow,
                      int blocked, int32_t rule) {
   if (px.level == PX_LEVEL_OFF) return;
+  char rid[EG_RL_RID_MAX + 1];
+  size_t rl = current_rid(rid);
+  eg_rl_tick(rid_marker(rid, rl));
   if (!blocked && allow && px.level < PX_LEVEL_ALLOW) return;
-  uint32_t rlen = 0;
-  const char *rname = px_rule_display(rule, &rlen);
-  char ipbuf[64];
-  size_t iplen = ip ? ip_text(ip, ipbuf) : 0;
-  if (!blocked && px.level != PX_LEVEL_ALL) {
+  if (allow && px.level != PX_LEVEL_ALL) { /* allowed destinations: once per process */
+    uint32_t rlen = 0;
+    const char *rname = px_rule_display(rule, &rlen);
+    char ipbuf[64];
+    size_t iplen = ip ? ip_text(ip, ipbuf) : 0;
     uint64_t fp = 0xcbf29ce484222325ull;
     fp = fp_mix(fp, "connect", 8);
     if (host) fp = fp_mix(fp, host, host_len);
@@ -156,35 +230,10 @@ void px_log_decision(const char *call, const char *host, size_t host_len, const 
     fp = fp_mix(fp, rname, rlen);
     if (seen_before(fp)) return;
   }
-  struct sb m = {{0}, 0};
-  sb_str(&m, allow ? "allow connect " : "deny connect ");
-  if (ip) {
-    if (ip->is_v6) sb_str(&m, "[");
-    sb_add(&m, ipbuf, iplen);
-    if (ip->is_v6) sb_str(&m, "]");
-    sb_str(&m, ":"), sb_u(&m, (unsigned)port);
-    if (host) sb_str(&m, " ("), sb_add(&m, host, host_len), sb_str(&m, ")");
-  } else if (host) {
-    sb_add(&m, host, host_len), sb_str(&m, ":"), sb_u(&m, (unsigned)port);
-  }
-  sb_str(&m, " via proxy");
-  if (!allow) sb_str(&m, blocked ? " (blocked)" : px.mode == PX_MODE_ENFORCE ? "" : " (would block)");
-
-  char buf[LINE_MAX_BYTES];
-  struct jbuf j;
-  jb_init(&j, buf, sizeof buf);
-  common(&j, allow ? 30 : blocked ? 50 : 40, m.b, m.n, "connect");
-  if (host) jb_str(&j, "host", host, host_len);
-  if (ip) jb_str(&j, "ip", ipbuf, iplen);
-  jb_u64(&j, "port", (uint64_t)port);
-  jb_str(&j, "proto", "tcp", 3);
-  jb_str(&j, "decision", allow ? "allow" : "deny", allow ? 5 : 4);
-  jb_bool(&j, "blocked", blocked);
-  jb_str(&j, "rule", rname, rlen);
-  jb_str(&j, "mode", mode_name(), strlen(mode_name()));
-  jb_str(&j, "call", call, strlen(call));
-  if (blocked) jb_u64(&j, "status", 403);
-  finish(&j);
+  struct eg_rl_key k = {"connect", call,    NULL, NULL, host, host ? host_len : 0, ip, port, EGP_PROTO_TCP,
+                        allow,     blocked, rule, rid,  rl};
+  if (!eg_rl_admit(&k)) return; /* counted: the summary line of its window carries it */
+  decision_line(&k, 0, 0);
 }
 
 void px_log_event(int level, const char *event, const char *msg, const char *const *kv) {

@@ -9,7 +9,8 @@
  *
  * Environment (the interposer's variables, read by the same code: src/config.h, the rule of contracts/config.yaml):
  *   EGRESS_GUARD_POLICY, EGRESS_GUARD_MODE (audit | enforce | off; anything else: enforce, failing closed),
- *   EGRESS_GUARD_LOG (stderr | off | file), EGRESS_GUARD_LOG_LEVEL, EGRESS_GUARD_STATE, EGRESS_GUARD_VERIFY,
+ *   EGRESS_GUARD_LOG (stderr | off | file), EGRESS_GUARD_LOG_LEVEL, EGRESS_GUARD_LOG_RATE(_WINDOW_S), EGRESS_GUARD_STATE,
+ *   EGRESS_GUARD_VERIFY,
  *   AWS_LAMBDA_RUNTIME_API and AWS_XRAY_DAEMON_ADDRESS (always allowed, as IP literals on loopback or link-local);
  *   EGRESS_GUARD_PROXY_LISTEN  address to listen on, an IP literal on loopback with a port (default 127.0.0.1:9128).
  *
@@ -108,6 +109,13 @@ static void configure(void) {
   px.level = eg_settings_level(&cfg, px.mode == PX_MODE_ENFORCE);
   if (cfg.log_level_invalid) px_log_policy_error(EG_CFG_LOG_LEVEL_ERROR, NULL, EG_CFG_LOG_LEVEL_INVALID_MSG, 0);
   if (cfg.verify_invalid) px_log_policy_error(EG_CFG_VERIFY_ERROR, NULL, EG_CFG_VERIFY_INVALID_MSG, 0);
+  long rate = EG_CFG_LOG_RATE_DEFAULT, window = EG_CFG_LOG_RATE_WINDOW_S_DEFAULT;
+  if (eg_cfg_int(getenv(EG_CFG_LOG_RATE_NAME), EG_CFG_LOG_RATE_MIN, EG_CFG_LOG_RATE_MAX, &rate) == EG_CFG_INVALID)
+    px_log_policy_error(EG_CFG_LOG_RATE_ERROR, NULL, EG_CFG_LOG_RATE_INVALID_MSG, 0);
+  if (eg_cfg_int(getenv(EG_CFG_LOG_RATE_WINDOW_S_NAME), EG_CFG_LOG_RATE_WINDOW_S_MIN, EG_CFG_LOG_RATE_WINDOW_S_MAX,
+                 &window) == EG_CFG_INVALID)
+    px_log_policy_error(EG_CFG_LOG_RATE_WINDOW_S_ERROR, NULL, EG_CFG_LOG_RATE_WINDOW_S_INVALID_MSG, 0);
+  px_log_rate_init((unsigned)rate, (unsigned)window);
   px_parse_builtin(getenv("AWS_LAMBDA_RUNTIME_API"), &px.runtime_api);
   parse_xray(getenv("AWS_XRAY_DAEMON_ADDRESS"));
   int interposer = 0;

@@ -126,6 +126,9 @@ void *px_conn_main(void *arg); /* thread entry: arg is the client fd cast throug
 /* --- log.c --- */
 void px_log_decision(const char *call, const char *host, size_t host_len, const egp_ip *ip, int port, int allow,
                      int blocked, int32_t rule);
+/* The decision-line rate limiter (src/ratelimit.h): configured at start; the tick writes the summaries that are due. */
+void px_log_rate_init(unsigned burst, unsigned window_s);
+void px_log_tick(void);
 void px_log_event(int level, const char *event, const char *msg, const char *const *kv); /* kv: key, value, …, NULL */
 void px_log_policy_error(const char *code, const char *path, const char *detail, int fail_closed);
 

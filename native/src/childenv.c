@@ -37,6 +37,8 @@ static const char *const guarded[] = {
     EG_CFG_LOG_NAME,
     EG_CFG_LOG_FD_NAME,
     EG_CFG_LOG_LEVEL_NAME,
+    EG_CFG_LOG_RATE_NAME,
+    EG_CFG_LOG_RATE_WINDOW_S_NAME,
     EG_CFG_STATE_NAME,
     EG_CFG_VERIFY_NAME,
     "AWS_LAMBDA_RUNTIME_API",

@@ -189,6 +189,7 @@ int eg_check_dest(struct eg_sock *s, const struct eg_dest *d, const char *event,
     struct eg_query fq = {event, call, blen ? bound : NULL, blen, &d->ip, port, EGP_PROTO_UNKNOWN};
     if (allowed_for_any_proto(&fq)) {
       eg_state_count(EG_COUNT_ALLOWED);
+      if (eg.level != EG_LEVEL_OFF) eg_log_tick(); /* pending rate-limit summaries, due or not: one load */
       return 1;
     }
   }

@@ -89,6 +89,7 @@ void eg_fd_name(int fd, char *out, size_t cap) {
 char *const *eg_exec_prepare(const char *path, int fd, char *const envp[], const char *call, struct eg_envmem *mem) {
   int saved = errno;
   eg_enter();
+  eg_log_flush(); /* the new image starts with an empty limiter: write what this one counted */
   if (fd >= 0) eg_uncovered_fd(fd, path, call);
   else eg_uncovered_path(path, call);
   char *const *env = eg_child_env(envp, mem);

@@ -142,6 +142,7 @@ enum {
 void eg_state_open(const char *path) EG_HIDDEN;
 int eg_state_present(void) EG_HIDDEN;                    /* a valid state file is mapped */
 size_t eg_state_request_id(char out[65]) EG_HIDDEN;      /* 0 when unknown */
+uint64_t eg_state_invoke_seq(void) EG_HIDDEN;            /* +1 per invoke (0: init phase or no file) */
 uint32_t eg_state_flags(void) EG_HIDDEN;                 /* EG_STATE_FLAG_* bits; 0 without a file */
 int eg_state_budget_tripped(void) EG_HIDDEN;
 uint32_t eg_state_trip_gen(void) EG_HIDDEN;
@@ -256,6 +257,12 @@ void eg_log_uncovered(const char *path, const char *reason, const char *call) EG
 /* One `cut` line: this process cut `sockets` egress sockets after the invoke's `budget` (EG_STATE_TRIP_*) tripped. */
 void eg_log_cut(uint32_t budget, unsigned sockets, const char *call, uint64_t io_rx, uint64_t io_tx) EG_HIDDEN;
 void eg_log_atfork_child(void) EG_HIDDEN;
+/* The decision-line rate limiter (docs/LOGGING.md "Rate limit"): set up at init (burst 0: off); the tick writes the
+ * summaries that are due (every decision calls it; one atomic load when nothing is pending); flush writes every
+ * pending summary now (before exec; a destructor does it at exit). */
+void eg_log_rate_init(unsigned burst, unsigned window_s) EG_HIDDEN;
+void eg_log_tick(void) EG_HIDDEN;
+void eg_log_flush(void) EG_HIDDEN;
 /* One `agent` line (level 40): the agent could not be started, so per-invoke metering is off (docs/LOGGING.md). */
 void eg_log_agent(const char *code, const char *path, const char *what) EG_HIDDEN;
 

@@ -28,6 +28,8 @@
  *                           children).
  *   EGRESS_GUARD_LOG_LEVEL  all | allow | deny | off; default allow in audit, deny in enforce (invalid: the default
  *                           and one E_CONFIG_LOG_LEVEL warning).
+ *   EGRESS_GUARD_LOG_RATE, EGRESS_GUARD_LOG_RATE_WINDOW_S  the decision-line rate limiter (log.c; invalid: the
+ *                           default and one E_CONFIG_LOG_RATE / E_CONFIG_LOG_RATE_WINDOW_S warning).
  *   EGRESS_GUARD_STATE      path of the shared state file (docs/STATE.md); unset = none.
  *   EGRESS_GUARD_VERIFY     full = check the body CRC of policies above 1 MiB too (invalid: auto, E_CONFIG_VERIFY).
  *   AWS_LAMBDA_RUNTIME_API, AWS_XRAY_DAEMON_ADDRESS: endpoints that always pass — accepted only where Lambda puts
@@ -307,6 +309,29 @@ static void freeze_preload(void) {
 
 static const char *env(const char *name) { return getenv(name); }
 
+/* EGRESS_GUARD_LOG_RATE and EGRESS_GUARD_LOG_RATE_WINDOW_S (docs/LOGGING.md "Rate limit"), frozen for children. */
+static void log_rate(void) {
+  long rate = EG_CFG_LOG_RATE_DEFAULT, window = EG_CFG_LOG_RATE_WINDOW_S_DEFAULT;
+  if (eg_cfg_int(getenv(EG_CFG_LOG_RATE_NAME), EG_CFG_LOG_RATE_MIN, EG_CFG_LOG_RATE_MAX, &rate) == EG_CFG_INVALID)
+    eg_log_policy_error(EG_CFG_LOG_RATE_ERROR, NULL, EG_CFG_LOG_RATE_INVALID_MSG, 0, 0, 0, 0);
+  if (eg_cfg_int(getenv(EG_CFG_LOG_RATE_WINDOW_S_NAME), EG_CFG_LOG_RATE_WINDOW_S_MIN, EG_CFG_LOG_RATE_WINDOW_S_MAX,
+                 &window) == EG_CFG_INVALID)
+    eg_log_policy_error(EG_CFG_LOG_RATE_WINDOW_S_ERROR, NULL, EG_CFG_LOG_RATE_WINDOW_S_INVALID_MSG, 0, 0, 0, 0);
+  eg_log_rate_init((unsigned)rate, (unsigned)window);
+  static char text[2][24];
+  long v[2] = {rate, window};
+  for (int i = 0; i < 2; i++) {
+    size_t n = 0;
+    char t[24];
+    do t[n++] = (char)('0' + v[i] % 10), v[i] /= 10;
+    while (v[i]);
+    for (size_t k = 0; k < n; k++) text[i][k] = t[n - 1 - k];
+    text[i][n] = '\0';
+  }
+  eg_freeze(EG_CFG_LOG_RATE_NAME, text[0]);
+  eg_freeze(EG_CFG_LOG_RATE_WINDOW_S_NAME, text[1]);
+}
+
 static void do_init(void) {
   eg_child_env_reset(); /* a fork may have interrupted an earlier init */
   struct eg_settings cfg;
@@ -350,6 +375,7 @@ static void do_init(void) {
     eg_log_policy_error(EG_CFG_LOG_LEVEL_ERROR, NULL, EG_CFG_LOG_LEVEL_INVALID_MSG, 0, 0, 0, 0);
   if (cfg.verify_invalid) eg_log_policy_error(EG_CFG_VERIFY_ERROR, NULL, EG_CFG_VERIFY_INVALID_MSG, 0, 0, 0, 0);
   eg_freeze(EG_CFG_LOG_LEVEL_NAME, level_name(eg.level));
+  log_rate();
 
   endpoint("AWS_LAMBDA_RUNTIME_API", &eg.runtime_api, 0);
   endpoint("EGRESS_GUARD_UPSTREAM_API", &eg.runtime_upstream, 0);

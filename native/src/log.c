@@ -12,10 +12,15 @@
  * - Lines go to the guard's OWN descriptor for the destination (ownfd.c), taken at init: closing, dup2-ing over or
  *   close_range-ing fd 2 or the guard's descriptor does not stop them, and children write to the same destination
  *   whatever their stdio is.
- * - Verbosity (EGRESS_GUARD_LOG_LEVEL, defaults per mode in docs/LOGGING.md): lines for calls that were not blocked
- *   are logged once per distinct (event, host, ip, port, proto, decision, rule) per process (a lock-free set of 4096
- *   fingerprints; when full, lines are logged rather than lost); `all` disables that; blocked calls are always logged
- *   unless the level is `off`. Policy/state errors are always logged.
+ * - Verbosity (EGRESS_GUARD_LOG_LEVEL, defaults per mode in docs/LOGGING.md): allowed calls are logged once per
+ *   distinct (event, host, ip, port, proto, decision, rule) per process (a lock-free set of 4096 fingerprints; when
+ *   full, lines are logged rather than lost); `all` disables that; denials are always logged unless the level is
+ *   `off`. Policy/state errors are always logged.
+ * - Rate limit (ratelimit.c, docs/LOGGING.md "Rate limit"): every decision line that is to be written (denials, and
+ *   allowed ones at level `all`) passes the limiter. Repeats of one line beyond EGRESS_GUARD_LOG_RATE per window are
+ *   counted (state file n_suppressed) and written as one summary line per window carrying `suppressed` and `window`.
+ *   Pending counts are written at the next decision of the process once their window is over or the invoke changed
+ *   (eg_log_tick), before an exec (eg_log_flush from exec.c), and at exit (a destructor).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include "guard.h"
 #include "gen/state.h"
 #include "json.h"
+#include "ratelimit.h"
 
 #define EG_LOG_LINE_MAX 4000
 
@@ -61,6 +67,7 @@ void eg_log_open(void) {
 
 void eg_log_atfork_child(void) {
   for (unsigned i = 0; i < DEDUPE_SLOTS; i++) __atomic_store_n(&dedupe[i], 0, __ATOMIC_RELAXED);
+  eg_rl_reset(); /* the parent summarises the counts it holds; the child starts with none */
   eg_own_atfork_child();
 }
 
@@ -133,15 +140,100 @@ void eg_log_decision(const struct eg_query *q, int allow, int blocked, int32_t r
   eg_log_decision_opt(q, NULL, allow, blocked, rule, errno_name);
 }
 
+/* One decision line from its key; suppressed > 0: the rate limiter's summary of that many unlogged repeats. */
+static void decision_line(const struct eg_rl_key *k, uint64_t suppressed, unsigned window_s) {
+  uint32_t rlen = 0;
+  const char *rname = eg_rule_display(k->rule, &rlen);
+  char ipbuf[64];
+  size_t iplen = k->ip ? eg_ip_format(k->ip, ipbuf) : 0;
+  struct sb m;
+  m.n = 0;
+  sb_str(&m, k->allow ? "allow " : "deny ");
+  sb_str(&m, k->event);
+  sb_str(&m, " ");
+  if (k->ip) {
+    if (k->ip->is_v6) sb_str(&m, "[");
+    sb_add(&m, ipbuf, iplen);
+    if (k->ip->is_v6) sb_str(&m, "]");
+    if (k->port != EGP_PORT_UNKNOWN) sb_str(&m, ":"), sb_u(&m, (unsigned)k->port);
+    if (k->host) sb_str(&m, " ("), sb_add(&m, k->host, k->host_len), sb_str(&m, ")");
+  } else if (k->host) {
+    sb_add(&m, k->host, k->host_len);
+  }
+  if (k->option) sb_str(&m, k->option);
+  if (!k->allow) sb_str(&m, k->blocked ? " (blocked)" : eg.mode == EG_MODE_ENFORCE ? "" : " (would block)");
+  if (suppressed) {
+    char t[24];
+    size_t tn = 0;
+    for (uint64_t v = suppressed; v; v /= 10) t[sizeof t - 1 - tn++] = (char)('0' + v % 10);
+    sb_str(&m, ": "), sb_add(&m, t + sizeof t - tn, tn), sb_str(&m, " more suppressed (log rate limit, "),
+        sb_u(&m, window_s);
+    sb_str(&m, " s window)");
+  }
+
+  char buf[EG_LOG_LINE_MAX];
+  struct jbuf j;
+  jb_init(&j, buf, sizeof buf);
+  common(&j, k->allow ? 30 : k->blocked ? 50 : 40, m.b, m.n, k->event);
+  if (k->host) jb_str(&j, "host", k->host, k->host_len);
+  if (k->ip) jb_str(&j, "ip", ipbuf, iplen);
+  if (k->option) jb_str(&j, "option", k->option, strlen(k->option));
+  if (k->port != EGP_PORT_UNKNOWN) jb_u64(&j, "port", (uint64_t)k->port);
+  const char *pn = proto_name(k->proto);
+  if (pn) jb_str(&j, "proto", pn, 3);
+  jb_str(&j, "decision", k->allow ? "allow" : "deny", k->allow ? 5 : 4);
+  jb_bool(&j, "blocked", k->blocked);
+  jb_str(&j, "rule", rname, rlen);
+  jb_str(&j, "mode", eg.mode == EG_MODE_ENFORCE ? "enforce" : "audit", eg.mode == EG_MODE_ENFORCE ? 7 : 5);
+  jb_str(&j, "call", k->call, strlen(k->call));
+  if (k->blocked && k->errno_name) jb_str(&j, "errno", k->errno_name, strlen(k->errno_name));
+  if (suppressed) {
+    jb_u64(&j, "suppressed", suppressed);
+    jb_u64(&j, "window", window_s);
+  }
+  if (k->rid_len) jb_str(&j, "requestId", k->rid, k->rid_len);
+  write_line(j.b, jb_finish(&j));
+}
+
+static void summary_line(const struct eg_rl_key *k, uint64_t suppressed, unsigned window_s) {
+  int saved = errno;
+  decision_line(k, suppressed, window_s);
+  errno = saved;
+}
+
+static size_t current_rid(char out[EG_RL_RID_MAX + 1]) { return eg_state_request_id(out); }
+
+void eg_log_rate_init(unsigned burst, unsigned window_s) {
+  eg_rl_configure(burst, window_s, summary_line, current_rid);
+}
+
+void eg_log_tick(void) { eg_rl_tick(eg_state_invoke_seq()); }
+
+void eg_log_flush(void) {
+  int saved = errno;
+  eg_rl_flush();
+  errno = saved;
+}
+
+/* exit() (and dlclose): the counts of this process's open windows are written, not lost. */
+__attribute__((destructor)) static void flush_at_exit(void) {
+  if (eg_init_state == 2 && eg.mode != EG_MODE_OFF) eg_log_flush();
+}
+
 void eg_log_decision_opt(const struct eg_query *q, const char *option, int allow, int blocked, int32_t rule,
                          const char *errno_name) {
   if (eg.level == EG_LEVEL_OFF) return;
-  if (!blocked && allow && eg.level < EG_LEVEL_ALLOW) return;
-  uint32_t rlen = 0;
-  const char *rname = eg_rule_display(rule, &rlen);
-  char ipbuf[64];
-  size_t iplen = q->ip ? eg_ip_format(q->ip, ipbuf) : 0;
-  if (!blocked && eg.level != EG_LEVEL_ALL) {
+  int saved = errno;
+  eg_log_tick();
+  if (!blocked && allow && eg.level < EG_LEVEL_ALLOW) {
+    errno = saved;
+    return;
+  }
+  if (allow && eg.level != EG_LEVEL_ALL) { /* allowed destinations: once per process (docs/LOGGING.md) */
+    uint32_t rlen = 0;
+    const char *rname = eg_rule_display(rule, &rlen);
+    char ipbuf[64];
+    size_t iplen = q->ip ? eg_ip_format(q->ip, ipbuf) : 0;
     uint64_t fp = 0xcbf29ce484222325ull;
     fp = fp_mix(fp, q->event, strlen(q->event) + 1);
     if (q->host) fp = fp_mix(fp, q->host, q->host_len);
@@ -153,43 +245,23 @@ void eg_log_decision_opt(const struct eg_query *q, const char *option, int allow
     memcpy(meta, m, sizeof meta); /* the same bytes; the static analyzer does not follow an int array read bytewise */
     fp = fp_mix(fp, meta, sizeof meta);
     fp = fp_mix(fp, rname, rlen);
-    if (seen_before(fp)) return;
+    if (seen_before(fp)) {
+      errno = saved;
+      return;
+    }
   }
-  int saved = errno;
-  struct sb m;
-  m.n = 0;
-  sb_str(&m, allow ? "allow " : "deny ");
-  sb_str(&m, q->event);
-  sb_str(&m, " ");
-  if (q->ip) {
-    if (q->ip->is_v6) sb_str(&m, "[");
-    sb_add(&m, ipbuf, iplen);
-    if (q->ip->is_v6) sb_str(&m, "]");
-    if (q->port != EGP_PORT_UNKNOWN) sb_str(&m, ":"), sb_u(&m, (unsigned)q->port);
-    if (q->host) sb_str(&m, " ("), sb_add(&m, q->host, q->host_len), sb_str(&m, ")");
-  } else if (q->host) {
-    sb_add(&m, q->host, q->host_len);
+  char rid[EG_RL_RID_MAX + 1];
+  size_t rl = eg_state_request_id(rid);
+  struct eg_rl_key k = {q->event, q->call,     option,  blocked ? errno_name : NULL,
+                        q->host,  q->host_len, q->ip,   q->port,
+                        q->proto, allow,       blocked, rule,
+                        rid,      rl};
+  if (!eg_rl_admit(&k)) { /* counted: the summary line of its window carries it */
+    eg_state_count(EG_COUNT_SUPPRESSED);
+    errno = saved;
+    return;
   }
-  if (option) sb_str(&m, option);
-  if (!allow) sb_str(&m, blocked ? " (blocked)" : eg.mode == EG_MODE_ENFORCE ? "" : " (would block)");
-
-  char buf[EG_LOG_LINE_MAX];
-  struct jbuf j;
-  jb_init(&j, buf, sizeof buf);
-  common(&j, allow ? 30 : blocked ? 50 : 40, m.b, m.n, q->event);
-  if (q->host) jb_str(&j, "host", q->host, q->host_len);
-  if (q->ip) jb_str(&j, "ip", ipbuf, iplen);
-  if (option) jb_str(&j, "option", option, strlen(option));
-  if (q->port != EGP_PORT_UNKNOWN) jb_u64(&j, "port", (uint64_t)q->port);
-  const char *pn = proto_name(q->proto);
-  if (pn) jb_str(&j, "proto", pn, 3);
-  jb_str(&j, "decision", allow ? "allow" : "deny", allow ? 5 : 4);
-  jb_bool(&j, "blocked", blocked);
-  jb_str(&j, "rule", rname, rlen);
-  jb_str(&j, "mode", eg.mode == EG_MODE_ENFORCE ? "enforce" : "audit", eg.mode == EG_MODE_ENFORCE ? 7 : 5);
-  jb_str(&j, "call", q->call, strlen(q->call));
-  if (blocked && errno_name) jb_str(&j, "errno", errno_name, strlen(errno_name));
-  finish(&j);
+  decision_line(&k, 0, 0);
   errno = saved;
 }
 

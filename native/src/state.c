@@ -65,6 +65,11 @@ size_t eg_state_request_id(char out[65]) {
 
 int eg_state_present(void) { return st != NULL; }
 
+/* One aligned 64-bit load: a changed value is all the rate limiter asks of it (the seqlock is for the request id). */
+uint64_t eg_state_invoke_seq(void) {
+  return st == NULL ? 0 : __atomic_load_n(ST_U64(EG_STATE_OFF_INVOKE_SEQ), __ATOMIC_RELAXED);
+}
+
 uint32_t eg_state_flags(void) { return st == NULL ? 0 : __atomic_load_n(ST_U32(EG_STATE_OFF_FLAGS), __ATOMIC_ACQUIRE); }
 
 int eg_state_budget_tripped(void) { return (eg_state_flags() & EG_STATE_FLAG_BUDGET_TRIPPED) != 0; }

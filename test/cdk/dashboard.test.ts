@@ -14,7 +14,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressGuardDashboard } from '../../cdk/dashboard.js';
-import { fieldsOf, matches, QUERIES, render, TOP_DENIED, TOP_HOSTS } from '../../cdk/insights.js';
+import { fieldsOf, matches, occurrences, QUERIES, render, TOP_DENIED, TOP_HOSTS } from '../../cdk/insights.js';
 import { needNetns } from '../support/capability.js';
 import { type GuardLog, needLibrary, runGuarded, scratchDir } from '../support/guard.js';
 import { Netns } from '../support/netns.js';
@@ -143,6 +143,8 @@ describe('EgressGuardDashboard template', () => {
 });
 
 const ok = needNetns() && needLibrary();
+/** Repeats of one denied connect, more than the rate limiter's default 10 lines per window: a summary line follows. */
+const REPEATS = 40;
 
 describe.skipIf(!ok)('the Logs Insights queries, against real guard lines', () => {
   let ns: Netns;
@@ -170,6 +172,8 @@ def attempt(host, port):
 attempt("api.ok.example", 80)
 attempt("upload.bad.example", 80)
 attempt("10.98.0.2", 443)
+for _ in range(${REPEATS}):
+    attempt("10.98.0.2", 443)
 `;
     for (const mode of ['audit', 'enforce'] as const) {
       const r = await runGuarded({ cmd: 'python3', args: ['-c', script], policy, mode, ns, logLevel: 'all' });
@@ -202,6 +206,23 @@ attempt("10.98.0.2", 443)
       }
     });
   }
+
+  it('top denied destinations counts attempts, not lines: a rate-limit summary line stands for its suppressed ones', () => {
+    for (const mode of ['audit', 'enforce']) {
+      const selected = lines.filter(
+        (l) =>
+          matches(TOP_DENIED, l as Record<string, unknown>) &&
+          l.mode === mode &&
+          l.event === 'connect' &&
+          l.ip === '10.98.0.2' &&
+          l.port === 443,
+      );
+      expect(selected.some((l) => typeof l.suppressed === 'number')).toBe(true);
+      expect(selected.length).toBeLessThan(REPEATS + 1);
+      expect(selected.reduce((a, l) => a + occurrences(l as Record<string, unknown>), 0)).toBe(REPEATS + 1);
+    }
+    expect(render(TOP_DENIED)).toContain('stats sum(occurrences) as attempts');
+  });
 
   it('top denied destinations names each denied destination of the run, blocked only in enforce', () => {
     const denied = lines.filter((l) => matches(TOP_DENIED, l as Record<string, unknown>));

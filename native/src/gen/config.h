@@ -41,6 +41,24 @@ enum { EG_CFG_LOG_LEVEL_OFF = 0, EG_CFG_LOG_LEVEL_DENY = 1, EG_CFG_LOG_LEVEL_ALL
 #define EG_CFG_LOG_LEVEL_ERROR "E_CONFIG_LOG_LEVEL"
 #define EG_CFG_LOG_LEVEL_INVALID_MSG "EGRESS_GUARD_LOG_LEVEL must be one of off, deny, allow, all, in any case, with blanks around it ignored; using the default (deny in enforce mode, allow in audit mode (docs/LOGGING.md))"
 
+#define EG_CFG_LOG_RATE_NAME "EGRESS_GUARD_LOG_RATE" /* int; read by interposer, proxy */
+#define EG_CFG_LOG_RATE_DEFAULT 10
+#define EG_CFG_LOG_RATE_MIN 0
+#define EG_CFG_LOG_RATE_MAX 1000
+#define EG_CFG_LOG_RATE_INVALID_USE -1 /* an invalid value means the default */
+#define EG_CFG_LOG_RATE_INVALID_FAIL_CLOSED 0
+#define EG_CFG_LOG_RATE_ERROR "E_CONFIG_LOG_RATE"
+#define EG_CFG_LOG_RATE_INVALID_MSG "EGRESS_GUARD_LOG_RATE must be a whole number from 0 to 1000, with blanks around it ignored; using the default (10)"
+
+#define EG_CFG_LOG_RATE_WINDOW_S_NAME "EGRESS_GUARD_LOG_RATE_WINDOW_S" /* int; read by interposer, proxy */
+#define EG_CFG_LOG_RATE_WINDOW_S_DEFAULT 10
+#define EG_CFG_LOG_RATE_WINDOW_S_MIN 1
+#define EG_CFG_LOG_RATE_WINDOW_S_MAX 3600
+#define EG_CFG_LOG_RATE_WINDOW_S_INVALID_USE -1 /* an invalid value means the default */
+#define EG_CFG_LOG_RATE_WINDOW_S_INVALID_FAIL_CLOSED 0
+#define EG_CFG_LOG_RATE_WINDOW_S_ERROR "E_CONFIG_LOG_RATE_WINDOW_S"
+#define EG_CFG_LOG_RATE_WINDOW_S_INVALID_MSG "EGRESS_GUARD_LOG_RATE_WINDOW_S must be a whole number from 1 to 3600, with blanks around it ignored; using the default (10)"
+
 #define EG_CFG_STATE_NAME "EGRESS_GUARD_STATE" /* path; read by interposer, agent, proxy */
 
 #define EG_CFG_VERIFY_NAME "EGRESS_GUARD_VERIFY" /* enum; read by interposer, proxy */
