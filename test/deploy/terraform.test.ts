@@ -122,6 +122,12 @@ describe.skipIf(!ok)('the Terraform example', () => {
     const work = await scratchCopy(dir);
     await runDocumented(join(work, 'main.tf'), work);
     const tf = parse(join(work, 'main.tf'));
+    expect(resources(tf, 'aws_lambda_layer_version').map(([name]) => name)).toEqual([
+      'egress_guard_x86_64',
+      'egress_guard_arm64',
+      'egress_guard_policy',
+    ]);
+    expect(resources(tf, 'aws_lambda_function').map(([name]) => name)).toEqual(['node', 'rust']);
     for (const [name, l] of resources(tf, 'aws_lambda_layer_version')) {
       expect(existsSync(pathIn(work, tf, l.filename as string)), name).toBe(true);
     }

@@ -127,6 +127,8 @@ describe.skipIf(!ok)('layer zips', () => {
     try {
       const first = await buildReleaseAsync(a);
       const second = await buildReleaseAsync(b);
+      expect(first.map((l) => l.arch)).toEqual(['x86_64', 'arm64']);
+      expect(second.map((l) => l.arch)).toEqual(['x86_64', 'arm64']);
       for (const [i, l] of first.entries()) {
         expect(readFileSync(second[i]?.zip as string).equals(readFileSync(l.zip)), l.arch).toBe(true);
       }
