@@ -2,7 +2,8 @@
  * `egress-guard publish-layer` against a local AWS API emulator (moto's server, from PyPI), never real AWS: the
  * emulator and the real `egress-guard` binary both run inside a network namespace this test creates (loopback only,
  * no route anywhere). The published versions are read back with boto3 (moto's own client, an independent witness):
- * per-architecture layers holding the shipped zips byte for byte, the sharing permission asked for, the policy layer.
+ * per-architecture layers holding the shipped zips byte for byte, the sharing permission asked for, the policy layer,
+ * the proxy-mode layer.
  * Endpoints that are not loopback are refused before any request. The CDK construct takes the printed ARNs.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressGuard } from '../../cdk/index.js';
 import { buildLayers, prebuild, repoRoot } from '../../layer/build/build-layer.js';
-import { prebuiltLayer } from '../../layer/build/prebuilt.js';
+import { prebuiltLayer, prebuiltProxyLayer } from '../../layer/build/prebuilt.js';
 import { loadPolicyFile, policyLayerPath, policyLayerZip } from '../../layer/policy-layer.js';
 import { runCli, tempDir } from '../policy/helpers.js';
 import { need, needNetns } from '../support/capability.js';
@@ -139,6 +140,27 @@ else:
       'team-guard',
     ]);
     expect(again.stdout).toMatch(/layer:team-guard-arm64:2\n/);
+  });
+
+  it('publishes the proxy-mode layer with --proxy: the shipped zip, for both architectures', async () => {
+    const r = await cli(['--region', 'eu-west-1', '--endpoint', ENDPOINT, '--arch', 'x86_64', '--proxy', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const arns = JSON.parse(r.stdout) as Record<string, string>;
+    expect(Object.keys(arns)).toEqual(['x86_64', 'proxy']);
+    expect(arns.proxy).toMatch(/^arn:aws:lambda:eu-west-1:\d{12}:layer:egress-guard-proxy:1$/);
+    const back = await ns.run('python3', ['-c', READ_BACK, arns.proxy as string], {
+      env: { ...process.env, ...AWS_ENV },
+    });
+    expect(back.status, back.stderr).toBe(0);
+    const v = JSON.parse(back.stdout)[arns.proxy as string] as { sha256: string; archs: string[]; policy: unknown };
+    expect(v.sha256).toBe(prebuiltProxyLayer().sha256);
+    expect(v.archs).toEqual(['x86_64', 'arm64']);
+    expect(v.policy).toBeNull(); // no sharing asked for
+    const lines = await cli(['--region', 'eu-west-1', '--endpoint', ENDPOINT, '--arch', 'arm64', '--proxy']);
+    expect(lines.status, lines.stderr).toBe(0);
+    expect(lines.stdout).toMatch(
+      /^arm64 {3}arn:\S+:layer:egress-guard-arm64:\d+\nproxy {3}arn:\S+:layer:egress-guard-proxy:2\n$/,
+    );
   });
 
   it('refuses an endpoint that is not loopback (flag or the SDK variables) before any request', async () => {
