@@ -13,6 +13,8 @@
  *   hooks     native/build/bench_hooks in its `child` mode (loops of socket+connect+accept+close and of
  *             getaddrinfo("localhost")), unguarded / audit / enforce, with the 100-rule policy of bench/policies.ts
  *   hookInstructions  the same loops under callgrind: exact instructions the guard adds per call (needs valgrind)
+ *   deniedConnect  bench_hooks `child denied`: a refused connect() in a tight loop (enforce, the same policy), logged
+ *             with the log rate limiter (default) and without it (EGRESS_GUARD_LOG_RATE=0), lines on a pipe
  *   decision  bench/native/decide.c on policies of 10, 1k, 100k, 1M rules (mkpolicy), per class of lookup
  *   startup   bench/native/spawntime.c: `node -e 0` and `python3 -c pass`, 1M-rule policy (the compiled denylist)
  *   startupInstructions  `python3 -c pass` under callgrind, unguarded vs guarded (needs valgrind)
@@ -154,6 +156,65 @@ function hooks(p100: string): HookFigure[] {
     });
   }
   return out;
+}
+
+/**
+ * 1b: what a denied call costs a program in a retry loop: `bench_hooks child denied` (connect() of a UDP socket to
+ * 127.0.0.2:9, which the 100-rule policy does not allow) in enforce mode, its lines on stderr (a pipe this process
+ * reads, as Lambda's log collector does), with the rate limiter at its default and turned off, and unguarded (where
+ * the same connect is a short syscall). Arms rotate round by round; CPU ns per call (the child's, kernel included).
+ */
+interface DeniedFigure {
+  iters: number;
+  rounds: number;
+  unguardedNs: number;
+  limitedNs: number;
+  unlimitedNs: number;
+  /** per round: unlimited / limited */
+  unlimitedOverLimited: Spread;
+  /** guard lines per run of each arm (the last round's) */
+  linesLimited: number;
+  linesUnlimited: number;
+}
+
+function deniedConnect(p100: string): DeniedFigure {
+  const hb = join(NATIVE, 'build/bench_hooks');
+  const rounds = quick ? 3 : 15;
+  const iters = quick ? 200 : 20_000;
+  const arms = ['plain', 'limited', 'unlimited'] as const;
+  const envFor = (arm: (typeof arms)[number]): NodeJS.ProcessEnv => {
+    const e = { ...process.env };
+    delete e.LD_PRELOAD;
+    for (const k of Object.keys(e)) if (k.startsWith('EGRESS_GUARD_')) delete e[k];
+    if (arm === 'plain') return e;
+    const g = { ...e, LD_PRELOAD: LIB, EGRESS_GUARD_POLICY: p100, EGRESS_GUARD_MODE: 'enforce' };
+    return arm === 'unlimited' ? { ...g, EGRESS_GUARD_LOG_RATE: '0' } : g;
+  };
+  const ns: Record<string, number[]> = { plain: [], limited: [], unlimited: [] };
+  const lines: Record<string, number> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < 3; k++) {
+      const arm = arms[(r + k) % 3]!;
+      const res = spawnSync(hb, ['child', 'denied', String(iters)], {
+        env: envFor(arm),
+        encoding: 'utf8',
+        maxBuffer: 256 << 20,
+      });
+      if (res.status !== 0) throw new Error(`bench_hooks child denied (${arm}) exited ${res.status}: ${res.stderr}`);
+      ns[arm]!.push(Number(res.stdout.trim()));
+      lines[arm] = res.stderr.split('\n').filter((l) => l.includes('"egress-guard"')).length;
+    }
+  }
+  return {
+    iters,
+    rounds,
+    unguardedNs: spread(ns.plain!).median,
+    limitedNs: spread(ns.limited!).median,
+    unlimitedNs: spread(ns.unlimited!).median,
+    unlimitedOverLimited: spread(ns.unlimited!.map((u, i) => u / ns.limited![i]!)),
+    linesLimited: lines.limited ?? 0,
+    linesUnlimited: lines.unlimited ?? 0,
+  };
 }
 
 /**
@@ -478,6 +539,14 @@ async function main(): Promise<void> {
           `≤ ${GOALS.hooksRatio}`,
           ok(f[mode].median <= GOALS.hooksRatio),
         ]);
+    const dc = step('deniedConnect', () => deniedConnect(c.p100));
+    if (dc)
+      rows.push([
+        '1b denied connect in a loop, enforce, lines on a pipe',
+        `${fmt(dc.limitedNs, 0)} ns with the log rate limiter (${dc.linesLimited} lines), ${fmt(dc.unlimitedNs, 0)} ns without (${dc.linesUnlimited} lines): ×${rng(dc.unlimitedOverLimited)}; unguarded connect ${fmt(dc.unguardedNs, 0)} ns`,
+        '',
+        '',
+      ]);
     const hi = step('hookInstructions', () => hookInstructions(c.p100));
     for (const f of hi ?? [])
       rows.push([

@@ -5,6 +5,9 @@
  *   udpconnect connect() of a UDP socket to 127.0.0.1:9 (a short syscall: shows the guard's added ns per connect)
  *   udpwrite  write() of 1 byte on a UDP socket connected to a loopback receiver (the write hooks' path for a
  *             descriptor without flags: raw DNS and byte budgets must cost it nothing but a load)
+ *   denied    (child mode only, bench/run.ts `deniedConnect`) connect() of a UDP socket to 127.0.0.2:9, which the
+ *             100-rule policy of bench/policies.ts does not allow: in enforce mode each call is refused and logged,
+ *             or counted by the log rate limiter (docs/LOGGING.md "Rate limit"); unguarded, a short syscall
  * in enforce mode with a 100-rule policy whose allowed traffic this is (the policy is written by this program with
  * the test writer; loopback allowed by the policy flag, as the compiler's default).
  *
@@ -16,6 +19,7 @@
  * the ratio of each arm's fastest round (noise only ever adds time, so the fastest rounds are the least disturbed).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -71,6 +75,24 @@ static int child_udpconnect(long iters) {
     double t0 = now_ns();
     for (long i = 0; i < n; i++)
       if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return 5;
+    if (warm) printf("%.1f\n", (now_ns() - t0) / (double)n);
+  }
+  return 0;
+}
+
+/* connect() of a UDP socket to 127.0.0.2:9 (denied by the benchmark policy: EACCES under the guard in enforce mode). */
+static int child_denied(long iters) {
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(0x7F000002);
+  a.sin_port = htons(9);
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  for (int warm = 0; warm < 2; warm++) {
+    long n = warm ? iters : iters / 10;
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++)
+      if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EACCES) return 7;
     if (warm) printf("%.1f\n", (now_ns() - t0) / (double)n);
   }
   return 0;
@@ -174,6 +196,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[2], "connect") == 0) return child_connect(iters);
     if (strcmp(argv[2], "udpconnect") == 0) return child_udpconnect(iters);
     if (strcmp(argv[2], "udpwrite") == 0) return child_udpwrite(iters);
+    if (strcmp(argv[2], "denied") == 0) return child_denied(iters);
     return child_gai(iters);
   }
   if (argc < 2) {

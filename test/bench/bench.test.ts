@@ -56,6 +56,12 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
         pos(m.guardedNs);
       }
     }
+    // 1b: a denied connect in a loop, with the log rate limiter and without: every call's line only without it
+    const dc = j.deniedConnect;
+    for (const k of ['unguardedNs', 'limitedNs', 'unlimitedNs']) pos(dc[k]);
+    spreadOk(dc.unlimitedOverLimited);
+    expect(dc.linesUnlimited).toBe(dc.iters + dc.iters / 10); // bench_hooks runs iters/10 warm-up calls first
+    expect(dc.linesLimited).toBeLessThanOrEqual(2 * 11); // ≤ 10 lines + 1 summary per 10 s window, ≤ 2 windows
     // 3: every class of lookup at every size quick mode runs, both working sets
     const classes = new Set(j.decision.map((d: { cls: string }) => d.cls));
     expect([...classes].sort()).toEqual(['ipv4', 'ipv6', 'name', 'wildcard']);
