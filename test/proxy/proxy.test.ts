@@ -216,6 +216,51 @@ describe.skipIf(!ok)('egress proxy: static Go through HTTPS_PROXY/HTTP_PROXY', (
     }, 60_000);
   });
 
+  describe('log rate limit (docs/LOGGING.md "Rate limit"), the interposer\'s limiter in the proxy', () => {
+    // A client in a retry loop against a denied name: the proxy answers 403 each time; its lines are bounded and
+    // their counts add up to the requests it refused, whole windows summarised at the next decision.
+    const FLOOD = `
+const net = require('node:net');
+const n = Number(process.argv[1]);
+let refused = 0;
+const one = () => new Promise((done) => {
+  const s = net.connect(9128, '127.0.0.1', () =>
+    s.end('GET http://denied.proxy.test:8080/r-flood HTTP/1.1\\r\\nHost: denied.proxy.test:8080\\r\\n\\r\\n'));
+  let b = '';
+  s.on('data', (d) => { b += d; });
+  s.on('close', () => { if (b.startsWith('HTTP/1.1 403')) refused++; done(); });
+  s.on('error', done);
+});
+(async () => { for (let i = 0; i < n; i++) await one(); console.log(JSON.stringify({ refused })); })();
+`;
+    it('a denied request repeated 300 times: at most 11 lines per 1 s window, counts exact', async () => {
+      const proxy = await lab.startProxy({ mode: 'enforce', env: { EGRESS_GUARD_LOG_RATE_WINDOW_S: '1' } });
+      try {
+        const t0 = performance.now();
+        const r = await lab.ns.run(process.execPath, ['-e', FLOOD, '300']);
+        const seconds = (performance.now() - t0) / 1000;
+        expect(JSON.parse(r.stdout), r.stderr).toEqual({ refused: 300 });
+        await new Promise((res) => setTimeout(res, 1200)); // the last window ends …
+        expect(
+          (
+            await lab.raw('GET http://secret.proxy.test:8080/r-next HTTP/1.1\r\nHost: secret.proxy.test:8080\r\n\r\n')
+          ).slice(0, 12),
+        ).toBe('HTTP/1.1 403'); // … and the next decision writes its summary
+        const lines = proxy.logs().filter((l) => l.host === 'denied.proxy.test' && l.call === 'proxy-http');
+        expect(lines.reduce((a, l) => a + (typeof l.suppressed === 'number' ? l.suppressed : 1), 0)).toBe(300);
+        expect(lines.length).toBeLessThanOrEqual(11 * (Math.floor(seconds + 1) + 2));
+        const summaries = lines.filter((l) => l.suppressed !== undefined);
+        expect(summaries.length).toBeGreaterThan(0);
+        for (const l of summaries) {
+          expect(l).toMatchObject({ blocked: true, status: 403, rule: 'default', window: 1, port: 8080 });
+        }
+        expect(lab.arrived('r-flood')).toEqual([]);
+      } finally {
+        proxy.stop();
+      }
+    }, 120_000);
+  });
+
   it('passes its C unit tests (request heads, host spellings, bootstrap classification)', () => {
     const make = spawnSync('make', ['-s', '-C', join(ROOT, 'native'), 'build/proxy_tests', 'build/static-hello'], {
       encoding: 'utf8',
