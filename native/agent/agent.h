@@ -4,7 +4,8 @@
  *
  *   main.c     start-up: arguments, configuration, the listening socket handed over by the spawner, threads
  *   config.c   the environment → `cfg` (immutable after start-up, so every thread reads it without a lock)
- *   proxy.c    one thread per runtime connection: relays requests upstream and responses back, and calls invoke.c
+ *   proxy.c    worker threads, one runtime connection each at a time: relays requests upstream (pooled keep-alive
+ *              connections) and responses back, and calls invoke.c
  *              at the invoke boundaries (/next answered, /response or /error posted)
  *   invoke.c   the invoke table (one mutex): begin, end, budget checks, trips, the state file, concurrency
  *   sampler.c  one thread: the armed budget sampler (≈1 ms while an enforced invoke runs) and invoke deadlines

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int conn_init(struct conn *c, int fd) {
@@ -376,4 +377,28 @@ int http_relay_body(struct conn *in, int out, const struct http_msg *m, int read
     if (n == 0) return 0;
     if (n < 0) return -1;
   }
+}
+
+int http_write_head_body(int fd, const struct http_msg *m, int drop_expect, struct conn *in) {
+  if ((drop_expect && m->expect_continue) || m->chunked || m->content_length <= 0 || http_no_body(m) ||
+      in->len < (uint64_t)m->content_length)
+    return http_write_head(fd, m, drop_expect) == 0 ? 0 : -1;
+  size_t body = (size_t)m->content_length;
+  struct iovec iov[2] = {{m->head, m->head_len}, {in->buf + in->off, body}};
+  int i = 0;
+  while (i < 2) {
+    struct msghdr mh = {.msg_iov = iov + i, .msg_iovlen = (size_t)(2 - i)};
+    ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    size_t left = (size_t)n;
+    while (i < 2 && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+    if (i < 2) {
+      iov[i].iov_base = (char *)iov[i].iov_base + left;
+      iov[i].iov_len -= left;
+    }
+  }
+  in->off += body;
+  in->len -= body;
+  return 1;
 }

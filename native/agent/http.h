@@ -70,6 +70,10 @@ int http_no_body(const struct http_msg *m);
 int http_write_all(int fd, const void *buf, size_t len);
 /* Writes the head; drop_expect leaves out an `Expect` header (the relay answers 100-continue itself). */
 int http_write_head(int fd, const struct http_msg *m, int drop_expect);
+/* Writes the head and, when its whole Content-Length body is already buffered in `in`, that body with it in one
+ * sendmsg(2) (consumed from `in`): 1 when the body went too, 0 when only the head did (relay the body next), -1 on
+ * error. One write per small message: the reader wakes once. */
+int http_write_head_body(int fd, const struct http_msg *m, int drop_expect, struct conn *in);
 /* Relays one body (see the top); out < 0 discards. read_to_eof: a response with neither length nor chunking. */
 int http_relay_body(struct conn *in, int out, const struct http_msg *m, int read_to_eof, struct http_watch *watch);
 

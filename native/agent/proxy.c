@@ -1,6 +1,7 @@
 /*
- * proxy.c — the Runtime API relay: one thread per connection of the runtime (and of its worker processes on Lambda
- * Managed Instances), each paired with its own keep-alive connection to the real Runtime API.
+ * proxy.c — the Runtime API relay: a pool of worker threads, each serving one connection of the runtime (and of its
+ * worker processes on Lambda Managed Instances) at a time, with keep-alive connections to the real Runtime API that
+ * outlive the runtime's connections (a pool of idle ones).
  *
  * Contract
  * - Every request is relayed upstream unchanged (head bytes as sent; `Expect: 100-continue` is answered here and not
@@ -41,8 +42,37 @@ enum kind { K_OTHER, K_NEXT, K_RESPONSE, K_ERROR };
 
 struct session {
   struct conn cli, up;
+  int up_idle; /* up carries no request without its full response: it can serve another session */
   struct http_msg req, resp;
 };
+
+/* Idle keep-alive connections to the Runtime API, shared by every session: a runtime that opens a connection per
+ * request (Python's http.client, urllib) then pays no upstream connect on the invoke's path. */
+#define POOL_MAX 8
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static int pool[POOL_MAX];
+static int pool_n;
+
+static int pool_get(void) {
+  pthread_mutex_lock(&pool_mu);
+  int fd = pool_n > 0 ? pool[--pool_n] : -1;
+  pthread_mutex_unlock(&pool_mu);
+  return fd;
+}
+
+static void pool_put(int fd) {
+  pthread_mutex_lock(&pool_mu);
+  if (pool_n < POOL_MAX) pool[pool_n++] = fd, fd = -1;
+  pthread_mutex_unlock(&pool_mu);
+  if (fd >= 0) close(fd);
+}
+
+/* 1 when fd is an open connection with nothing to read (Lambda has not closed it). */
+static int alive(int fd) {
+  char b;
+  ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
 
 static const char ACCEPTED[] =
     "HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}";
@@ -75,14 +105,18 @@ static enum kind classify(const struct http_msg *m, const char **id, size_t *id_
 /* An upstream connection that is open and idle (a closed keep-alive connection is replaced). */
 static int upstream(struct session *s) {
   if (s->up.fd >= 0) {
-    char b;
-    ssize_t r = recv(s->up.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && s->up.len == 0) return 0;
+    if (s->up_idle && s->up.len == 0 && alive(s->up.fd)) {
+      s->up_idle = 0;
+      return 0;
+    }
     close(s->up.fd);
     s->up.fd = -1;
   }
   s->up.off = s->up.len = 0;
-  s->up.fd = up_connect();
+  int fd;
+  while ((fd = pool_get()) >= 0 && !alive(fd)) close(fd);
+  s->up.fd = fd >= 0 ? fd : up_connect();
+  s->up_idle = 0;
   return s->up.fd >= 0 ? 0 : -1;
 }
 
@@ -109,19 +143,23 @@ static int relay_response(struct session *s, int (*on_head)(struct session *, vo
     break;
   }
   if (on_head) on_head(s, ctx);
-  if (http_write_head(s->cli.fd, &s->resp, 0) != 0) return -1;
+  int whole = http_write_head_body(s->cli.fd, &s->resp, 0, &s->up);
+  if (whole < 0) return -1;
   int to_eof = !s->resp.chunked && s->resp.content_length < 0;
-  if (http_relay_body(&s->up, s->cli.fd, &s->resp, to_eof, NULL) != 0) return -1;
+  if (!whole && http_relay_body(&s->up, s->cli.fd, &s->resp, to_eof, NULL) != 0) return -1;
   if (to_eof || s->resp.close) {
     close(s->up.fd);
     s->up.fd = -1;
   }
+  s->up_idle = 1;
   return 0;
 }
 
 static int forward_request(struct session *s, struct http_watch *w) {
   if (upstream(s) != 0) return -2;
-  if (http_write_head(s->up.fd, &s->req, 1) != 0) return -2;
+  int whole = w ? http_write_head(s->up.fd, &s->req, 1) : http_write_head_body(s->up.fd, &s->req, 1, &s->cli);
+  if (whole < 0) return -2;
+  if (whole == 1) return 0;
   return http_relay_body(&s->cli, s->up.fd, &s->req, 0, w) == 0 ? 0 : -1;
 }
 
@@ -244,8 +282,10 @@ static int handle(struct session *s) {
   return rc == -2 ? bad_gateway(s) : rc;
 }
 
-static void *serve(void *arg) {
-  struct session *s = arg;
+/* Serves one runtime connection until it closes; the session's buffers are reused by the next connection. */
+static void serve(struct session *s, int fd) {
+  s->cli.fd = fd;
+  s->cli.off = s->cli.len = 0;
   for (;;) {
     int r = http_read_head(&s->cli, &s->req, 1);
     if (r == -2) http_write_all(s->cli.fd, BAD_REQUEST, sizeof BAD_REQUEST - 1);
@@ -253,21 +293,20 @@ static void *serve(void *arg) {
     if (handle(s) != 0 || s->req.close || s->resp.close) break;
   }
   close(s->cli.fd);
-  if (s->up.fd >= 0) close(s->up.fd);
-  conn_free(&s->cli);
-  conn_free(&s->up);
-  free(s->req.head);
-  free(s->resp.head);
-  free(s);
-  return NULL;
+  s->cli.fd = -1;
+  if (s->up.fd >= 0) {
+    if (s->up_idle && s->up.len == 0) pool_put(s->up.fd);
+    else close(s->up.fd);
+    s->up.fd = -1;
+  }
 }
 
-static struct session *session_new(int fd) {
+static struct session *session_new(void) {
   struct session *s = calloc(1, sizeof *s);
   if (s == NULL) return NULL;
   s->req.head = malloc(HTTP_HEAD_MAX);
   s->resp.head = malloc(HTTP_HEAD_MAX);
-  if (s->req.head == NULL || s->resp.head == NULL || conn_init(&s->cli, fd) != 0 || conn_init(&s->up, -1) != 0) {
+  if (s->req.head == NULL || s->resp.head == NULL || conn_init(&s->cli, -1) != 0 || conn_init(&s->up, -1) != 0) {
     conn_free(&s->cli);
     conn_free(&s->up);
     free(s->req.head);
@@ -278,31 +317,71 @@ static struct session *session_new(int fd) {
   return s;
 }
 
-void proxy_serve(int lfd) {
+/* Workers: each blocks in accept(2) on the listening socket and serves the connection it gets, with buffers it
+ * allocated once. WORKERS_START wait from the start (a runtime holds at most two connections at a time: its
+ * long-polling GET …/next and its result); when the last idle one takes a connection it starts another (up to
+ * WORKERS_MAX; beyond, connections wait in the backlog), so no thread is created on an invoke's path. */
+#define WORKERS_START 4
+#define WORKERS_MAX 256
+static int listen_fd = -1;
+static pthread_mutex_t workers_mu = PTHREAD_MUTEX_INITIALIZER;
+static int workers, idle_workers;
+
+static int spawn_worker(void);
+
+static void *worker(void *arg) {
+  (void)arg;
+  struct session *s = session_new();
+  for (;;) {
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EINTR && errno != ECONNABORTED) usleep(10000); /* EMFILE/ENOMEM: let connections finish */
+      continue;
+    }
+    pthread_mutex_lock(&workers_mu);
+    int grow = --idle_workers == 0 && workers < WORKERS_MAX;
+    pthread_mutex_unlock(&workers_mu);
+    if (grow) spawn_worker();
+    if (s == NULL) s = session_new();
+    if (s == NULL) {
+      close(fd);
+    } else {
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      serve(s, fd);
+    }
+    pthread_mutex_lock(&workers_mu);
+    idle_workers++;
+    pthread_mutex_unlock(&workers_mu);
+  }
+  return NULL;
+}
+
+static int spawn_worker(void) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
-  for (;;) {
-    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      usleep(10000); /* EMFILE/ENOMEM: let connections finish */
-      continue;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct session *s = session_new(fd);
-    pthread_t t;
-    if (s == NULL || pthread_create(&t, &attr, serve, s) != 0) {
-      if (s) {
-        conn_free(&s->cli);
-        conn_free(&s->up);
-        free(s->req.head);
-        free(s->resp.head);
-        free(s);
-      }
-      close(fd);
-    }
+  pthread_mutex_lock(&workers_mu);
+  workers++, idle_workers++;
+  pthread_mutex_unlock(&workers_mu);
+  pthread_t t;
+  int rc = pthread_create(&t, &attr, worker, NULL);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    pthread_mutex_lock(&workers_mu);
+    workers--, idle_workers--;
+    pthread_mutex_unlock(&workers_mu);
+    return -1;
   }
+  return 0;
+}
+
+void proxy_serve(int lfd) {
+  listen_fd = lfd;
+  for (int i = 1; i < WORKERS_START; i++) spawn_worker();
+  pthread_mutex_lock(&workers_mu);
+  workers++, idle_workers++;
+  pthread_mutex_unlock(&workers_mu);
+  worker(NULL); /* the main thread is a worker too */
 }
