@@ -379,11 +379,49 @@ int http_relay_body(struct conn *in, int out, const struct http_msg *m, int read
   }
 }
 
+/* The length of a whole chunked body (chunks, the last chunk, trailers, the final CRLF) at the start of p[0, n), or 0
+ * when it does not all lie there or is malformed (the piecewise relay then decides). */
+static size_t chunked_length(const char *p, size_t n) {
+  size_t at = 0;
+  for (;;) {
+    const char *eol = memmem(p + at, n - at, "\r\n", 2);
+    if (eol == NULL) return 0;
+    uint64_t size = 0;
+    int digits = 0;
+    for (const char *c = p + at; c < eol; c++) {
+      int v = *c >= '0' && *c <= '9'   ? *c - '0'
+              : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10
+              : *c >= 'A' && *c <= 'F' ? *c - 'A' + 10
+                                       : -1;
+      if (v < 0) {
+        if (*c == ';' || *c == ' ' || *c == '\t') break; /* an extension: passed on as sent */
+        return 0;
+      }
+      if (++digits > 15) return 0;
+      size = size * 16 + (uint64_t)v;
+    }
+    if (digits == 0) return 0;
+    at = (size_t)(eol - p) + 2;
+    if (size == 0) break;
+    if (size > n - at || n - at - size < 2 || memcmp(p + at + size, "\r\n", 2) != 0) return 0;
+    at += size + 2;
+  }
+  for (;;) { /* trailers up to an empty line */
+    const char *eol = memmem(p + at, n - at, "\r\n", 2);
+    if (eol == NULL) return 0;
+    size_t l = (size_t)(eol - (p + at));
+    at += l + 2;
+    if (l == 0) return at;
+  }
+}
+
 int http_write_head_body(int fd, const struct http_msg *m, int drop_expect, struct conn *in) {
-  if ((drop_expect && m->expect_continue) || m->chunked || m->content_length <= 0 || http_no_body(m) ||
-      in->len < (uint64_t)m->content_length)
-    return http_write_head(fd, m, drop_expect) == 0 ? 0 : -1;
-  size_t body = (size_t)m->content_length;
+  size_t body = 0;
+  if (!(drop_expect && m->expect_continue) && !http_no_body(m)) {
+    if (m->chunked) body = chunked_length(in->buf + in->off, in->len);
+    else if (m->content_length > 0 && in->len >= (uint64_t)m->content_length) body = (size_t)m->content_length;
+  }
+  if (body == 0) return http_write_head(fd, m, drop_expect) == 0 ? 0 : -1;
   struct iovec iov[2] = {{m->head, m->head_len}, {in->buf + in->off, body}};
   int i = 0;
   while (i < 2) {

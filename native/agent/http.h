@@ -13,7 +13,7 @@
  *   the sender are forwarded. Bodies are streamed in pieces of the read buffer, never held whole: no size limit.
  *   With `watch` set, before each blocking read the relay also polls watch->fd and, when it is readable and
  *   watch->should_abort() says so, ends the outgoing stream with watch->trailers and discards the rest of `in`.
- * Everything is plain blocking I/O on one thread per connection (proxy.c); no allocation after conn_init().
+ * Everything is plain blocking I/O, one connection per thread at a time (proxy.c); no allocation after conn_init().
  */
 #ifndef EG_AGENT_HTTP_H
 #define EG_AGENT_HTTP_H
@@ -70,9 +70,10 @@ int http_no_body(const struct http_msg *m);
 int http_write_all(int fd, const void *buf, size_t len);
 /* Writes the head; drop_expect leaves out an `Expect` header (the relay answers 100-continue itself). */
 int http_write_head(int fd, const struct http_msg *m, int drop_expect);
-/* Writes the head and, when its whole Content-Length body is already buffered in `in`, that body with it in one
- * sendmsg(2) (consumed from `in`): 1 when the body went too, 0 when only the head did (relay the body next), -1 on
- * error. One write per small message: the reader wakes once. */
+/* Writes the head and, when its whole body is already buffered in `in` (Content-Length, or chunked through the last
+ * chunk and trailers: then passed on as sent), that body with it in one sendmsg(2) (consumed from `in`): 1 when the
+ * body went too, 0 when only the head did (relay the body next), -1 on error. One write per small message: the
+ * reader wakes once. */
 int http_write_head_body(int fd, const struct http_msg *m, int drop_expect, struct conn *in);
 /* Relays one body (see the top); out < 0 discards. read_to_eof: a response with neither length nor chunking. */
 int http_relay_body(struct conn *in, int out, const struct http_msg *m, int read_to_eof, struct http_watch *watch);
