@@ -8,7 +8,7 @@
  *              connections) and responses back, and calls invoke.c
  *              at the invoke boundaries (/next answered, /response or /error posted)
  *   invoke.c   the invoke table (one mutex): begin, end, budget checks, trips, the state file, concurrency
- *   sampler.c  one thread: the armed budget sampler (≈1 ms while an enforced invoke runs) and invoke deadlines
+ *   sampler.c  one thread: the armed budget sampler (1–32 ms while an enforced invoke runs) and invoke deadlines
  *   report.c   the `init`, `invoke` and `budget` lines and the EMF line (docs/LOGGING.md)
  *   upstream.c connections to the real Runtime API, and the error the agent posts for an over-budget invoke
  *   netdev.c   /proc/net/dev parsing and byte arithmetic (pure)
@@ -81,7 +81,9 @@ struct invoke;
 int inv_init(void);
 /* /next answered 200: the invoke starts (before the event reaches the runtime). */
 struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms);
-void inv_after_begin(struct invoke *inv); /* init line, after the event was relayed (off the critical path) */
+/* After the event was relayed (off the critical path): wakes the sampler (the invoke's deadline, its first look), and
+ * writes the init line on the first invoke. */
+void inv_after_begin(struct invoke *inv);
 
 /* INV_REJECT: the runtime already posted a result for this request id; the Runtime API's own answer to a second one
  * (403 InvalidStateTransition) is given locally, nothing is forwarded or written. */

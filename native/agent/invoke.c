@@ -15,8 +15,8 @@
  *   the invoke still open: Lambda never receives two results. A second result of the runtime for one request (the
  *   last RESULTS_SEEN requests) is refused (INV_REJECT), whether the invoke is still tracked or not. The invoke and
  *   EMF lines come from inv_report() after the relay, off the latency path.
- * - inv_tick() (sampler.c): while an invoke is ARMED, every cfg.sample_ns: /proc/net/dev against its budgets, and the
- *   state file's trip (the interposer's exact byte accounting). On a trip: BUDGET_TRIPPED + trip_gen in the state file
+ * - inv_tick() (sampler.c): while an invoke is ARMED, every cfg.sample_ns near a budget (less often far from it:
+ *   next_look): /proc/net/dev against its budgets, and the state file's trip (the interposer's exact byte accounting). On a trip: BUDGET_TRIPPED + trip_gen in the state file
  *   (the interposer then cuts the invoke's egress sockets), one `budget` line, and the invoke fails at once: the
  *   agent posts EgressBudgetExceeded upstream (or ends a streaming response with it). Also invoke deadlines: an invoke
  *   still running cfg.timeout_margin_ns before its Lambda-Runtime-Deadline-Ms is reported `timeout` then (the runtime
@@ -197,13 +197,13 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
     inv->between_tx = d.tx;
   }
   pthread_mutex_unlock(&mu);
-  wake(sampler_fd);
-  return inv;
+  return inv; /* the sampler is woken by inv_after_begin, once the event is on its way */
 }
 
 void inv_after_begin(struct invoke *inv) {
   static struct nd_snap first;
   char id[65];
+  wake(sampler_fd);
   pthread_mutex_lock(&mu);
   int todo = !init_done && inv->used && inv->start_ok && have_load;
   if (todo) {
@@ -364,8 +364,7 @@ enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invok
   }
   pthread_mutex_unlock(&mu);
   if (noted) report_budget_line(&note);
-  wake(sampler_fd);
-  return act;
+  return act; /* no wake: the sampler skips an ended invoke when it next looks */
 }
 
 enum inv_action inv_stream_begin(const char *id, size_t id_len, struct invoke **out) {

@@ -1,8 +1,9 @@
 /*
  * sampler.c — the agent's timing thread. It sleeps on invoke.c's eventfd while nothing needs it (no invoke in flight,
  * or none armed and no deadline close), so an idle or audit-mode environment costs no CPU; while an enforced invoke
- * runs it calls inv_tick() every cfg.sample_ns (1 ms by default: one pread of /proc/net/dev and a parse of a few
- * lines, measured in BENCHMARKS.md), and at each invoke's reporting deadline.
+ * runs it calls inv_tick() when inv_tick() asks to be called again: every cfg.sample_ns (1 ms by default: one pread of
+ * /proc/net/dev and a parse of a few lines) near a budget, less often far from it (invoke.c next_look; CPU measured
+ * in docs/METERING.md), and at each invoke's reporting deadline.
  */
 #define _GNU_SOURCE
 #include <errno.h>
