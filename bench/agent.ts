@@ -16,7 +16,7 @@
  * Guarded configuration: enforce mode, the 100-rule policy of the hook benchmarks plus per-invoke budgets, guard log
  * to a file, EMF to stdout (read and discarded), state file in a scratch directory.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -62,6 +62,10 @@ async function setup(): Promise<{ fns: Fn[]; policy: string }> {
   mkdirSync(task);
   writeFileSync(join(task, 'noop.mjs'), 'export const handler = async (e) => ({ ok: true, e });\n');
   writeFileSync(join(task, 'noop.py'), 'def handler(event, context):\n    return {"ok": True, "e": event}\n');
+  // the interpreter itself, as Lambda starts it: a version manager's shim (pyenv: a bash script that runs several
+  // programs) would be guarded too and charge its own start-up to the guard
+  const python =
+    spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim() || 'python3';
   const policy = join(work, 'p100-budgets.egp');
   const yaml = `${hooksPolicy().replace('mode: audit', 'mode: enforce')}budgets:\n  perInvoke:\n    rxBytes: 50MiB\n    txBytes: 5MiB\n`;
   writeFileSync(policy, compilePolicyTextSync(yaml, 'p100-budgets.yaml').bytes);
@@ -69,7 +73,7 @@ async function setup(): Promise<{ fns: Fn[]; policy: string }> {
     policy,
     fns: [
       { lang: 'node', command: [process.execPath, join(work, 'node-runtime.mjs')], handler: 'noop.handler' },
-      { lang: 'python', command: ['python3', join(root, 'demo/runtime/python_runtime.py')], handler: 'noop.handler' },
+      { lang: 'python', command: [python, join(root, 'demo/runtime/python_runtime.py')], handler: 'noop.handler' },
     ],
   };
 }
