@@ -85,6 +85,14 @@ export function checkPolicy(
   };
 }
 
+/** What a rule says, before it gets its place (action, indexes, position) in the AST. */
+interface RuleParts {
+  target: Target;
+  ports: Array<[number, number]>;
+  proto: RuleProto;
+  name?: string;
+}
+
 function checkRule(
   src: PolicySource,
   action: 'allow' | 'deny',
@@ -95,44 +103,57 @@ function checkRule(
   ds: Diagnostic[],
 ): AstRule | null {
   const p: DataPath = [action, listIndex];
+  const parts =
+    typeof spec === 'string' ? checkShorthand(src, p, spec, ds) : checkRuleObject(src, p, spec, index, lists, ds);
+  if (!parts) return null;
   const base = src.pos(p);
-  const mk = (target: Target, ports: Array<[number, number]>, proto: RuleProto, name?: string): AstRule => ({
+  return {
     action,
     listIndex,
     index,
-    name: name ?? `${action}[${listIndex}]`,
-    target,
-    ports: mergePorts(ports),
-    proto,
+    name: parts.name ?? `${action}[${listIndex}]`,
+    target: parts.target,
+    ports: mergePorts(parts.ports),
+    proto: parts.proto,
     line: base.line,
     col: base.col,
     path: p,
-  });
+  };
+}
 
-  if (typeof spec === 'string') {
-    const parts = splitShorthand(spec);
-    if (isProblem(parts)) {
-      ds.push(src.diag(parts.code, parts.message, p));
-      return null;
-    }
-    const target = parseShorthandDest(parts.dest);
-    let ports: Array<[number, number]> = [];
-    let bad = false;
-    if (isProblem(target)) {
-      ds.push(src.diag(target.code, target.message, p));
-      bad = true;
-    }
-    if (parts.port !== null) {
-      const pr = parsePort(parts.port);
-      if ('code' in pr) {
-        ds.push(src.diag(pr.code, pr.message, p));
-        bad = true;
-      } else ports = [pr.ok];
-    }
-    return bad || isProblem(target) ? null : mk(target, ports, 'any');
+/** The string form `host[:port]`: every problem reported; null when there was one. */
+function checkShorthand(src: PolicySource, p: DataPath, spec: string, ds: Diagnostic[]): RuleParts | null {
+  const parts = splitShorthand(spec);
+  if (isProblem(parts)) {
+    ds.push(src.diag(parts.code, parts.message, p));
+    return null;
   }
+  const target = parseShorthandDest(parts.dest);
+  let ports: Array<[number, number]> = [];
+  let bad = false;
+  if (isProblem(target)) {
+    ds.push(src.diag(target.code, target.message, p));
+    bad = true;
+  }
+  if (parts.port !== null) {
+    const pr = parsePort(parts.port);
+    if ('code' in pr) {
+      ds.push(src.diag(pr.code, pr.message, p));
+      bad = true;
+    } else ports = [pr.ok];
+  }
+  return bad || isProblem(target) ? null : { target, ports, proto: 'any' };
+}
 
-  const obj: RuleObject = spec;
+/** The mapping form: no empty value, exactly one destination, valid ports and name; null after any error. */
+function checkRuleObject(
+  src: PolicySource,
+  p: DataPath,
+  obj: RuleObject,
+  index: number,
+  lists: NameLists,
+  ds: Diagnostic[],
+): RuleParts | null {
   let bad = false;
   for (const [k, v] of Object.entries(obj)) {
     if (v === null) {
@@ -141,38 +162,8 @@ function checkRule(
     }
   }
   if (bad) return null;
-  const present = TARGET_KEYS.filter((k) => obj[k] !== undefined);
-  if (present.length === 0) {
-    ds.push(
-      src.diag(
-        'RULE_NO_TARGET',
-        `${describePath(p)} names no destination: give exactly one of host, cidr, ip, hosts_file`,
-        p,
-      ),
-    );
-    return null;
-  }
-  if (present.length > 1) {
-    ds.push(
-      src.diag(
-        'RULE_MANY_TARGETS',
-        `${describePath(p)} has ${present.join(' and ')}: a rule has exactly one destination; split it into ${present.length} rules`,
-        [...p, present[1]!],
-        'key',
-      ),
-    );
-    return null;
-  }
-  const key = present[0]!;
-  const value = obj[key]!;
-  let target: Target | null = null;
-  if (key === 'hosts_file') {
-    target = loadNamesFile(src, value, [...p, key], index, lists, ds);
-  } else {
-    const t = key === 'host' ? parseHost(value) : parseIpTarget(value, key);
-    if (isProblem(t)) ds.push(src.diag(t.code, t.message, [...p, key]));
-    else target = t;
-  }
+  const target = checkRuleTarget(src, p, obj, index, lists, ds);
+  if (target === undefined) return null;
   const ports: Array<[number, number]> = [];
   (obj.ports ?? []).forEach((ps, j) => {
     const pr = parsePort(ps);
@@ -189,7 +180,50 @@ function checkRule(
     );
   }
   if (!target) return null;
-  return mk(target, ports, obj.proto ?? 'any', obj.name);
+  return { target, ports, proto: obj.proto ?? 'any', name: obj.name };
+}
+
+/**
+ * The rule's one destination (host, cidr, ip or hosts_file). undefined: none or several (reported; the rule's other
+ * keys are not checked); null: the destination itself is invalid (reported; ports and name are still checked).
+ */
+function checkRuleTarget(
+  src: PolicySource,
+  p: DataPath,
+  obj: RuleObject,
+  index: number,
+  lists: NameLists,
+  ds: Diagnostic[],
+): Target | null | undefined {
+  const present = TARGET_KEYS.filter((k) => obj[k] !== undefined);
+  if (present.length === 0) {
+    ds.push(
+      src.diag(
+        'RULE_NO_TARGET',
+        `${describePath(p)} names no destination: give exactly one of host, cidr, ip, hosts_file`,
+        p,
+      ),
+    );
+    return undefined;
+  }
+  if (present.length > 1) {
+    ds.push(
+      src.diag(
+        'RULE_MANY_TARGETS',
+        `${describePath(p)} has ${present.join(' and ')}: a rule has exactly one destination; split it into ${present.length} rules`,
+        [...p, present[1]!],
+        'key',
+      ),
+    );
+    return undefined;
+  }
+  const key = present[0]!;
+  const value = obj[key]!;
+  if (key === 'hosts_file') return loadNamesFile(src, value, [...p, key], index, lists, ds);
+  const t = key === 'host' ? parseHost(value) : parseIpTarget(value, key);
+  if (!isProblem(t)) return t;
+  ds.push(src.diag(t.code, t.message, [...p, key]));
+  return null;
 }
 
 function loadNamesFile(
