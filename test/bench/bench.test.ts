@@ -1,6 +1,6 @@
 /**
- * Smoke test of `npm run bench` (bench/run.ts) in --quick mode: every benchmark still runs end to end and the JSON
- * it writes holds every figure BENCHMARKS.md reports, with sane types. NO timing assertions: this machine is shared and noisy,
+ * Smoke test of `npm run bench` (bench/run.ts) in --quick mode, and of bench/run-cli.ts (one round): every benchmark
+ * still runs end to end and the JSON it writes holds every figure BENCHMARKS.md reports, with sane types. NO timing assertions: this machine is shared and noisy,
  * and quick mode's figures mean nothing (BENCHMARKS.md holds the real ones).
  * Needs what `npm test` already built (dist/, native/build/), a C compiler, python3, zip and the aarch64 cross compiler.
  */
@@ -111,5 +111,20 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
     // 8: both layer zips
     expect(j.layer.map((l: { arch: string }) => l.arch).sort()).toEqual(['arm64', 'x86_64']);
     for (const l of j.layer) pos(l.zipBytes);
+  });
+
+  it('bench/run-cli (what `egress-guard run` adds) runs and reports every case', { timeout: 120_000 }, () => {
+    const r = spawnSync(process.execPath, [join(root, 'dist/bench/run-cli.js'), '--rounds', '1', '--json'], {
+      encoding: 'utf8',
+      timeout: 110_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.rounds).toBe(1);
+    expect(Object.keys(j.added)).toEqual(['warm', 'cold', 'egp', 'node']);
+    for (const c of Object.values(j.added) as { wallMs: { n: number }; cpuMs: { n: number } }[]) {
+      expect(c.wallMs.n).toBe(1);
+      expect(c.cpuMs.n).toBe(1);
+    }
   });
 });
