@@ -10,6 +10,7 @@ so the test knows every request of that attempt has had the time to arrive.
 import ctypes
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -85,6 +86,36 @@ def fork_exec(tag: str, how: str) -> None:
         os.close(fd)
 
 
+def libc_scope_exec(tag: str, how: str) -> None:
+    """execveat() and syscall(SYS_execve / SYS_execveat) through the process's own symbol scope (ctypes.CDLL(None)):
+    what a C extension calling them gets. The child is handed an environment that switches the guard off."""
+    nr = {"x86_64": {"execve": 59, "execveat": 322}, "aarch64": {"execve": 221, "execveat": 281}}[platform.machine()]
+    pid = os.fork()
+    if pid == 0:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            args = argv(tag)
+            env = [b"EGRESS_GUARD_MODE=off", b"LD_PRELOAD=", b"PATH=/usr/bin:/bin", b"ARENA=" + ARENA.encode()]
+            c_argv = (ctypes.c_char_p * (len(args) + 1))(*[a.encode() for a in args], None)
+            c_env = (ctypes.c_char_p * (len(env) + 1))(*env, None)
+            path = args[0].encode()
+            at_fdcwd = -100
+            if how == "execveat":
+                libc.execveat(at_fdcwd, path, c_argv, c_env, 0)
+            else:
+                libc.syscall.restype = ctypes.c_long
+                libc.syscall.argtypes = [ctypes.c_long] * 6
+                c_path = ctypes.create_string_buffer(path)
+                a = ctypes.addressof
+                if how == "syscall-execve":
+                    libc.syscall(nr["execve"], a(c_path), a(c_argv), a(c_env), 0, 0)
+                else:
+                    libc.syscall(nr["execveat"], at_fdcwd, a(c_path), a(c_argv), a(c_env), 0)
+        finally:
+            os._exit(127)
+    os.waitpid(pid, 0)
+
+
 def libc_popen(tag: str) -> None:
     libc = ctypes.CDLL(None)  # the process's global scope: what any C extension calling popen() gets
     libc.popen.restype = ctypes.c_void_p
@@ -148,6 +179,9 @@ ATTACKS = {
     ),
     "os-system": lambda t: (os.environ.update(EGRESS_GUARD_MODE="off", LD_PRELOAD=""), os.system(cmdline(t))),
     "libc-popen": libc_popen,
+    "libc-execveat": lambda t: libc_scope_exec(t, "execveat"),
+    "libc-syscall-execve": lambda t: libc_scope_exec(t, "syscall-execve"),
+    "libc-syscall-execveat": lambda t: libc_scope_exec(t, "syscall-execveat"),
     "subprocess-shell": lambda t: subprocess.run(
         cmdline(t), shell=True, env=env_with(EGRESS_GUARD_MODE="off"), check=False
     ),
