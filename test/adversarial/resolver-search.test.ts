@@ -98,6 +98,11 @@ describe.skipIf(!ok)('resolver attacks: search lists, ndots and aliases set by t
     expect(r.out, explainRun(r)).toEqual({ 'api.example.com': `${SERVICE_IP} connected` });
     expect(r.queries.filter(attackerName), explainRun(r)).toEqual([]);
     expect(guardLines(r.logs, { event: 'connect', ip: ATTACKER_IP })).toEqual([]);
+    // the search name glibc would have asked first was decided, refused, and said so
+    expect(
+      guardLines(r.logs, { event: 'dns', host: 'api.example.com.attacker.test', blocked: true }),
+      explainRun(r),
+    ).toHaveLength(1);
   });
 
   it('Node: process.env LOCALDOMAIN + RES_OPTIONS before dns.lookup — same, from the libuv thread pool', async () => {
