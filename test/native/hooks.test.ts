@@ -513,6 +513,11 @@ describe.skipIf(!ok)('libegressguard.so hooks in real processes', () => {
       const x = probe(['sendto', '169.254.66.9', '2000'], env);
       expect(x.results[0]).toEqual({ call: 'sendto', rc: 1 });
       expect(where(x.logs, { event: 'sendto' })[0]).toMatchObject({ rule: 'builtin:xray' });
+      // the same addresses at another port are not the endpoints: no exfiltration channel beside them
+      const other = probe(['sendto', '169.254.66.9', '2001'], env);
+      expect(other.results[0]).toMatchObject({ call: 'sendto', rc: -1, errno: 'EACCES' });
+      const otherApi = probe(['connect', '169.254.66.3', String(P + 1)], env);
+      expect(otherApi.results[0]).toMatchObject({ call: 'connect', rc: -1, errno: 'EACCES' });
     });
 
     it('endpoints outside loopback and link-local are not always allowed (one E_CONFIG_ENDPOINT line each)', () => {
