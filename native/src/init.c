@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -185,7 +186,8 @@ static int matches(int fd, const char *want) {
  * over (ownfd.c: EGRESS_GUARD_POLICY=/proc/self/fd/N, EGRESS_GUARD_POLICY_ID its identity). So the program cannot
  * rewrite the file between its own start and its children's — what they load is what the first process loaded
  * (test/adversarial/run-policy.test.ts). Only in the first process (no EGRESS_GUARD_POLICY_ID handed down), only for
- * files of at most SEAL_MAX bytes; a read-only file (a Lambda layer under /opt) is used as is. -1 when not copied.
+ * files of at most SEAL_MAX bytes (a larger one is used as is: docs/INTERPOSER.md); a file on a read-only filesystem
+ * (a Lambda layer under /opt) or one this process neither may write nor owns is used as is. -1 when not copied.
  */
 #define SEAL_MAX ((off_t)64 << 20)
 static int sealed_copy(int fd) {
@@ -218,6 +220,16 @@ static int sealed_copy(int fd) {
   return m;
 }
 
+/* 1 when this process could rewrite the file in place: it may write it, or it owns it and so may chmod it writable
+ * (a user's own read-only .egp) — unless the filesystem itself is read-only (a Lambda layer under /opt). */
+static int rewritable(int fd, const char *path) {
+  if (access(path, W_OK) == 0) return 1;
+  struct stat st;
+  struct statvfs vfs;
+  if (eg_fd_stat(fd, &st) != 0 || st.st_uid != geteuid()) return 0;
+  return fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) == 0;
+}
+
 /* Open, identify and load the policy; freezes EGRESS_GUARD_POLICY and EGRESS_GUARD_POLICY_ID (a policy handed over
  * as a descriptor is owned instead, ownfd.c, and named to children by its current number). 1 = loaded. */
 static int load_policy(const char *path, int verify_full, struct egp_error *err, int *replaced) {
@@ -228,7 +240,7 @@ static int load_policy(const char *path, int verify_full, struct egp_error *err,
   int fdnum = policy_fd_number(eg.policy_path);
   int fd = eg.policy_path[0] ? open(eg.policy_path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
   int sealed = -1;
-  if (fd >= 0 && fdnum < 0 && (want == NULL || want[0] == '\0') && access(eg.policy_path, W_OK) == 0 &&
+  if (fd >= 0 && fdnum < 0 && (want == NULL || want[0] == '\0') && rewritable(fd, eg.policy_path) &&
       (sealed = sealed_copy(fd)) >= 0) {
     close(fd);
     fd = sealed;

@@ -5,13 +5,13 @@
 // The guard of the first process loads a policy file it could rewrite from a sealed copy and hands that to children
 // (native/src/init.c, docs/INTERPOSER.md "Children keep the guard").
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicyTextSync } from '../../policy/index.js';
 import { BIN, type GuardLog, logsWhere, needBin } from '../support/guard.js';
 import { runChild } from '../support/netns.js';
-import { ALLOWED, Arena, DENIED, needAttacker, PORT, PY } from './attacker.js';
+import { ALLOWED, Arena, DENIED, explainRun, needAttacker, PORT, PY } from './attacker.js';
 
 const POLICY = `version: 1
 mode: enforce
@@ -98,5 +98,28 @@ describe.skipIf(!(needAttacker() && needBin()))(
         }
       },
     );
+
+    // The same attack by an unprivileged user on a policy file of its own that it made read-only: it cannot write it
+    // now, but it owns it, so it can chmod it back and rewrite it (root, which runs the cases above, can write any
+    // file, so only an unprivileged owner exercises this). The guard must take the sealed copy here too.
+    it('a read-only policy file the user owns, rewritten in place after a chmod: the child is still guarded', async () => {
+      const policy = join(arena.dir, 'own-readonly.egp');
+      writeFileSync(policy, compilePolicyTextSync(POLICY, 'own-readonly.yaml').bytes);
+      chownSync(policy, 65534, 65534);
+      chmodSync(policy, 0o444);
+      const r = await arena.run({
+        cmd: PY,
+        args: [arena.program('run_replace.py'), arena.permissive, DENIED, ALLOWED],
+        env: { EGRESS_GUARD_POLICY: policy, EGRESS_GUARD_MODE: 'enforce' },
+      });
+      expect(await arena.settled('run'), explainRun(r)).toBe(true);
+      expect(r.stdout, explainRun(r)).toContain('"rewritten": true'); // the file is the user's: chmod, then write
+      expect(r.stdout, explainRun(r)).toContain('"reached": false');
+      expect(arena.sawRequest('/run-replaced'), explainRun(r)).toBe(false);
+      expect(
+        r.logs.filter((l) => l.event === 'connect' && l.ip === DENIED && l.blocked === true && l.rule === 'default'),
+        explainRun(r),
+      ).toHaveLength(1);
+    });
   },
 );
