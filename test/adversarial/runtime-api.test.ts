@@ -55,7 +55,8 @@ budgets:
     });
     const [escaped, after] = r.outcomes;
     // the witness: one answer for the invoke, the agent's, typed
-    expect(escaped, r.stderr).toMatchObject({ requestId: 'escape', ok: false, errorType: 'EgressBudgetExceeded' });
+    const why = `${JSON.stringify({ outcomes: r.outcomes, requests: r.requests, budget: events(r, 'budget') })}\n${r.stderr}`;
+    expect(escaped, why).toMatchObject({ requestId: 'escape', ok: false, errorType: 'EgressBudgetExceeded' });
     expect(r.requests.filter((q) => q.includes('/invocation/escape/'))).toEqual([
       'POST /2018-06-01/runtime/invocation/escape/error',
     ]);
