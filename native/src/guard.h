@@ -262,7 +262,7 @@ void eg_log_cut(uint32_t budget, unsigned sockets, const char *call, uint64_t io
 void eg_log_atfork_child(void) EG_HIDDEN;
 /* The decision-line rate limiter (docs/LOGGING.md "Rate limit"): set up at init (burst 0: off); the tick writes the
  * summaries that are due (every decision calls it; one atomic load when nothing is pending); flush writes every
- * pending summary now (before exec; a destructor does it at exit). */
+ * pending summary now (before exec and _exit; a destructor does it at exit). */
 void eg_log_rate_init(unsigned burst, unsigned window_s) EG_HIDDEN;
 void eg_log_tick(void) EG_HIDDEN;
 void eg_log_flush(void) EG_HIDDEN;

@@ -20,7 +20,7 @@
  *   allowed ones at level `all`) passes the limiter. Repeats of one line beyond EGRESS_GUARD_LOG_RATE per window are
  *   counted (state file n_suppressed) and written as one summary line per window carrying `suppressed` and `window`.
  *   Pending counts are written at the next decision of the process once their window is over or the invoke changed
- *   (eg_log_tick), before an exec (eg_log_flush from exec.c), and at exit (a destructor).
+ *   (eg_log_tick), before an exec (eg_log_flush from exec.c), and at exit (a destructor; _exit/_Exit: exit.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>

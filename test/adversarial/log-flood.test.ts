@@ -44,6 +44,7 @@ describe.skipIf(!needAttacker())('a denied retry loop does not flood the logs; c
   let nodeEnforce: AttackRun;
   let pyAudit: AttackRun;
   let pyOff: AttackRun;
+  let pyUnderscoreExit: AttackRun;
   let statePath: string;
   beforeAll(async () => {
     arena = await Arena.create('egflood');
@@ -69,6 +70,7 @@ describe.skipIf(!needAttacker())('a denied retry loop does not flood the logs; c
       env: { EGRESS_GUARD_MODE: 'audit' },
     });
     pyOff = await arena.run({ cmd: PY, args: [flood, '1', String(FLOOD_PORT)], env: { EGRESS_GUARD_LOG_RATE: '0' } });
+    pyUnderscoreExit = await arena.run({ cmd: PY, args: [flood, '2', String(FLOOD_PORT), '9300', '0', '--exit'] });
   }, 300_000);
   afterAll(() => arena?.destroy());
 
@@ -137,6 +139,14 @@ describe.skipIf(!needAttacker())('a denied retry loop does not flood the logs; c
     expect(lines.reduce((a, l) => a + occurrences(l), 0)).toBe(n);
     for (const l of lines) expect(l).toMatchObject({ decision: 'deny', blocked: false, mode: 'audit', level: 40 });
     expect(lines.some((l) => l.suppressed !== undefined)).toBe(true);
+  });
+
+  it('a process that ends with os._exit (no exit handlers) still writes the counts of its open window', () => {
+    const n = attempts(pyUnderscoreExit);
+    expect(n, explainRun(pyUnderscoreExit)).toBeGreaterThan(1000);
+    const lines = linesOf(pyUnderscoreExit, FLOOD_PORT);
+    expect(lines.length).toBeLessThanOrEqual(bound(2, 10));
+    expect(lines.reduce((a, l) => a + occurrences(l), 0)).toBe(n);
   });
 
   it('EGRESS_GUARD_LOG_RATE=0 turns the limiter off: one line per attempt', () => {

@@ -1,11 +1,12 @@
 """A misbehaving client: a tight reconnect loop to one denied address (test/adversarial/log-flood.test.ts).
 
-usage: flood.py SECONDS PORT [DISTINCT_FIRST_PORT DISTINCT_COUNT] [--fork]
+usage: flood.py SECONDS PORT [DISTINCT_FIRST_PORT DISTINCT_COUNT] [--fork] [--exit]
 
 Connects to 10.88.0.2:PORT as fast as it can for SECONDS, counting every attempt (each is refused: EACCES when the
 guard blocks it, ECONNREFUSED in audit mode where nothing listens on PORT). Then connects once to each of
 DISTINCT_COUNT other ports from DISTINCT_FIRST_PORT on (distinct destinations, which must each be logged). With
---fork, half of the loop runs in a forked child, which reports its own attempts. One JSON line per process on stdout.
+--fork, half of the loop runs in a forked child, which reports its own attempts. With --exit, the process ends with
+os._exit(0) (no exit handlers, as multiprocessing's workers end). One JSON line per process on stdout.
 """
 
 import json
@@ -55,6 +56,8 @@ def main() -> None:
     print(json.dumps({"pid": os.getpid(), "attempts": n, "errors": errors, "distinct": distinct}), flush=True)
     if child > 0:
         os.waitpid(child, 0)
+    if "--exit" in sys.argv:
+        os._exit(0)
 
 
 main()
