@@ -2,7 +2,10 @@
  * Load: 32 threads × 5,000 mixed lookups, connects and datagrams (allowed and denied) in one process under the guard
  * — the normal build, the ASan+UBSan build and the TSan build (native/stress/stress.c, hardening.mk). Every decision
  * must be right (the program checks each call's result), no sanitizer may report anything, and the log must hold
- * exactly one valid JSON line per decision (EGRESS_GUARD_LOG_LEVEL=all): nothing lost, nothing torn.
+ * exactly one valid JSON line per decision (EGRESS_GUARD_LOG_LEVEL=all, the log rate limiter off): nothing lost,
+ * nothing torn. Then again with the rate limiter on (its default; docs/LOGGING.md "Rate limit"): 32 threads hitting
+ * the same few keys at once, where no sanitizer may report anything either and the lines, summary lines counted as
+ * their `suppressed` occurrences, must still add up to every decision of each kind.
  * (TSan: the program links the interposer's sources in, since clang 14's shared TSan runtime cannot be preloaded
  * here — see native/hardening.mk.) Also: the C unit tests built with ASan+UBSan (`make -C native asan`).
  */
@@ -66,14 +69,21 @@ deny:
   afterAll(() => ns?.destroy());
 
   const builds: Build[] = ['plain', 'asan', 'tsan'];
-  for (const build of builds) {
-    it(`${build} build: every decision right, no sanitizer report, one intact log line per decision`, async () => {
+  for (const [build, limiter] of builds.flatMap((b) => [
+    [b, false],
+    [b, true],
+  ]) as [Build, boolean][]) {
+    const title = limiter
+      ? `${build} build, log rate limiter on: every decision right, no sanitizer report, occurrences add up`
+      : `${build} build: every decision right, no sanitizer report, one intact log line per decision`;
+    it(title, async () => {
       const exe = join(BUILD, build === 'plain' ? 'stress' : `${build}/stress`);
       const r = await runUnder({
         ns,
         build,
         policy,
         logLevel: 'all',
+        env: limiter ? {} : { EGRESS_GUARD_LOG_RATE: '0' },
         cmd: exe,
         args: [String(THREADS), String(ITERS), String(PORT), 'good.test', GOOD, 'evil.test', DENIED, UDP],
         timeoutMs: 600_000,
@@ -84,10 +94,17 @@ deny:
       const s = JSON.parse(r.stdout.trim()) as Summary;
       expect(s.wrong, ctx).toBe(0);
       expect(s.ops).toBe(THREADS * ITERS);
-      // the log: every line a JSON object of the guard, exactly one per decision
+      // the log: every line a JSON object of the guard, exactly one per decision (limiter on: per occurrence)
       expect(r.bad.slice(0, 5), 'torn or foreign lines').toEqual([]);
-      expect(r.logs.length).toBe(s.expectedLines);
-      const count = (f: (l: (typeof r.logs)[number]) => boolean) => r.logs.filter(f).length;
+      const occurrences = (l: (typeof r.logs)[number]) => (typeof l.suppressed === 'number' ? l.suppressed : 1);
+      if (limiter) {
+        expect(r.logs.length).toBeLessThan(s.expectedLines / 10);
+        expect(r.logs.reduce((a, l) => a + occurrences(l), 0)).toBe(s.expectedLines);
+      } else {
+        expect(r.logs.length).toBe(s.expectedLines);
+      }
+      const count = (f: (l: (typeof r.logs)[number]) => boolean) =>
+        r.logs.filter(f).reduce((a, l) => a + occurrences(l), 0);
       const [k0, k1, k2, k3, k4, k5, k6, k7] = s.kinds as [
         number,
         number,
