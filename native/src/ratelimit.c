@@ -15,12 +15,14 @@
  * once and starts again at one.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
 #include "ratelimit.h"
 
 #define PROBES 8u
+#define CLAIM_TRIES 64 /* scans of the probe range before a line is logged rather than counted */
 
 #define SUPP_MASK 0xffffffull
 #define LOGGED_SHIFT 24
@@ -213,7 +215,7 @@ int eg_rl_admit(const struct eg_rl_key *k) {
     if (strs[i] && strnlen(strs[i], STR_MAX) >= STR_MAX) return 1;
   uint64_t ep = epoch_now();
   uint64_t h = key_hash(k);
-  for (int attempt = 0; attempt < 4; attempt++) {
+  for (int attempt = 0; attempt < CLAIM_TRIES; attempt++) {
     struct slot *take = NULL;
     uint64_t take_w = 0;
     int again = 0;
@@ -224,7 +226,10 @@ int eg_rl_admit(const struct eg_rl_key *k) {
         if (take == NULL) take = s, take_w = 0;
         continue;
       }
-      if ((w & (READY | BUSY)) != READY) continue; /* being written: neither ours nor free */
+      if (w & BUSY) { /* being keyed, perhaps for k by another thread: wait for it rather than key a second slot */
+        again = 1;
+        break;
+      }
       if (matches(s, k)) {
         int r = bump(s, w, ep, k);
         if (r >= 0) return r;
@@ -233,7 +238,10 @@ int eg_rl_admit(const struct eg_rl_key *k) {
         take = s, take_w = w;
       }
     }
-    if (again) continue;
+    if (again) {
+      if (attempt >= 4) sched_yield(); /* the claimer may be preempted (or interrupted by this very handler) */
+      continue;
+    }
     if (take == NULL) return 1; /* nothing free around this hash: logged rather than lost */
     uint64_t gen = (((take_w & GEN_MASK) >> GEN_SHIFT) + 1) & 0xfff;
     if (!cas(&take->word, &take_w, BUSY | (gen << GEN_SHIFT))) continue;

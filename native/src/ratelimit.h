@@ -14,9 +14,12 @@
  *   decision, rule), never by hash alone: a distinct destination is never counted against
  *   another. A key that finds no slot (table full around its hash, a slot being written, a host longer than
  *   EG_RL_HOST_MAX, a string of 32 bytes or more) is admitted: logged rather than lost.
- * - Fixed memory (EG_RL_SLOTS slots); no lock, no allocation, no system call but clock_gettime(CLOCK_MONOTONIC_COARSE);
- *   every slot update is one compare-and-swap of one 64-bit word, so admit/tick/flush are safe in signal handlers
- *   and from any number of threads, and never wait. The emit callback runs on the caller's thread, after the swap
+ * - Fixed memory (EG_RL_SLOTS slots); no lock, no allocation, no system call but clock_gettime(CLOCK_MONOTONIC_COARSE)
+ *   and, only while another caller is keying a slot in k's probe range, sched_yield() (at most 64 scans, then k is
+ *   admitted: never an unbounded wait, so a signal handler that interrupted that caller still returns). A key is
+ *   therefore kept in one slot, not raced into two (which would double its lines per window). Every slot update is
+ *   one compare-and-swap of one 64-bit word, so admit/tick/flush are safe in signal handlers and from any number of
+ *   threads. The emit callback runs on the caller's thread, after the swap
  *   that took the count.
  * - eg_rl_reset() (a fork child, single-threaded) forgets everything: the parent still holds, and reports, its counts.
  */
