@@ -32,10 +32,12 @@ for (const h of j.hooks ?? [])
       `| ${h.loop.startsWith('socket') ? 1 : 2} | ${h.loop}, ${mode} (${h.rounds} rounds × ${h.iters}) | ratio ${sp(h[mode])}; ` +
         `${f(h.unguardedNs / 1000, 2)} → ${f(h[mode].guardedNs / 1000, 2)} µs CPU per iteration | ≤ ${g.hooksRatio} | ${ok(h[mode].median <= g.hooksRatio)} |`,
     );
+const goalNs = (set: string): number =>
+  set === 'hot' ? g.decisionNsAt1M : (g.decisionSpreadNsAt1M ?? g.decisionNsAt1M);
 const big = (j.decision ?? []).filter((d: J) => d.rules === 1_000_000);
 for (const d of big)
   p(
-    `| 3 | decision at 1M rules, ${d.cls}, ${d.set} (${d.queries} queries) | ${sp({ median: d.nsMedian, min: d.nsMin, max: d.nsMax }, 1)} ns | ≤ ${g.decisionNsAt1M} ns | ${ok(d.nsMedian <= g.decisionNsAt1M)} |`,
+    `| 3 | decision at 1M rules, ${d.cls}, ${d.set} (${d.queries} queries) | ${sp({ median: d.nsMedian, min: d.nsMin, max: d.nsMax }, 1)} ns | ≤ ${goalNs(d.set)} ns | ${ok(d.nsMedian <= goalNs(d.set))} |`,
   );
 for (const s of j.startup ?? [])
   p(
@@ -67,6 +69,16 @@ for (const a of j.agent?.sampler ?? [])
 for (const r of j.memory ?? [])
   p(
     `| 7 | RSS, ${r.policy} (${r.policyFileBytes.toLocaleString('en')}-byte file) | +${r.addedExcludingPolicyKb} KiB besides the policy mapping (library's own mappings ${r.libraryRssKb} KiB); ${r.policyMappedSizeKb > 0 ? `policy mapping ${r.policyMappedRssKb} KiB resident of ${r.policyMappedSizeKb} KiB mapped` : 'policy file ≤ 1 MiB: copied, counted in the added figure'}; ${r.unguardedRssKb} → ${r.guardedRssKb} KiB total | — | |`,
+  );
+if (j.deniedConnect) {
+  const d = j.deniedConnect;
+  p(
+    `| 1b | denied connect in a loop, enforce, lines to a pipe | ${f(d.limitedNs, 0)} ns per call with the log rate limiter (${d.linesLimited} lines), ${f(d.unlimitedNs, 0)} ns without (${d.linesUnlimited} lines): ×${sp(d.unlimitedOverLimited, 2)}; unguarded ${f(d.unguardedNs, 0)} ns | — | |`,
+  );
+}
+for (const [k, v] of Object.entries<J>(j.runCli?.added ?? {}))
+  p(
+    `| 9 | \`egress-guard run -- /bin/true\` added, ${k === 'node' ? '`node -e 0` alone, for reference' : k === 'egp' ? 'a compiled .egp' : `${k} cache`} (${j.runCli.rounds} rounds) | CPU +${sp(v.cpuMs, 1)} ms; wall +${f(v.wallMs.median, 1)} ms | ${k === 'warm' ? `≤ ${g.runAddedMs} ms` : '—'} | ${k === 'warm' ? ok(v.cpuMs.median <= g.runAddedMs) : ''} |`,
   );
 for (const l of j.layer ?? [])
   p(
