@@ -111,6 +111,12 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
     // 8: both layer zips
     expect(j.layer.map((l: { arch: string }) => l.arch).sort()).toEqual(['arm64', 'x86_64']);
     for (const l of j.layer) pos(l.zipBytes);
+    // 9: what egress-guard run adds, every case, in the same results file
+    expect(Object.keys(j.runCli.added).sort()).toEqual(['cold', 'egp', 'node', 'warm']);
+    for (const v of Object.values(j.runCli.added) as { cpuMs: { median: number }; wallMs: { median: number } }[]) {
+      expect(Number.isFinite(v.cpuMs.median)).toBe(true);
+      expect(Number.isFinite(v.wallMs.median)).toBe(true);
+    }
   });
 
   it('bench/run-cli (what `egress-guard run` adds) runs and reports every case', { timeout: 120_000 }, () => {
