@@ -72,7 +72,8 @@ int main(int argc, char **argv) {
     int st;
     struct rusage ru;
     if (wait4(pid, &st, 0, &ru) != pid) return 1;
-    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
     fprintf(stderr, "{\"wallUs\":%.0f,\"cpuUs\":%.0f}\n", mono_us() - t0, cpu);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
   }

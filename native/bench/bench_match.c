@@ -47,8 +47,8 @@ int main(int argc, char **argv) {
   for (int si = 0; si < 4 && sizes[si] <= max; si++) {
     size_t n = sizes[si];
     struct egpw_rule *rules = calloc(n, sizeof *rules);
-    char (*targets)[64] = calloc(n, 64);
-    char (*names)[24] = calloc(n, 24);
+    char(*targets)[64] = calloc(n, 64);
+    char(*names)[24] = calloc(n, 24);
     for (size_t i = 0; i < n; i++) {
       struct egpw_rule *r = &rules[i];
       snprintf(names[i], 24, "r%zu", i);
@@ -107,7 +107,9 @@ int main(int argc, char **argv) {
         for (long it = 0; it < iters; it++) {
           if (w == 0) egp_decide_name(&p, hot[it & (HOT - 1)], hotl[it & (HOT - 1)], 443, EGP_PROTO_TCP, &d);
           else if (w == 1) egp_decide_name(&p, cold[it & (COLD - 1)], coldl[it & (COLD - 1)], 443, EGP_PROTO_TCP, &d);
-          else egp_decide_addr(&p, &addrs[it & (ADDRS - 1)], 443, EGP_PROTO_TCP, hot[it & (HOT - 1)], hotl[it & (HOT - 1)], &d);
+          else
+            egp_decide_addr(&p, &addrs[it & (ADDRS - 1)], 443, EGP_PROTO_TCP, hot[it & (HOT - 1)], hotl[it & (HOT - 1)],
+                            &d);
           acc += d.allow;
         }
         res[w][round] = (now_ns() - t0) / (double)iters;
@@ -116,9 +118,10 @@ int main(int argc, char **argv) {
     }
     for (int w = 0; w < 3; w++) {
       qsort(res[w], 7, sizeof(double), cmpd);
-      printf("{\"bench\":\"decision\",\"rules\":%zu,\"workload\":\"%s\",\"nsPerDecision\":%.1f,\"min\":%.1f,\"max\":%.1f,"
-             "\"fileBytes\":%zu,\"buildMs\":%.0f}\n",
-             n, wl[w], res[w][3], res[w][0], res[w][6], len, built / 1e6);
+      printf(
+          "{\"bench\":\"decision\",\"rules\":%zu,\"workload\":\"%s\",\"nsPerDecision\":%.1f,\"min\":%.1f,\"max\":%.1f,"
+          "\"fileBytes\":%zu,\"buildMs\":%.0f}\n",
+          n, wl[w], res[w][3], res[w][0], res[w][6], len, built / 1e6);
     }
     fflush(stdout);
     free(buf);

@@ -98,8 +98,15 @@ static void exercise(const egp_t *p) {
   CHECK(egp_rule_name(p, -1, &dummy) == NULL);
   CHECK(egp_rule_name(p, (int32_t)p->n_rules, &dummy) == NULL || p->n_rules > INT32_MAX);
 
-  static const char *const names[] = {"localhost", "a.localhost", "api.example.com", "x.s3.amazonaws.com",
-                                      "evil.s3.amazonaws.com", "registry.npmjs.org", "a.b.c.d.e.f", "com", "."};
+  static const char *const names[] = {"localhost",
+                                      "a.localhost",
+                                      "api.example.com",
+                                      "x.s3.amazonaws.com",
+                                      "evil.s3.amazonaws.com",
+                                      "registry.npmjs.org",
+                                      "a.b.c.d.e.f",
+                                      "com",
+                                      "."};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) name_queries(p, names[i], strlen(names[i]));
 
   char key[260];

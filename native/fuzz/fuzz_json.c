@@ -131,7 +131,7 @@ static size_t parse_string(struct parser *p, uint8_t *out) {
       continue;
     }
     size_t l = wf_len(p->s + p->i, p->n - p->i);
-    CHECK(l > 0);                                                                  /* only valid UTF-8 */
+    CHECK(l > 0);                                                                               /* only valid UTF-8 */
     CHECK(!(l == 3 && c == 0xE2 && p->s[p->i + 1] == 0x80 && (p->s[p->i + 2] & 0xFE) == 0xA8)); /* no raw U+2028/9 */
     if (out) memcpy(out + o, p->s + p->i, l), o += l;
     p->i += l;

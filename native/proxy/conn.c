@@ -33,8 +33,9 @@
 static void respond(int fd, int status, const char *reason, const char *body) {
   char buf[1024];
   size_t blen = strlen(body), n = 0;
-  const char *parts[] = {"HTTP/1.1 ", NULL, " ", reason, "\r\nContent-Type: text/plain\r\nConnection: close\r\n",
-                         "Content-Length: ", NULL, "\r\n\r\n", body};
+  const char *parts[] = {
+      "HTTP/1.1 ",        NULL, " ",        reason, "\r\nContent-Type: text/plain\r\nConnection: close\r\n",
+      "Content-Length: ", NULL, "\r\n\r\n", body};
   char st[4] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10), (char)('0' + status % 10), 0};
   char cl[24];
   size_t k = sizeof cl - 1;

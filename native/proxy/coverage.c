@@ -38,8 +38,7 @@ static int has_go_note(int fd, const Elf64_Phdr *ph, uint64_t fsize) {
     uint64_t next = desc_at + (((uint64_t)descsz + 3) & ~3ull);
     if (next > len || next <= at) break;
     /* Go's linker writes the owner as "Go\0\0" (namesz 4); the ELF convention would be "Go\0" (3): accept both */
-    if ((namesz == 3 || namesz == 4) && name_at + namesz <= len && memcmp(buf + name_at, "Go\0", 3) == 0 &&
-        type == 4)
+    if ((namesz == 3 || namesz == 4) && name_at + namesz <= len && memcmp(buf + name_at, "Go\0", 3) == 0 && type == 4)
       return 1;
     at = next;
   }
@@ -47,8 +46,8 @@ static int has_go_note(int fd, const Elf64_Phdr *ph, uint64_t fsize) {
 }
 
 int px_classify_binary(int fd) {
-  off_t end = lseek(fd, 0, SEEK_END); /* not fstat(): its default symbol version is newer than glibc 2.17 */
-  if (end <= 0) return PX_BIN_MISSING;        /* empty, or not seekable (a directory reads as an error below) */
+  off_t end = lseek(fd, 0, SEEK_END);  /* not fstat(): its default symbol version is newer than glibc 2.17 */
+  if (end <= 0) return PX_BIN_MISSING; /* empty, or not seekable (a directory reads as an error below) */
   uint64_t fsize = (uint64_t)end;
   Elf64_Ehdr eh;
   char two[2];
@@ -138,7 +137,8 @@ void px_coverage_report(void) {
     msg = "egress proxy ready; the bootstrap is not a 64-bit little-endian ELF file or a script: only traffic "
           "through HTTPS_PROXY/HTTP_PROXY is decided and metered";
   }
-  const char *kv[] = {"listen", px.listen_text, "bootstrap", found ? found : candidates[0], "bootstrapKind",
-                      kind_names[kind], "covers", covers, NULL};
+  const char *kv[] = {
+      "listen", px.listen_text, "bootstrap", found ? found : candidates[0], "bootstrapKind", kind_names[kind],
+      "covers", covers,         NULL};
   px_log_event(kind == PX_BIN_GO_STATIC || kind == PX_BIN_GO_DYNAMIC ? 40 : 30, "proxy", msg, kv);
 }

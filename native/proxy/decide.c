@@ -91,8 +91,8 @@ void px_decide(const char *host, size_t host_len, const egp_ip *ip, int port, eg
   } else {
     egp_decide_addr(&px.policy, ip, port, EGP_PROTO_TCP, host, host ? host_len : 0, d);
   }
-  if (d->allow && !builtin && d->rule != EGP_RULE_LOOPBACK && px.mode == PX_MODE_ENFORCE &&
-      px_meter_budget_tripped() && !(ip != NULL && px_is_loopback(ip))) {
+  if (d->allow && !builtin && d->rule != EGP_RULE_LOOPBACK && px.mode == PX_MODE_ENFORCE && px_meter_budget_tripped() &&
+      !(ip != NULL && px_is_loopback(ip))) {
     d->allow = 0;
     d->rule = PX_RULE_BUDGET;
   }

@@ -189,9 +189,12 @@ int px_extension_start(const char *name) {
   _Static_assert(sizeof body - 1 == 32, "Content-Length below");
   char req[1024], resp[8192];
   size_t rl = 0;
-  const char *parts[] = {"POST /2020-01-01/extension/register HTTP/1.1\r\nHost: ", api_host,
-                         "\r\nLambda-Extension-Name: ", name,
-                         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 32\r\n\r\n", body};
+  const char *parts[] = {"POST /2020-01-01/extension/register HTTP/1.1\r\nHost: ",
+                         api_host,
+                         "\r\nLambda-Extension-Name: ",
+                         name,
+                         "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 32\r\n\r\n",
+                         body};
   for (size_t i = 0; i < 6; i++) {
     size_t l = strlen(parts[i]);
     memcpy(req + rl, parts[i], l);

@@ -84,7 +84,7 @@ static const char *env(const char *name) { return getenv(name); }
 
 static void configure(void) {
   struct eg_settings cfg;
-  eg_settings_read(&cfg, env); /* the configuration rule, shared with the interposer: src/config.h */
+  eg_settings_read(&cfg, env);   /* the configuration rule, shared with the interposer: src/config.h */
   if (cfg.mode == PX_MODE_OFF) { /* off: a plain relay, no decision, no line, no file */
     px.mode = PX_MODE_OFF;
     px.level = PX_LEVEL_OFF;

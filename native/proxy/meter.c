@@ -30,8 +30,8 @@
 #define ST_MAGIC EG_STATE_MAGIC
 #define ST_VERSION EG_STATE_VERSION
 
-static uint8_t *st;        /* set before any thread starts */
-static uint32_t seen_gen;  /* the last trip_gen this process cut for */
+static uint8_t *st;       /* set before any thread starts */
+static uint32_t seen_gen; /* the last trip_gen this process cut for */
 
 static uint64_t *u64at(size_t off) { return (uint64_t *)(void *)(st + off); }
 static uint32_t *u32at(size_t off) { return (uint32_t *)(void *)(st + off); }
@@ -89,9 +89,7 @@ size_t px_meter_request_id(char out[65]) {
   return 0;
 }
 
-int px_meter_budget_tripped(void) {
-  return st != NULL && (flags() & EG_STATE_FLAG_BUDGET_TRIPPED) != 0;
-}
+int px_meter_budget_tripped(void) { return st != NULL && (flags() & EG_STATE_FLAG_BUDGET_TRIPPED) != 0; }
 
 static void trip(uint32_t which) { /* EG_STATE_TRIP_* */
   uint32_t zero = 0;

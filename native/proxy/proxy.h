@@ -56,8 +56,8 @@ struct px_config {
   egp_t policy;
   char policy_path[1024];
   struct px_endpoint runtime_api, xray;
-  int log_fd;         /* -1: logging off */
-  int count_bytes;    /* 0 when libegressguard.so is loaded into this process: it counts the same sockets */
+  int log_fd;      /* -1: logging off */
+  int count_bytes; /* 0 when libegressguard.so is loaded into this process: it counts the same sockets */
   char listen_text[64];
 };
 extern struct px_config px;
@@ -66,13 +66,13 @@ extern struct px_config px;
 #define PX_HEAD_MAX 16384
 enum px_kind { PX_KIND_CONNECT = 1, PX_KIND_FORWARD = 2 };
 struct px_request {
-  int kind;             /* enum px_kind */
-  char host[256];       /* as requested: a name (normalised: lower case, no trailing dot) or an IP literal */
+  int kind;       /* enum px_kind */
+  char host[256]; /* as requested: a name (normalised: lower case, no trailing dot) or an IP literal */
   size_t host_len;
-  int host_is_ip;       /* the host is an IPv4/IPv6 literal; `ip` holds it */
+  int host_is_ip; /* the host is an IPv4/IPv6 literal; `ip` holds it */
   egp_ip ip;
   int port;
-  size_t head_len;      /* bytes of the request head including the blank line */
+  size_t head_len; /* bytes of the request head including the blank line */
 };
 /* Parse the head at buf[0..len) (which must hold the whole head, ending in CRLF CRLF). Returns 0, or an HTTP status
  * to answer with: 400 (malformed, or a name the proxy will not resolve), 501 (not CONNECT and not an http:// URL). */
@@ -100,8 +100,8 @@ int px_parse_ip(const char *s, size_t len, egp_ip *ip);
 int px_is_loopback(const egp_ip *ip);
 
 /* --- meter.c: the shared invoke-state file v2 (docs/STATE.md) --- */
-void px_meter_open(const char *path); /* unset path: no file, nothing counted */
-size_t px_meter_request_id(char out[65]);  /* the agent's request id while an invoke is in flight; 0 when none */
+void px_meter_open(const char *path);     /* unset path: no file, nothing counted */
+size_t px_meter_request_id(char out[65]); /* the agent's request id while an invoke is in flight; 0 when none */
 int px_meter_budget_tripped(void);
 /* Count bytes moved to (tx) or from (rx) an upstream; returns 1 when this (or another process) tripped a budget
  * that now requires cutting: the caller then calls px_relay_cut_all(). *allow_tx, when not NULL, is set on entry to
@@ -140,8 +140,15 @@ size_t px_extension_request_id(char out[65]);
 /* --- coverage.c --- */
 /* What the guard covers for this function's bootstrap, as one `proxy` log line at start (docs/PROXY.md). */
 void px_coverage_report(void);
-enum px_binary { PX_BIN_MISSING = 0, PX_BIN_SCRIPT, PX_BIN_DYNAMIC, PX_BIN_STATIC, PX_BIN_GO_DYNAMIC, PX_BIN_GO_STATIC,
-                 PX_BIN_OTHER };
+enum px_binary {
+  PX_BIN_MISSING = 0,
+  PX_BIN_SCRIPT,
+  PX_BIN_DYNAMIC,
+  PX_BIN_STATIC,
+  PX_BIN_GO_DYNAMIC,
+  PX_BIN_GO_STATIC,
+  PX_BIN_OTHER
+};
 /* Classify an executable from its first bytes and its ELF headers (read with pread; every offset bounds-checked). */
 int px_classify_binary(int fd);
 

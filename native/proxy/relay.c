@@ -75,11 +75,11 @@ void px_relay_cut_all(void) {
 
 struct dir {
   int from, to;
-  int from_upstream;  /* bytes read are rx */
+  int from_upstream; /* bytes read are rx */
   char *buf;
   size_t cap, len, off;
   int eof, shut;
-  int head_mode;      /* forward responses: rewriting the response head */
+  int head_mode; /* forward responses: rewriting the response head */
   char *head;
   size_t head_len;
 };
@@ -186,8 +186,7 @@ void px_relay(int client, int upstream, const char *first, size_t first_len, int
     int r = poll(p, 2, 100);
     if (r < 0 && errno != EINTR) break;
     if (r > 0) {
-      if ((p[0].revents & POLLIN) || (p[0].revents & (POLLHUP | POLLERR) && !up.eof))
-        failed |= pump_in(&up, &trip) < 0;
+      if ((p[0].revents & POLLIN) || (p[0].revents & (POLLHUP | POLLERR) && !up.eof)) failed |= pump_in(&up, &trip) < 0;
       if (!failed && ((p[1].revents & POLLIN) || (p[1].revents & (POLLHUP | POLLERR) && !down.eof)))
         failed |= pump_in(&down, &trip) < 0;
       if (!failed && (p[1].revents & POLLOUT)) failed |= pump_out(&up, &trip) < 0;

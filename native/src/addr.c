@@ -178,5 +178,6 @@ int eg_endpoint_is_local(const struct eg_endpoint *ep) {
   if (!ep->has_ip) return ep->host_len == 9 && memcmp(ep->host, "localhost", 9) == 0;
   if (!ep->ip.is_v6) return (ep->ip.v4 >> 24) == 127 || (ep->ip.v4 >> 16) == 0xa9fe; /* 127/8, 169.254/16 */
   static const uint8_t one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  return memcmp(ep->ip.v6, one, 16) == 0 || (ep->ip.v6[0] == 0xfe && (ep->ip.v6[1] & 0xc0) == 0x80); /* ::1, fe80::/10 */
+  return memcmp(ep->ip.v6, one, 16) == 0 ||
+         (ep->ip.v6[0] == 0xfe && (ep->ip.v6[1] & 0xc0) == 0x80); /* ::1, fe80::/10 */
 }

@@ -29,7 +29,7 @@ struct entry {
   uint32_t seq;   /* even: stable, odd: being written */
   uint32_t stamp; /* insertion order, for eviction */
   uint64_t k0, k1;
-  uint32_t meta;  /* 0 = empty; else (is_v6 << 16) | name_len */
+  uint32_t meta; /* 0 = empty; else (is_v6 << 16) | name_len */
   uint64_t name[NAME_WORDS];
 };
 
@@ -82,8 +82,9 @@ void eg_bind(const egp_ip *ip, const char *name, size_t len) {
       victim = e;
       break;
     }
-    uint32_t age = meta == 0 ? UINT32_MAX : __atomic_load_n(&stamp_counter, __ATOMIC_RELAXED) -
-                                              __atomic_load_n(&e->stamp, __ATOMIC_RELAXED);
+    uint32_t age = meta == 0 ? UINT32_MAX
+                             : __atomic_load_n(&stamp_counter, __ATOMIC_RELAXED) -
+                                   __atomic_load_n(&e->stamp, __ATOMIC_RELAXED);
     if (victim == NULL || age > oldest) victim = e, oldest = age;
   }
   uint64_t words[NAME_WORDS] = {0};

@@ -78,7 +78,8 @@ static void adopt_inherited(void) {
       if (d->d_reclen == 0 || off + d->d_reclen > n) break;
       off += d->d_reclen;
       int fd = 0, digits = 0;
-      for (const char *c = d->d_name; *c >= '0' && *c <= '9' && fd < (1 << 24); c++, digits++) fd = fd * 10 + (*c - '0');
+      for (const char *c = d->d_name; *c >= '0' && *c <= '9' && fd < (1 << 24); c++, digits++)
+        fd = fd * 10 + (*c - '0');
       if (digits > 0 && d->d_name[digits] == '\0' && fd != dir) eg_budget_adopt(fd);
     }
   }
@@ -120,8 +121,7 @@ int eg_budget_note_dest(int fd, const struct sockaddr *sa, socklen_t len) {
   if (fd < 0 || !eg_state_present() || !eg_is_egress_dest(sa, len)) return 0;
   eg_fd_set(fd, EG_FD_EGRESS);
   int hwm = __atomic_load_n(&egress_hwm, __ATOMIC_RELAXED);
-  while (fd > hwm && !__atomic_compare_exchange_n(&egress_hwm, &hwm, fd, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+  while (fd > hwm && !__atomic_compare_exchange_n(&egress_hwm, &hwm, fd, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
   return 1;
 }
 
@@ -254,8 +254,7 @@ void eg_budget_end(int dir, ssize_t done, const struct eg_grant *g, const char *
       uint32_t which = 0;
       if (now > eg_state_trip_at(dir == EG_IO_RX ? EG_TRIP_RX : EG_TRIP_TX))
         which = dir == EG_IO_RX ? EG_STATE_TRIP_RX_BYTES : EG_STATE_TRIP_TX_BYTES;
-      else if (now + other > eg_state_trip_at(EG_TRIP_TOTAL))
-        which = EG_STATE_TRIP_TOTAL_BYTES;
+      else if (now + other > eg_state_trip_at(EG_TRIP_TOTAL)) which = EG_STATE_TRIP_TOTAL_BYTES;
       if (which) handle_trip(eg_state_trip(which), flags | EG_STATE_FLAG_BUDGET_TRIPPED, call);
     }
   }

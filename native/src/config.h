@@ -44,7 +44,7 @@ struct eg_settings {
   int log_level_invalid; /* 1: EGRESS_GUARD_LOG_LEVEL was invalid (log_level is EG_CFG_UNSET) */
   int log_dest;          /* EG_CFG_LOG_STDERR, EG_CFG_LOG_OFF, or EG_CFG_PATH (log_path) */
   const char *log_path;
-  int verify_full;       /* EGRESS_GUARD_VERIFY=full */
+  int verify_full; /* EGRESS_GUARD_VERIFY=full */
   int verify_invalid;
   const char *policy_path; /* NULL when unset or blank */
   const char *state_path;  /* NULL when unset or blank */

@@ -114,8 +114,7 @@ void eg_dest_read(struct eg_dest *d, const void *sa, socklen_t len, int op, stru
   case AF_UNSPEC:
     if (op != EG_DEST_CONNECT) unspec_send(d, s);
     break;
-  default:
-    break;
+  default: break;
   }
 }
 

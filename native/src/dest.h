@@ -18,7 +18,8 @@ struct eg_sock {
   int protocol; /* SO_PROTOCOL (IPPROTO_UDP, IPPROTO_ICMP …) */
   int domain;   /* SO_DOMAIN (AF_INET, AF_INET6 …) */
 };
-#define EG_SOCK(fd) {(fd), -1, -1, -1}
+#define EG_SOCK(fd)                                                                                                    \
+  { (fd), -1, -1, -1 }
 int eg_sock_type(struct eg_sock *s) EG_HIDDEN;
 int eg_sock_domain(struct eg_sock *s) EG_HIDDEN;
 /* The policy protocol: stream = TCP; datagram with IPPROTO_UDP/UDPLITE = UDP; anything else (ICMP "ping" sockets,
@@ -36,11 +37,11 @@ enum eg_dest_kind {
 };
 
 struct eg_dest {
-  int kind;                 /* enum eg_dest_kind */
-  egp_ip ip;                /* EG_DEST_INET: normalised (IPv4-mapped → IPv4) */
-  int port;                 /* EG_DEST_INET */
+  int kind;                  /* enum eg_dest_kind */
+  egp_ip ip;                 /* EG_DEST_INET: normalised (IPv4-mapped → IPv4) */
+  int port;                  /* EG_DEST_INET */
   const struct sockaddr *sa; /* what to hand the kernel: &copy, or the caller's pointer when it is refused anyway */
-  socklen_t len;            /* … and its length */
+  socklen_t len;             /* … and its length */
   struct sockaddr_storage copy;
 };
 
@@ -56,8 +57,8 @@ const struct sockaddr *eg_dest_plain(const struct eg_dest *d, struct sockaddr_st
 /* Decide an EG_DEST_INET destination with its bound name (other kinds pass): 1 = proceed. `only_dgram`: the address
  * only matters on non-stream sockets (a send without MSG_FASTOPEN). Skips the socket queries when the destination is
  * allowed for every protocol and allowed traffic is not logged (decide.c). */
-int eg_check_dest(struct eg_sock *s, const struct eg_dest *d, const char *event, const char *call, int only_dgram)
-    EG_HIDDEN;
+int eg_check_dest(struct eg_sock *s, const struct eg_dest *d, const char *event, const char *call,
+                  int only_dgram) EG_HIDDEN;
 
 /* --- dns.c: raw DNS datagrams (contract at the top of dns.c) --- */
 struct eg_dnsbuf {

@@ -60,8 +60,7 @@ static int decide_and_send(int out, const uint8_t *raw, size_t got, const char *
 /* Reads are one byte longer than the grammar allows, so "too long" is seen. */
 #define WANT_MAX (EG_DNSQ_MAX + 1)
 
-int eg_dns_sendfile(int out, int in, off_t *off, size_t count, const char *call, eg_dns_send_fn send,
-                    ssize_t *ret) {
+int eg_dns_sendfile(int out, int in, off_t *off, size_t count, const char *call, eg_dns_send_fn send, ssize_t *ret) {
   if (!dns_out(out)) return 0;
   uint8_t raw[WANT_MAX];
   size_t want = count < WANT_MAX ? count : WANT_MAX;

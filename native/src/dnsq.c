@@ -54,8 +54,7 @@ static int options_ok(const uint8_t *p, size_t len) {
       for (unsigned k = 0; k < olen; k++)
         if (p[i + k] != 0) return 0;
       break;
-    default:
-      return 0;
+    default: return 0;
     }
     i += olen;
   }
@@ -66,8 +65,8 @@ static int options_ok(const uint8_t *p, size_t len) {
 static int opt_record(const uint8_t *p, size_t n, size_t *i) {
   if (n - *i < 11) return 0;
   const uint8_t *r = p + *i;
-  if (r[0] != 0 || u16(r + 1) != 41) return 0; /* root owner, TYPE OPT; r+3: CLASS = payload size, any */
-  if (r[5] != 0 || r[6] != 0) return 0;         /* extended RCODE, VERSION */
+  if (r[0] != 0 || u16(r + 1) != 41) return 0;   /* root owner, TYPE OPT; r+3: CLASS = payload size, any */
+  if (r[5] != 0 || r[6] != 0) return 0;          /* extended RCODE, VERSION */
   if ((r[7] & 0x7f) != 0 || r[8] != 0) return 0; /* flags: DO (0x80 of r[7]) only */
   unsigned rdlen = u16(r + 9);
   *i += 11;

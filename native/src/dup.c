@@ -36,9 +36,7 @@ static int copied(int oldfd, int newfd, uint64_t epoch, int stale) {
 }
 
 /* Before dup2/dup3 onto `onto`: the guard's own copy moves away; returns the number it left (-1: nothing moved). */
-static int vacate(int oldfd, int onto) {
-  return oldfd == onto || eg_inside() ? -1 : eg_owned_before_replace(onto);
-}
+static int vacate(int oldfd, int onto) { return oldfd == onto || eg_inside() ? -1 : eg_owned_before_replace(onto); }
 
 int eg_dup(const struct eg_via *v, int oldfd) {
   uint64_t epoch = eg_fd_epoch();

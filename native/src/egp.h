@@ -27,10 +27,10 @@ enum { EGP_PROTO_UNKNOWN = 0 };
 #define EGP_PORT_UNKNOWN (-1)
 
 struct egp_error {
-  int code;            /* enum egp_err */
-  uint64_t expected;   /* meaningful when egp_err_has_expected(code) */
+  int code;          /* enum egp_err */
+  uint64_t expected; /* meaningful when egp_err_has_expected(code) */
   uint64_t got;
-  const char *what;    /* static string: which check failed */
+  const char *what; /* static string: which check failed */
 };
 
 typedef struct egp {
@@ -58,7 +58,7 @@ typedef struct egp_ip {
 } egp_ip;
 
 typedef struct egp_decision {
-  int allow;   /* 1 allow, 0 deny */
+  int allow;    /* 1 allow, 0 deny */
   int32_t rule; /* rule index >= 0, or EGP_RULE_* */
 } egp_decision;
 

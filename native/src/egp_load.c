@@ -62,7 +62,8 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   memset(p, 0, sizeof *p);
   /* 1. size, magic, version, header size, flags */
   if (size < EGP_HEADER_SIZE) return fail(err, EGP_E_TOO_SMALL, "file shorter than the 64-byte header", 64, size);
-  if (memcmp(b + EGP_HDR_MAGIC, EGP_MAGIC, EGP_MAGIC_LEN) != 0) return fail(err, EGP_E_MAGIC, "magic is not EGRDPOL\\x01", 0, 0);
+  if (memcmp(b + EGP_HDR_MAGIC, EGP_MAGIC, EGP_MAGIC_LEN) != 0)
+    return fail(err, EGP_E_MAGIC, "magic is not EGRDPOL\\x01", 0, 0);
   uint16_t version = egp_rd16(b + EGP_HDR_VERSION);
   if (version != EGP_VERSION) return fail(err, EGP_E_VERSION, "unsupported format version", EGP_VERSION, version);
   uint16_t header_size = egp_rd16(b + EGP_HDR_HEADER_SIZE);
@@ -71,7 +72,8 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   if (flags & ~EGP_FLAGS_KNOWN) return fail(err, EGP_E_FLAGS, "unknown flag bits set", 0, flags);
   /* 2. file size and section count */
   uint64_t file_size = egp_rd64(b + EGP_HDR_FILE_SIZE);
-  if (file_size != size) return fail(err, EGP_E_SIZE_MISMATCH, "file_size does not match the real size", size, file_size);
+  if (file_size != size)
+    return fail(err, EGP_E_SIZE_MISMATCH, "file_size does not match the real size", size, file_size);
   uint32_t nsec = egp_rd32(b + EGP_HDR_SECTION_COUNT);
   if (nsec < EGP_MIN_SECTIONS || nsec > EGP_MAX_SECTIONS)
     return fail(err, EGP_E_SECTION_COUNT, "section_count outside 10..64", EGP_MIN_SECTIONS, nsec);
@@ -102,10 +104,11 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
     uint64_t off = egp_rd64(e + 8);
     if (id <= prev_id) return fail(err, EGP_E_SECTION_ORDER, "section ids not strictly ascending", prev_id + 1, id);
     prev_id = id;
-    if (off % EGP_SECTION_ALIGN != 0) return fail(err, EGP_E_SECTION_BOUNDS, "section offset not a multiple of 8", id, off);
+    if (off % EGP_SECTION_ALIGN != 0)
+      return fail(err, EGP_E_SECTION_BOUNDS, "section offset not a multiple of 8", id, off);
     if (off < table_end)
       return fail(err, EGP_E_SECTION_BOUNDS, "section starts inside the header or section table", id, off);
-    if (id > EGP_SEC_REQUIRED) continue; /* unknown ids are skipped (never read) */
+    if (id > EGP_SEC_REQUIRED) continue;            /* unknown ids are skipped (never read) */
     uint64_t len = (uint64_t)elem_size[id] * count; /* count < 2^32, element size <= 24: no overflow */
     if (off > size || len > size - off)
       return fail(err, EGP_E_SECTION_BOUNDS, "section runs past the end of the file", id, off);
@@ -154,11 +157,15 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
     uint32_t name_off = egp_rd32(r), name_len = egp_rd32(r + 4);
     uint8_t action = r[8], proto = r[9], kind = r[10];
     uint32_t pf = egp_rd32(r + 12), pc = egp_rd32(r + 16);
-    if (name_len < 1 || name_len > EGP_MAX_RULE_NAME_LEN) return fail(err, EGP_E_RULE, "rule name length outside 1..255", i, name_len);
-    if ((uint64_t)name_off + name_len > p->n_strings) return fail(err, EGP_E_RULE, "rule name outside STRINGS", i, name_off);
+    if (name_len < 1 || name_len > EGP_MAX_RULE_NAME_LEN)
+      return fail(err, EGP_E_RULE, "rule name length outside 1..255", i, name_len);
+    if ((uint64_t)name_off + name_len > p->n_strings)
+      return fail(err, EGP_E_RULE, "rule name outside STRINGS", i, name_off);
     if (action > EGP_ACTION_DENY) return fail(err, EGP_E_RULE, "rule action is not 0 or 1", i, action);
-    if (proto < EGP_PROTO_TCP || proto > EGP_PROTO_BOTH) return fail(err, EGP_E_RULE, "rule proto is not 1, 2 or 3", i, proto);
-    if (kind < EGP_KIND_HOST || kind > EGP_KIND_NAMES_FILE) return fail(err, EGP_E_RULE, "rule kind outside 1..4", i, kind);
+    if (proto < EGP_PROTO_TCP || proto > EGP_PROTO_BOTH)
+      return fail(err, EGP_E_RULE, "rule proto is not 1, 2 or 3", i, proto);
+    if (kind < EGP_KIND_HOST || kind > EGP_KIND_NAMES_FILE)
+      return fail(err, EGP_E_RULE, "rule kind outside 1..4", i, kind);
     if ((uint64_t)pf + pc > p->n_ports) return fail(err, EGP_E_RULE, "rule port ranges outside PORTS", i, pf);
   }
   /* 7. ports */
@@ -166,14 +173,18 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
     if (egp_rd16(p->ports + 4ull * i) > egp_rd16(p->ports + 4ull * i + 2))
       return fail(err, EGP_E_PORT_RANGE, "port range with lo > hi", i, 0);
   /* 8. rule sets */
-  if (p->n_words < 1 || egp_rd32(p->words) != 0) return fail(err, EGP_E_RULESETS, "RULESETS word 0 is not the empty set", 0, 0);
+  if (p->n_words < 1 || egp_rd32(p->words) != 0)
+    return fail(err, EGP_E_RULESETS, "RULESETS word 0 is not the empty set", 0, 0);
   /* 9. hash slots */
   if (!check_slots(p->n_exact_slots, p->n_exact))
-    return fail(err, EGP_E_SLOTS, "EXACT_SLOTS count is not 0 or a power of two above the entries", p->n_exact, p->n_exact_slots);
+    return fail(err, EGP_E_SLOTS, "EXACT_SLOTS count is not 0 or a power of two above the entries", p->n_exact,
+                p->n_exact_slots);
   if (!check_slots(p->n_wild_slots, p->n_wild))
-    return fail(err, EGP_E_SLOTS, "WILD_SLOTS count is not 0 or a power of two above the entries", p->n_wild, p->n_wild_slots);
+    return fail(err, EGP_E_SLOTS, "WILD_SLOTS count is not 0 or a power of two above the entries", p->n_wild,
+                p->n_wild_slots);
   /* 10. intervals */
-  if (p->n_v4 < 1 || egp_rd32(p->v4) != 0) return fail(err, EGP_E_INTERVALS, "V4_INTERVALS empty or not starting at 0", 0, 0);
+  if (p->n_v4 < 1 || egp_rd32(p->v4) != 0)
+    return fail(err, EGP_E_INTERVALS, "V4_INTERVALS empty or not starting at 0", 0, 0);
   if (p->n_v6 < 1) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS empty", 0, 0);
   for (int i = 0; i < 16; i++)
     if (p->v6[i] != 0) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS not starting at ::", 0, 0);
@@ -191,7 +202,8 @@ int egp_open(egp_t *p, const char *path, int verify_full, struct egp_error *err)
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     int e = errno;
-    return fail(err, e == ENOENT ? EGP_E_MISSING : EGP_E_OPEN, e == ENOENT ? "policy file does not exist" : "cannot open policy file", 0, (uint64_t)e);
+    return fail(err, e == ENOENT ? EGP_E_MISSING : EGP_E_OPEN,
+                e == ENOENT ? "policy file does not exist" : "cannot open policy file", 0, (uint64_t)e);
   }
   int r = egp_load_fd(p, fd, verify_full, err);
   close(fd);

@@ -18,14 +18,14 @@ __asm__(".symver __libc_start_main,__libc_start_main@GLIBC_2.2.5\n"
         "  .cfi_startproc\n"
         "  .cfi_undefined rip\n"
         "  xorl %ebp, %ebp\n"
-        "  movq %rdx, %r9\n"            /* rtld_fini from the dynamic linker */
-        "  popq %rsi\n"                 /* argc */
-        "  movq %rsp, %rdx\n"           /* argv */
+        "  movq %rdx, %r9\n"  /* rtld_fini from the dynamic linker */
+        "  popq %rsi\n"       /* argc */
+        "  movq %rsp, %rdx\n" /* argv */
         "  andq $~15, %rsp\n"
         "  pushq %rax\n"
-        "  pushq %rsp\n"                /* stack_end */
-        "  xorl %r8d, %r8d\n"           /* fini */
-        "  xorl %ecx, %ecx\n"           /* init */
+        "  pushq %rsp\n"      /* stack_end */
+        "  xorl %r8d, %r8d\n" /* fini */
+        "  xorl %ecx, %ecx\n" /* init */
         "  movq main@GOTPCREL(%rip), %rdi\n"
         "  call *__libc_start_main@GOTPCREL(%rip)\n"
         "  hlt\n"
@@ -39,14 +39,14 @@ __asm__(".symver __libc_start_main,__libc_start_main@GLIBC_2.17\n"
         "_start:\n"
         "  mov x29, #0\n"
         "  mov x30, #0\n"
-        "  mov x5, x0\n"                /* rtld_fini */
-        "  ldr x1, [sp]\n"              /* argc */
-        "  add x2, sp, #8\n"            /* argv */
-        "  mov x6, sp\n"                /* stack_end */
+        "  mov x5, x0\n"     /* rtld_fini */
+        "  ldr x1, [sp]\n"   /* argc */
+        "  add x2, sp, #8\n" /* argv */
+        "  mov x6, sp\n"     /* stack_end */
         "  adrp x0, :got:main\n"
         "  ldr x0, [x0, #:got_lo12:main]\n"
-        "  mov x3, #0\n"                /* init */
-        "  mov x4, #0\n"                /* fini */
+        "  mov x3, #0\n" /* init */
+        "  mov x4, #0\n" /* fini */
         "  bl __libc_start_main\n"
         "  bl abort\n"
         ".size _start, .-_start\n");

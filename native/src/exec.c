@@ -99,14 +99,14 @@ char *const *eg_exec_prepare(const char *path, int fd, char *const envp[], const
 }
 
 /* Calls real with the prepared environment; releases it if the exec returns (it failed). */
-#define RUN_EXEC(call_expr)                  \
-  do {                                       \
-    if (env == NULL) return -1;              \
-    int r_ = (call_expr);                    \
-    int e_ = errno;                          \
-    eg_child_env_release(&mem);              \
-    errno = e_;                              \
-    return r_;                               \
+#define RUN_EXEC(call_expr)                                                                                            \
+  do {                                                                                                                 \
+    if (env == NULL) return -1;                                                                                        \
+    int r_ = (call_expr);                                                                                              \
+    int e_ = errno;                                                                                                    \
+    eg_child_env_release(&mem);                                                                                        \
+    errno = e_;                                                                                                        \
+    return r_;                                                                                                         \
   } while (0)
 
 EG_EXPORT int execve(const char *path, char *const argv[], char *const envp[]) {
@@ -187,8 +187,8 @@ static long execveat_common(int dirfd, const char *path, char *const argv[], cha
   }
   if (env != NULL) errno = saved;
   if (env == NULL) return -1;
-  long r = real_fn ? real_fn(dirfd, path, argv, env, flags) : sys(SYS_execveat, (long)dirfd, (long)path, (long)argv,
-                                                                 (long)env, (long)flags);
+  long r = real_fn ? real_fn(dirfd, path, argv, env, flags)
+                   : sys(SYS_execveat, (long)dirfd, (long)path, (long)argv, (long)env, (long)flags);
   int e = errno;
   eg_child_env_release(&mem);
   errno = e;
@@ -219,24 +219,24 @@ long eg_syscall_exec(syscall_fn sys, long nr, const long a[6]) {
     errno = e;
     return r;
   }
-  return execveat_common((int)a1, (const char *)a2, (char *const *)a3, (char *const *)a4, (int)a5,
-                         "syscall(execveat)", NULL, sys);
+  return execveat_common((int)a1, (const char *)a2, (char *const *)a3, (char *const *)a4, (int)a5, "syscall(execveat)",
+                         NULL, sys);
 }
 
 #define MAX_LARGS 4096
 
 /* Collect execl-style arguments (arg0, ..., NULL) into argv; argc = the count, or -1 when there are too many. */
-#define COLLECT_ARGS(argv, arg0, ap)     \
-  do {                                   \
-    argc = 0;                            \
-    argv[argc++] = (char *)(arg0);       \
-    while (argv[argc - 1] != NULL) {     \
-      if (argc >= MAX_LARGS) {           \
-        argc = -1;                       \
-        break;                           \
-      }                                  \
-      argv[argc++] = va_arg(ap, char *); \
-    }                                    \
+#define COLLECT_ARGS(argv, arg0, ap)                                                                                   \
+  do {                                                                                                                 \
+    argc = 0;                                                                                                          \
+    argv[argc++] = (char *)(arg0);                                                                                     \
+    while (argv[argc - 1] != NULL) {                                                                                   \
+      if (argc >= MAX_LARGS) {                                                                                         \
+        argc = -1;                                                                                                     \
+        break;                                                                                                         \
+      }                                                                                                                \
+      argv[argc++] = va_arg(ap, char *);                                                                               \
+    }                                                                                                                  \
   } while (0)
 
 EG_EXPORT int execl(const char *path, const char *arg0, ...) {

@@ -45,8 +45,7 @@ static uint64_t next_generation(void) { return __atomic_add_fetch(&generation, 1
 
 static void raise_high(unsigned long fd) {
   unsigned long h = __atomic_load_n(&high, __ATOMIC_RELAXED);
-  while (fd > h && !__atomic_compare_exchange_n(&high, &h, fd, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+  while (fd > h && !__atomic_compare_exchange_n(&high, &h, fd, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
 }
 
 void eg_fd_set(int fd, unsigned bits) {
@@ -54,9 +53,8 @@ void eg_fd_set(int fd, unsigned bits) {
   raise_high((unsigned long)fd);
   uint64_t g = next_generation();
   uint64_t w = __atomic_load_n(&eg_fdtab[fd], __ATOMIC_RELAXED);
-  while (!__atomic_compare_exchange_n(&eg_fdtab[fd], &w, (g << 8) | (w & EG_FD_FLAG_MASK) | bits, 1,
-                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
-  }
+  while (!__atomic_compare_exchange_n(&eg_fdtab[fd], &w, (g << 8) | (w & EG_FD_FLAG_MASK) | bits, 1, __ATOMIC_SEQ_CST,
+                                      __ATOMIC_RELAXED)) {}
 }
 
 void eg_fd_clear(int fd, unsigned bits, uint64_t epoch) {

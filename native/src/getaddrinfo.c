@@ -68,8 +68,8 @@ static struct eg_answer try_gai(void *ctx, const char *name) {
   return a;
 }
 
-int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char *service,
-                           const struct addrinfo *hints, struct addrinfo **res) {
+int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char *service, const struct addrinfo *hints,
+                           struct addrinfo **res) {
   if (eg_passthrough() || node == NULL || node[0] == '\0' || (hints && (hints->ai_flags & AI_NUMERICHOST)) ||
       res == NULL)
     return real(node, service, hints, res);
@@ -84,9 +84,17 @@ int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char 
     return real(node, service, hints, res);
   }
   struct gai_call c = {real, service, hints, res};
-  struct eg_lookup l = {.raw = node, .call = "getaddrinfo", .errno_name = "EAI_NONAME", .port = service_port(service),
-                        .proto = hints_proto(hints), .nss = 1, .nss_alias = 1, .res = eg_res_current(),
-                        .try_name = try_gai, .ctx = &c, .refused = {EAI_NONAME, 0, EG_NOT_FOUND}};
+  struct eg_lookup l = {.raw = node,
+                        .call = "getaddrinfo",
+                        .errno_name = "EAI_NONAME",
+                        .port = service_port(service),
+                        .proto = hints_proto(hints),
+                        .nss = 1,
+                        .nss_alias = 1,
+                        .res = eg_res_current(),
+                        .try_name = try_gai,
+                        .ctx = &c,
+                        .refused = {EAI_NONAME, 0, EG_NOT_FOUND}};
   struct eg_answer a = eg_lookup_run(&l);
   int e = errno;
   if (a.outcome == EG_FOUND && l.found.readable) {
@@ -101,8 +109,7 @@ int eg_getaddrinfo_checked(eg_getaddrinfo_fn real, const char *node, const char 
   return a.rc;
 }
 
-EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                          struct addrinfo **res) {
+EG_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res) {
   eg_getaddrinfo_fn real = EG_REAL(getaddrinfo);
   if (EG_UNLIKELY(real == NULL)) {
     errno = ENOSYS;

@@ -55,7 +55,7 @@ static enum eg_outcome outcome_of(int herr) {
 
 /* One form of the family: its real function and arguments, and where its answer lands. */
 struct ghb_call {
-  int form;  /* 0 gethostbyname, 1 gethostbyname2, 2 gethostbyname_r, 3 gethostbyname2_r */
+  int form; /* 0 gethostbyname, 1 gethostbyname2, 2 gethostbyname_r, 3 gethostbyname2_r */
   void *real;
   int af;
   struct hostent *ret;
@@ -101,9 +101,17 @@ static struct eg_answer eg_gethostbyname_checked(struct ghb_call *c, const char 
     errno = e;
     return a;
   }
-  struct eg_lookup l = {.raw = node, .call = call, .errno_name = "HOST_NOT_FOUND", .port = EGP_PORT_UNKNOWN,
-                        .proto = EGP_PROTO_UNKNOWN, .nss = 1, .nss_alias = 1, .res = eg_res_current(),
-                        .try_name = try_ghb, .ctx = c, .refused = {0, HOST_NOT_FOUND, EG_NOT_FOUND}};
+  struct eg_lookup l = {.raw = node,
+                        .call = call,
+                        .errno_name = "HOST_NOT_FOUND",
+                        .port = EGP_PORT_UNKNOWN,
+                        .proto = EGP_PROTO_UNKNOWN,
+                        .nss = 1,
+                        .nss_alias = 1,
+                        .res = eg_res_current(),
+                        .try_name = try_ghb,
+                        .ctx = c,
+                        .refused = {0, HOST_NOT_FOUND, EG_NOT_FOUND}};
   struct eg_answer a = eg_lookup_run(&l);
   int e = errno;
   if (a.outcome == EG_FOUND) bind_hostent(c->h, &l.found);

@@ -48,8 +48,15 @@ static struct eg_answer try_net(void *ctx, const char *name) {
 
 static struct eg_answer byname(struct net_call *c, const char *name, const char *call) {
   eg_enter();
-  struct eg_lookup l = {.raw = name, .call = call, .errno_name = "HOST_NOT_FOUND", .port = EGP_PORT_UNKNOWN,
-                        .proto = EGP_PROTO_UNKNOWN, .nss = 1, .res = eg_res_current(), .try_name = try_net, .ctx = c,
+  struct eg_lookup l = {.raw = name,
+                        .call = call,
+                        .errno_name = "HOST_NOT_FOUND",
+                        .port = EGP_PORT_UNKNOWN,
+                        .proto = EGP_PROTO_UNKNOWN,
+                        .nss = 1,
+                        .res = eg_res_current(),
+                        .try_name = try_net,
+                        .ctx = c,
                         .refused = {0, HOST_NOT_FOUND, EG_NOT_FOUND}};
   struct eg_answer a = eg_lookup_run(&l);
   int e = errno;

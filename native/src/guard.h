@@ -39,25 +39,25 @@ enum eg_level {
 
 /* An always-allowed endpoint from the environment (docs/LAMBDA.md "Runtime API and always-allowed endpoints"). */
 struct eg_endpoint {
-  int set;          /* 1 when configured */
-  int has_ip;       /* host was an IP literal: ip is valid */
+  int set;    /* 1 when configured */
+  int has_ip; /* host was an IP literal: ip is valid */
   egp_ip ip;
-  char host[256];   /* normalised host name when it is not a literal */
+  char host[256]; /* normalised host name when it is not a literal */
   size_t host_len;
   int port;
-  unsigned protos;  /* EGP_PROTO_TCP | EGP_PROTO_UDP bits */
+  unsigned protos; /* EGP_PROTO_TCP | EGP_PROTO_UDP bits */
 };
 
 /* Configuration: immutable after init (see above). */
 struct eg_config {
-  int mode;               /* enum eg_mode */
-  int level;              /* enum eg_level */
-  int policy_ok;          /* 1: `policy` is valid; 0: fail closed (enforce) / fail open (audit) */
+  int mode;      /* enum eg_mode */
+  int level;     /* enum eg_level */
+  int policy_ok; /* 1: `policy` is valid; 0: fail closed (enforce) / fail open (audit) */
   egp_t policy;
   struct eg_endpoint runtime_api, xray;
   struct eg_endpoint runtime_upstream; /* EGRESS_GUARD_UPSTREAM_API: the real Runtime API behind the agent */
-  int log_to_stderr;      /* EGRESS_GUARD_LOG=stderr (default) */
-  char log_path[1024];    /* EGRESS_GUARD_LOG=<path> */
+  int log_to_stderr;                   /* EGRESS_GUARD_LOG=stderr (default) */
+  char log_path[1024];                 /* EGRESS_GUARD_LOG=<path> */
   char policy_path[1024];
 };
 extern struct eg_config eg EG_HIDDEN;
@@ -102,13 +102,13 @@ void eg_binding_atfork_child(void) EG_HIDDEN;
 
 /* --- decide.c: the interposer's decisions (builtins + policy + budget), logging and counters --- */
 struct eg_query {
-  const char *event;  /* "dns", "connect", "sendto" */
-  const char *call;   /* "getaddrinfo", "connect", "syscall(connect)" … */
-  const char *host;   /* name looked up (dns) or bound name; NULL when none */
+  const char *event; /* "dns", "connect", "sendto" */
+  const char *call;  /* "getaddrinfo", "connect", "syscall(connect)" … */
+  const char *host;  /* name looked up (dns) or bound name; NULL when none */
   size_t host_len;
-  const egp_ip *ip;   /* destination (connect/sendto); NULL for dns */
-  int port;           /* EGP_PORT_UNKNOWN when unknown */
-  int proto;          /* EGP_PROTO_* */
+  const egp_ip *ip; /* destination (connect/sendto); NULL for dns */
+  int port;         /* EGP_PORT_UNKNOWN when unknown */
+  int proto;        /* EGP_PROTO_* */
 };
 /* Decide, count and log. Returns 1 when the call may proceed, 0 when enforce mode blocks it. */
 int eg_check(const struct eg_query *q, const char *errno_name) EG_HIDDEN;
@@ -143,10 +143,10 @@ enum {
   EG_COUNT_CUT = 5
 };
 void eg_state_open(const char *path) EG_HIDDEN;
-int eg_state_present(void) EG_HIDDEN;                    /* a valid state file is mapped */
-size_t eg_state_request_id(char out[65]) EG_HIDDEN;      /* 0 when unknown */
-uint64_t eg_state_invoke_seq(void) EG_HIDDEN;            /* +1 per invoke (0: init phase or no file) */
-uint32_t eg_state_flags(void) EG_HIDDEN;                 /* EG_STATE_FLAG_* bits; 0 without a file */
+int eg_state_present(void) EG_HIDDEN;               /* a valid state file is mapped */
+size_t eg_state_request_id(char out[65]) EG_HIDDEN; /* 0 when unknown */
+uint64_t eg_state_invoke_seq(void) EG_HIDDEN;       /* +1 per invoke (0: init phase or no file) */
+uint32_t eg_state_flags(void) EG_HIDDEN;            /* EG_STATE_FLAG_* bits; 0 without a file */
 int eg_state_budget_tripped(void) EG_HIDDEN;
 uint32_t eg_state_trip_gen(void) EG_HIDDEN;
 uint32_t eg_state_trip_budget(void) EG_HIDDEN;           /* EG_STATE_TRIP_* */
@@ -159,7 +159,7 @@ void eg_state_count_n(int which, uint64_t n) EG_HIDDEN;
 
 /* --- budget.c: per-invoke byte budgets at the transfer hooks (contract at the top of budget.c) --- */
 struct msghdr;
-#define EG_IOV_CLAMP 64              /* iovec entries a clamped vector call keeps */
+#define EG_IOV_CLAMP 64             /* iovec entries a clamped vector call keeps */
 #define EG_BUDGET_FAIL ((size_t)-1) /* eg_budget_begin(): refuse the call with g->fail_errno */
 struct eg_grant {
   size_t granted; /* bytes reserved in this process's in-flight total (0: none) */
@@ -197,7 +197,7 @@ int eg_same_file(const struct stat *a, uint64_t dev, uint64_t ino) EG_HIDDEN;
 
 /* --- childenv.c: the frozen settings every child gets (contract at the top of childenv.c) --- */
 #define EG_PATH_MAX 4096
-#define EG_INHERITED_MAX 2  /* entries rendered at exec time (descriptor numbers: log.c) */
+#define EG_INHERITED_MAX 2 /* entries rendered at exec time (descriptor numbers: log.c) */
 #define EG_INHERITED_LEN 96
 struct eg_envmem {
   _Alignas(void *) char stack[6144];
@@ -205,11 +205,11 @@ struct eg_envmem {
   size_t map_len;
 };
 void eg_child_env_reset(void) EG_HIDDEN;
-int eg_freeze(const char *name, const char *value) EG_HIDDEN;      /* value NULL: children must not have it */
+int eg_freeze(const char *name, const char *value) EG_HIDDEN;          /* value NULL: children must not have it */
 int eg_freeze_preload(const char *before, const char *self) EG_HIDDEN; /* -1: self cannot be named */
-int eg_child_env_active(void) EG_HIDDEN;                             /* 1 once init froze the settings */
-int eg_child_preload_known(void) EG_HIDDEN;                          /* 1 when children can be told to load us */
-int eg_guarded_name(const char *entry) EG_HIDDEN;                    /* "NAME=…" names a frozen variable */
+int eg_child_env_active(void) EG_HIDDEN;                               /* 1 once init froze the settings */
+int eg_child_preload_known(void) EG_HIDDEN;                            /* 1 when children can be told to load us */
+int eg_guarded_name(const char *entry) EG_HIDDEN;                      /* "NAME=…" names a frozen variable */
 char *const *eg_child_env(char *const envp[], struct eg_envmem *mem) EG_HIDDEN; /* NULL + ENOMEM on failure */
 void eg_child_env_release(struct eg_envmem *mem) EG_HIDDEN;
 /* Fills out[i] with "NAME=value" entries whose values are only known at exec time; returns their count. */
@@ -231,12 +231,12 @@ void eg_system_atfork_child(void) EG_HIDDEN;
 
 /* --- ownfd.c: descriptors the guard owns (contract at the top of ownfd.c) --- */
 enum { EG_OWN_LOG = 0, EG_OWN_POLICY = 1, EG_OWN_COUNT = 2 };
-int eg_owned(int fd) EG_HIDDEN;            /* 1 when the guard owns fd: the host may not close or replace it */
-int eg_owned_fd(int which) EG_HIDDEN;      /* current number of an owned descriptor, -1 = none */
-void eg_own(int which, int fd, int dup_first) EG_HIDDEN; /* take fd (a renumbered duplicate when dup_first) */
+int eg_owned(int fd) EG_HIDDEN;       /* 1 when the guard owns fd: the host may not close or replace it */
+int eg_owned_fd(int which) EG_HIDDEN; /* current number of an owned descriptor, -1 = none */
+void eg_own(int which, int fd, int dup_first) EG_HIDDEN;     /* take fd (a renumbered duplicate when dup_first) */
 int eg_own_inherited(int which, const char *spec) EG_HIDDEN; /* adopt "<fd>:<dev>:<ino>" if still that file */
-void eg_proc_fd_path(char *out, long pid, int fd) EG_HIDDEN;   /* "/proc/<pid>/fd/<fd>", out >= 48 bytes */
-int eg_fd_from_parent(int fd, int open_flags) EG_HIDDEN;        /* the parent's descriptor fd, here; -1 if out of reach */
+void eg_proc_fd_path(char *out, long pid, int fd) EG_HIDDEN; /* "/proc/<pid>/fd/<fd>", out >= 48 bytes */
+int eg_fd_from_parent(int fd, int open_flags) EG_HIDDEN;     /* the parent's descriptor fd, here; -1 if out of reach */
 int eg_owned_before_replace(int newfd) EG_HIDDEN; /* before dup2 onto newfd; returns the old copy to close on failure */
 /* close_range(first, last, flags) in pieces around the owned descriptors: fn(ctx, lo, hi, flags) for each piece. */
 int eg_owned_close_range(unsigned first, unsigned last, int flags, int (*fn)(const void *ctx, unsigned, unsigned, int),

@@ -260,7 +260,7 @@ static int load_policy(const char *path, int verify_full, struct egp_error *err,
   }
   if (fd < 0) {
     eg_freeze(EG_CFG_POLICY_ID_NAME, want && want[0] ? want : NULL);
-    if (fdnum >= 0) eg_freeze(EG_CFG_POLICY_NAME, eg.policy_path); /* children fail the same way */
+    if (fdnum >= 0) eg_freeze(EG_CFG_POLICY_NAME, eg.policy_path);      /* children fail the same way */
     return egp_open(&eg.policy, eg.policy_path, verify_full, err) == 0; /* reports why, with the reader's codes */
   }
   struct stat st;
@@ -355,7 +355,7 @@ static void do_init(void) {
   if (cfg.log_dest == EG_CFG_LOG_STDERR) eg.log_to_stderr = 1;
   else if (cfg.log_dest == EG_CFG_PATH) copy_env(eg.log_path, sizeof eg.log_path, cfg.log_path);
   eg.mode = cfg.mode >= 0 ? cfg.mode : EG_MODE_ENFORCE; /* provisional until the policy is read */
-  eg.level = EG_LEVEL_ALL;                               /* provisional: errors during init are logged */
+  eg.level = EG_LEVEL_ALL;                              /* provisional: errors during init are logged */
   eg_log_open();
   eg_agent_spawn(); /* may point AWS_LAMBDA_RUNTIME_API at the agent: before it is read below */
   const char *agent = getenv("EGRESS_GUARD_AGENT");
@@ -367,8 +367,7 @@ static void do_init(void) {
   eg_freeze(EG_CFG_VERIFY_NAME, cfg.verify_full ? "full" : NULL);
   int replaced;
   eg.policy_ok = load_policy(cfg.policy_path, cfg.verify_full, &err, &replaced);
-  if (eg.policy_ok && cfg.mode < 0)
-    eg.mode = (eg.policy.flags & EGP_FLAG_ENFORCE) ? EG_MODE_ENFORCE : EG_MODE_AUDIT;
+  if (eg.policy_ok && cfg.mode < 0) eg.mode = (eg.policy.flags & EGP_FLAG_ENFORCE) ? EG_MODE_ENFORCE : EG_MODE_AUDIT;
   if (cfg.mode_invalid) {
     eg.policy_ok = 0; /* fail closed: nothing but loopback and the built-ins */
     eg_log_policy_error(EG_CFG_MODE_ERROR, NULL, EG_CFG_MODE_INVALID_MSG, 1, 0, 0, 0);

@@ -331,9 +331,10 @@ void eg_log_uncovered(const char *path, const char *reason, const char *call) {
   m.n = 0;
   sb_str(&m, "uncovered exec ");
   sb_str(&m, path);
-  sb_str(&m, strcmp(reason, "static") == 0   ? ": statically linked, the guard cannot see its traffic"
-             : strcmp(reason, "secure") == 0 ? ": set-user-ID, set-group-ID or file capabilities: the loader ignores LD_PRELOAD"
-                                             : ": this library's path cannot be named in LD_PRELOAD, the guard is not loaded");
+  sb_str(&m, strcmp(reason, "static") == 0 ? ": statically linked, the guard cannot see its traffic"
+             : strcmp(reason, "secure") == 0
+                 ? ": set-user-ID, set-group-ID or file capabilities: the loader ignores LD_PRELOAD"
+                 : ": this library's path cannot be named in LD_PRELOAD, the guard is not loaded");
   char buf[EG_LOG_LINE_MAX];
   struct jbuf j;
   jb_init(&j, buf, sizeof buf);
@@ -366,8 +367,10 @@ void eg_log_agent(const char *code, const char *path, const char *what) {
 }
 
 static const char *budget_name(uint32_t budget) {
-  return budget == EG_STATE_TRIP_RX_BYTES ? "rxBytes" : budget == EG_STATE_TRIP_TX_BYTES ? "txBytes" : budget == EG_STATE_TRIP_TOTAL_BYTES ? "totalBytes"
-                                                                                                            : NULL;
+  return budget == EG_STATE_TRIP_RX_BYTES      ? "rxBytes"
+         : budget == EG_STATE_TRIP_TX_BYTES    ? "txBytes"
+         : budget == EG_STATE_TRIP_TOTAL_BYTES ? "totalBytes"
+                                               : NULL;
 }
 
 void eg_log_cut(uint32_t budget, unsigned sockets, const char *call, uint64_t io_rx, uint64_t io_tx) {

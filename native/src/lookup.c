@@ -23,8 +23,7 @@
 
 #include "resolver.h"
 
-int eg_decide_name(const char *raw, const char *call, int port, int proto, const char *errno_name,
-                   struct eg_name *n) {
+int eg_decide_name(const char *raw, const char *call, int port, int proto, const char *errno_name, struct eg_name *n) {
   n->readable = eg_dnsname_read(raw, n->text, &n->len) == EG_DNSNAME_OK;
   struct eg_query q = {"dns", call, n->text, n->len, NULL, port, proto};
   if (n->readable) return eg_check(&q, errno_name);
@@ -39,9 +38,9 @@ int eg_decide_name(const char *raw, const char *call, int port, int proto, const
 /* A run in progress: what glibc's search keeps, plus which answer to report. */
 struct run {
   struct eg_lookup *l;
-  const char *raw;                 /* the run's own copy of l->raw: what is decided is what is asked */
+  const char *raw; /* the run's own copy of l->raw: what is decided is what is asked */
   int saved_errno, errno_set, last_errno;
-  int tried;                       /* real calls made (the local-only probe excluded) */
+  int tried; /* real calls made (the local-only probe excluded) */
   struct eg_answer last, nodata, servfail, asis;
   int have_nodata, have_servfail, have_asis;
   /* the name as given is decided once, though it may be asked twice (probe, then DNS) */

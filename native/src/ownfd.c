@@ -216,8 +216,8 @@ int eg_owned_before_replace(int newfd) {
   return stale;
 }
 
-int eg_owned_close_range(unsigned first, unsigned last, int flags,
-                         int (*fn)(const void *ctx, unsigned, unsigned, int), const void *ctx) {
+int eg_owned_close_range(unsigned first, unsigned last, int flags, int (*fn)(const void *ctx, unsigned, unsigned, int),
+                         const void *ctx) {
   int own[EG_OWN_COUNT], k = 0;
   for (int w = 0; w < EG_OWN_COUNT; w++) {
     int fd = __atomic_load_n(&owned[w], __ATOMIC_RELAXED);

@@ -12,7 +12,6 @@
 #include "fdtab.h"
 #include "hook.h"
 
-
 struct rd {
   eg_read_fn real;
   int fd;

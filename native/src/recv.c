@@ -14,8 +14,6 @@
 #include "fdtab.h"
 #include "hook.h"
 
-
-
 static int counted(int fd, int flags) { return eg_fd_egress(fd) && !eg_inside() && !(flags & MSG_PEEK); }
 
 struct rf {

@@ -18,7 +18,7 @@ struct __res_state;
 struct eg_name {
   char text[256]; /* the name as decided (dnsname.h), or the raw text (truncated to 253 bytes) when not readable */
   size_t len;
-  int readable;   /* 1: text is the name glibc would query; 0: refused as `dns-malformed` */
+  int readable; /* 1: text is the name glibc would query; 0: refused as `dns-malformed` */
 };
 /*
  * Decide one name a lookup would query: read `raw` as the resolver does (dnsname.h) and decide that name with the
@@ -64,7 +64,7 @@ struct eg_lookup {
   void *ctx;
   struct eg_answer refused; /* reported when every name was blocked (nothing could be asked) */
   /* out */
-  struct eg_name found;    /* the name that answered (bind the answer's addresses to it when readable) */
+  struct eg_name found; /* the name that answered (bind the answer's addresses to it when readable) */
 };
 /*
  * Run the lookup: the names glibc's search would query for `raw` — its HOSTALIASES target, the name as given, the name

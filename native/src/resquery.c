@@ -191,8 +191,15 @@ static struct eg_answer try_query(void *ctx, const char *name) {
 /* The guarded search (not in passthrough). */
 static int search_checked(struct search_call *c, const char *dname, const char *call) {
   eg_enter();
-  struct eg_lookup l = {.raw = dname, .call = call, .errno_name = "HOST_NOT_FOUND", .port = EGP_PORT_UNKNOWN,
-                        .proto = EGP_PROTO_UNKNOWN, .nss = 0, .res = c->statp, .try_name = try_query, .ctx = c,
+  struct eg_lookup l = {.raw = dname,
+                        .call = call,
+                        .errno_name = "HOST_NOT_FOUND",
+                        .port = EGP_PORT_UNKNOWN,
+                        .proto = EGP_PROTO_UNKNOWN,
+                        .nss = 0,
+                        .res = c->statp,
+                        .try_name = try_query,
+                        .ctx = c,
                         .refused = {-1, HOST_NOT_FOUND, EG_NOT_FOUND}};
   struct eg_answer a = eg_lookup_run(&l);
   int e = errno;

@@ -221,7 +221,7 @@ int eg_sendmmsg(const struct eg_via *v, int fd, struct mmsghdr *vec, unsigned in
     int refused = 0;
     eg_enter();
     while (k < EG_MMSG_CHUNK && done + k < vlen) {
-      struct mmsghdr h = vec[done + k]; /* read once */
+      struct mmsghdr h = vec[done + k];    /* read once */
       int alone = has_control(&h.msg_hdr); /* one control buffer, one DNS buffer per chunk: such messages go alone */
       if (k > 0 && (alone || is_dns(&s, &h.msg_hdr))) break;
       if (!copy_and_decide(v, &s, &h.msg_hdr, flags, &c[k], &dns, ctl)) {

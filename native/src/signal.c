@@ -27,7 +27,7 @@
 
 #include "hook.h"
 
-#define EG_NSIG 65   /* signals 1 … 64 */
+#define EG_NSIG 65    /* signals 1 … 64 */
 #define EG_SIG_RING 4 /* installs of one signal that may overlap a trampoline reading its slot */
 
 typedef void (*any_fn)(void);
@@ -90,8 +90,8 @@ static int sigaction_with(eg_sigaction_fn real, int sig, const struct sigaction 
   int r = real(sig, act, oact);
   int e = errno;
   if (r != 0 && wrapped) unpublish(sig, prev);
-  if (r == 0 && oact != NULL) oact->sa_sigaction = (void (*)(int, siginfo_t *, void *))translate(
-                                  (uintptr_t)oact->sa_sigaction, prev);
+  if (r == 0 && oact != NULL)
+    oact->sa_sigaction = (void (*)(int, siginfo_t *, void *))translate((uintptr_t)oact->sa_sigaction, prev);
   errno = e;
   return r;
 }

@@ -77,7 +77,9 @@ static const char *cmsg_redirect(const uint8_t *ctl, size_t len) {
       return "IP_RETOPTS";
     if (c->cmsg_level == SOL_IPV6 &&
         (c->cmsg_type == IPV6_RTHDR || c->cmsg_type == IPV6_2292RTHDR || c->cmsg_type == IPV6_NEXTHOP))
-      return c->cmsg_type == IPV6_NEXTHOP ? "IPV6_NEXTHOP" : c->cmsg_type == IPV6_RTHDR ? "IPV6_RTHDR" : "IPV6_2292RTHDR";
+      return c->cmsg_type == IPV6_NEXTHOP ? "IPV6_NEXTHOP"
+             : c->cmsg_type == IPV6_RTHDR ? "IPV6_RTHDR"
+                                          : "IPV6_2292RTHDR";
     off += CMSG_ALIGN(c->cmsg_len);
   }
 }
@@ -93,35 +95,24 @@ int eg_cmsg_check(const void *ctl, size_t len, const char *call) {
 static const char *option_redirect(int level, int name, const void *val, socklen_t len) {
   if (level == IPPROTO_IP) {
     switch (name) {
-    case IP_OPTIONS:
-      return val != NULL && len <= IP_OPTIONS_MAX && ip_source_route(val, len) ? "IP_OPTIONS" : NULL;
-    case IP_IPSEC_POLICY:
-      return "IP_IPSEC_POLICY";
-    case IP_XFRM_POLICY:
-      return "IP_XFRM_POLICY";
-    default:
-      return NULL;
+    case IP_OPTIONS: return val != NULL && len <= IP_OPTIONS_MAX && ip_source_route(val, len) ? "IP_OPTIONS" : NULL;
+    case IP_IPSEC_POLICY: return "IP_IPSEC_POLICY";
+    case IP_XFRM_POLICY: return "IP_XFRM_POLICY";
+    default: return NULL;
     }
   }
   if (level == IPPROTO_IPV6) {
     switch (name) {
-    case IPV6_RTHDR:
-      return val != NULL && len > 0 ? "IPV6_RTHDR" : NULL;
-    case IPV6_2292RTHDR:
-      return val != NULL && len > 0 ? "IPV6_2292RTHDR" : NULL;
+    case IPV6_RTHDR: return val != NULL && len > 0 ? "IPV6_RTHDR" : NULL;
+    case IPV6_2292RTHDR: return val != NULL && len > 0 ? "IPV6_2292RTHDR" : NULL;
     case IPV6_2292PKTOPTIONS:
       if (val == NULL || len == 0) return NULL;
       return len > EG_CMSG_MAX ? "IPV6_2292PKTOPTIONS" : cmsg_redirect(val, len);
-    case IPV6_NEXTHOP:
-      return "IPV6_NEXTHOP";
-    case IPV6_FLOWLABEL_MGR_:
-      return len > FLOWLABEL_REQ_SIZE ? "IPV6_FLOWLABEL_MGR" : NULL;
-    case IPV6_IPSEC_POLICY:
-      return "IPV6_IPSEC_POLICY";
-    case IPV6_XFRM_POLICY:
-      return "IPV6_XFRM_POLICY";
-    default:
-      return NULL;
+    case IPV6_NEXTHOP: return "IPV6_NEXTHOP";
+    case IPV6_FLOWLABEL_MGR_: return len > FLOWLABEL_REQ_SIZE ? "IPV6_FLOWLABEL_MGR" : NULL;
+    case IPV6_IPSEC_POLICY: return "IPV6_IPSEC_POLICY";
+    case IPV6_XFRM_POLICY: return "IPV6_XFRM_POLICY";
+    default: return NULL;
     }
   }
   return NULL;

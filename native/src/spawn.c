@@ -16,7 +16,6 @@
 
 #include "hook.h"
 
-
 int eg_spawn(pid_t *pid, const char *path, int search, const posix_spawn_file_actions_t *fa,
              const posix_spawnattr_t *attr, char *const argv[], char *const envp[], const char *call) {
   eg_posix_spawn_fn real = search ? EG_REAL(posix_spawnp) : EG_REAL(posix_spawn);

@@ -92,7 +92,8 @@ uint64_t eg_state_io_add(int dir, uint64_t n) {
 }
 
 uint64_t eg_state_trip_at(int which) {
-  return st == NULL ? EG_STATE_NO_LIMIT : __atomic_load_n(ST_U64(EG_STATE_OFF_RX_TRIP_AT + 8 * which), __ATOMIC_RELAXED);
+  return st == NULL ? EG_STATE_NO_LIMIT
+                    : __atomic_load_n(ST_U64(EG_STATE_OFF_RX_TRIP_AT + 8 * which), __ATOMIC_RELAXED);
 }
 
 uint32_t eg_state_trip(uint32_t budget) {

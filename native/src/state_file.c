@@ -37,7 +37,8 @@ static int temp_name(char *buf, size_t cap, const char *path) {
   char digits[24];
   size_t d = 0;
   unsigned long pid = (unsigned long)getpid();
-  do digits[d++] = (char)('0' + pid % 10), pid /= 10; while (pid && d < sizeof digits);
+  do digits[d++] = (char)('0' + pid % 10), pid /= 10;
+  while (pid && d < sizeof digits);
   if (n + 1 + d + 4 + 1 > cap) return 0;
   memcpy(buf, path, n);
   buf[n++] = '.';

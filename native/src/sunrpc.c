@@ -60,7 +60,7 @@ static int run_ok(const char *host, const struct sockaddr *sa, socklen_t salen, 
   int port = EGP_PORT_UNKNOWN;
   int have_ip = sa != NULL && eg_sockaddr_ip(sa, salen, &ip, &port);
   size_t len = host ? strnlen(host, 253) : 0;
-  struct eg_query q = {"connect", call, host, len, have_ip ? &ip : NULL, have_ip ? port : EGP_PORT_UNKNOWN,
+  struct eg_query q = {"connect",        call, host, len, have_ip ? &ip : NULL, have_ip ? port : EGP_PORT_UNKNOWN,
                        EGP_PROTO_UNKNOWN};
   int ok = eg_check_denied(&q, EG_RULE_UNSUPPORTED_CALL, "EACCES");
   eg_leave();
@@ -152,8 +152,7 @@ EG_EXPORT void *authdes_create(const char *servername, unsigned int window, stru
 
 EG_EXPORT void *authdes_pk_create(const char *servername, void *pkey, unsigned int window, struct sockaddr *syncaddr,
                                   void *ckey) {
-  if (!eg_passthrough() && syncaddr != NULL &&
-      !run_ok(NULL, syncaddr, sizeof(struct sockaddr_in), "authdes_pk_create"))
+  if (!eg_passthrough() && syncaddr != NULL && !run_ok(NULL, syncaddr, sizeof(struct sockaddr_in), "authdes_pk_create"))
     return NULL;
   CALL(authdes_pk_create, NULL, servername, pkey, window, syncaddr, ckey);
 }

@@ -75,10 +75,8 @@ static int x32_common(long k) {
   case SYS_sendto:
   case SYS_fcntl:
   case SYS_dup3:
-  case SYS_close_range:
-    return 1; /* execve/execveat are x32-only entries (520, 545): undecidable above */
-  default:
-    return 0;
+  case SYS_close_range: return 1; /* execve/execveat are x32-only entries (520, 545): undecidable above */
+  default: return 0;
   }
 }
 
@@ -151,23 +149,16 @@ EG_EXPORT long syscall(long nr, ...) {
   case SYS_setsockopt:
     v.call = "syscall(setsockopt)";
     return eg_setsockopt(&v, fd, (int)a[1], (int)a[2], (const void *)a[3], (socklen_t)a[4]);
-  case SYS_close:
-    return eg_close(&v, fd);
-  case SYS_close_range:
-    return eg_close_range(&v, (unsigned int)a[0], (unsigned int)a[1], (int)a[2]);
-  case SYS_dup:
-    return eg_dup(&v, fd);
+  case SYS_close: return eg_close(&v, fd);
+  case SYS_close_range: return eg_close_range(&v, (unsigned int)a[0], (unsigned int)a[1], (int)a[2]);
+  case SYS_dup: return eg_dup(&v, fd);
 #ifdef SYS_dup2
-  case SYS_dup2:
-    return eg_dup2(&v, fd, (int)a[1]);
+  case SYS_dup2: return eg_dup2(&v, fd, (int)a[1]);
 #endif
-  case SYS_dup3:
-    return eg_dup3(&v, fd, (int)a[1], (int)a[2]);
-  case SYS_fcntl:
-    return eg_fcntl(&v, NULL, fd, (int)a[1], (void *)a[2]);
+  case SYS_dup3: return eg_dup3(&v, fd, (int)a[1], (int)a[2]);
+  case SYS_fcntl: return eg_fcntl(&v, NULL, fd, (int)a[1], (void *)a[2]);
   case SYS_execve:
-  case SYS_execveat:
-    return eg_syscall_exec((long (*)(long, ...))EG_REAL(syscall), nr, a);
+  case SYS_execveat: return eg_syscall_exec((long (*)(long, ...))EG_REAL(syscall), nr, a);
   case SYS_write:
   case SYS_writev:
   case SYS_pwritev2:
@@ -177,8 +168,7 @@ EG_EXPORT long syscall(long nr, ...) {
     if (EG_UNLIKELY(eg_fd_maybe_dns(k == SYS_splice ? (int)a[2] : fd)) && dns_write(k, nr, a, &r)) return r;
     break;
   }
-  default:
-    break;
+  default: break;
   }
   long r;
   eg_syscall_raw_fn real = (eg_syscall_raw_fn)EG_REAL(syscall);

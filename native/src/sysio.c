@@ -133,8 +133,7 @@ int eg_sys_io(eg_syscall_raw_fn real, long nr, long raw_nr, const long args[6], 
     s.len_arg = 4;
     len = (size_t)args[4];
     break;
-  default:
-    return 0;
+  default: return 0;
   }
   if (!eg_fd_egress(fd)) {
     if (nr != SYS_recvmsg) return 0;

@@ -37,7 +37,6 @@
 
 extern char **environ;
 
-
 #define SHELL_PATH "/bin/sh"
 #define POPEN_MAX 1024
 

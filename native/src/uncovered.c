@@ -57,7 +57,11 @@ static void find_loader(void) {
 
 /* 1 when the ELF in fd has no PT_INTERP. hdr: the first bytes of the file (n of them). */
 static int elf_is_static(int fd, const uint8_t *eh, size_t n) {
-  if (n < 64 || memcmp(eh, "\x7f" "ELF", 4) != 0) return 0;
+  if (n < 64 || memcmp(eh,
+                       "\x7f"
+                       "ELF",
+                       4) != 0)
+    return 0;
   uint16_t type = egp_rd16(eh + 16);
   if (type != 2 /* ET_EXEC */ && type != 3 /* ET_DYN */) return 0;
   uint64_t phoff;

@@ -186,8 +186,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 8; i++) ops += kind_count[i];
   /* log lines with EGRESS_GUARD_LOG_LEVEL=all: kind 0 writes two (dns + connect), every other kind one */
   long lines = ops + kind_count[0];
-  printf("{\"threads\":%d,\"iters\":%ld,\"ops\":%ld,\"wrong\":%ld,\"expectedLines\":%ld,\"kinds\":[", threads, iters, ops,
-         wrong, lines);
+  printf("{\"threads\":%d,\"iters\":%ld,\"ops\":%ld,\"wrong\":%ld,\"expectedLines\":%ld,\"kinds\":[", threads, iters,
+         ops, wrong, lines);
   for (int i = 0; i < 8; i++) printf("%s%ld", i ? "," : "", kind_count[i]);
   printf("],\"firstWrong\":\"");
   for (const char *p = first_wrong; *p; p++)

@@ -74,7 +74,9 @@ static void fixed_cases(void) {
       {"a\\032b.example.com", NULL, "an escaped space is refused"},
       {"a\\000b.example.com", NULL, "an escaped NUL is refused"},
       {"\\195\\188.example.com", NULL, "escaped non-ASCII bytes are refused"},
-      {"b\xc3\xbc" "cher.example", NULL, "raw UTF-8 is refused (IDNs are passed as punycode)"},
+      {"b\xc3\xbc"
+       "cher.example",
+       NULL, "raw UTF-8 is refused (IDNs are passed as punycode)"},
       {"\\\\.example.com", "\\.example.com", "an escaped backslash is a readable byte"},
       {"a..b", NULL, "an empty label is refused"},
       {".a.example.com", NULL, "a leading dot is refused"},

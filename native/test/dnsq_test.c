@@ -177,15 +177,16 @@ int main(void) {
   /* real clients' datagrams, byte for byte */
   {
     /* dnspython 2.3 make_query("allowed.test", "A", use_edns=0) as its stub resolver sends it (payload 1232) */
-    static const uint8_t dnspython[] = {0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1, 7, 'a', 'l', 'l', 'o', 'w',
-                                        'e',  'd',  4,    't',  'e', 's', 't', 0, 0, 1, 0, 1, 0, 0, 41, 0x04, 0xd0,
-                                        0,    0,    0,    0,    0,   0};
+    static const uint8_t dnspython[] = {0xab, 0xcd, 0x01, 0x00, 0,   1,    0,    0,   0,   0,   0,   1, 7, 'a',
+                                        'l',  'l',  'o',  'w',  'e', 'd',  4,    't', 'e', 's', 't', 0, 0, 1,
+                                        0,    1,    0,    0,    41,  0x04, 0xd0, 0,   0,   0,   0,   0, 0};
     check(parse(dnspython, sizeof dnspython, out, &len) == EG_DNSQ_NAME && strcmp(out, "allowed.test") == 0,
           "dnspython's query (OPT, payload 1232)");
     /* dig 9.18: AD set, OPT with payload 1232 and a COOKIE */
-    static const uint8_t dig[] = {0x12, 0x34, 0x01, 0x20, 0, 1, 0, 0, 0, 0, 0, 1, 7, 'e', 'x', 'a', 'm', 'p', 'l',
-                                  'e',  3,    'c',  'o',  'm', 0, 0, 1, 0, 1, 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0,
-                                  0,    12,   0,    10,   0,   8, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4};
+    static const uint8_t dig[] = {0x12, 0x34, 0x01, 0x20, 0,   1,    0,    0,    0,    0,   0,   1, 7,
+                                  'e',  'x',  'a',  'm',  'p', 'l',  'e',  3,    'c',  'o', 'm', 0, 0,
+                                  1,    0,    1,    0,    0,   41,   0x04, 0xd0, 0,    0,   0,   0, 0,
+                                  12,   0,    10,   0,    8,   0xde, 0xad, 0xbe, 0xef, 1,   2,   3, 4};
     check(parse(dig, sizeof dig, out, &len) == EG_DNSQ_NAME && strcmp(out, "example.com") == 0,
           "dig's query (AD, OPT with a COOKIE)");
   }
@@ -252,8 +253,16 @@ int main(void) {
   check(verdict(1, N("\7example"), 0) == EG_DNSQ_BAD, "a name without its root label is refused");
   check(verdict(1, N("\7example\0"), 0) == EG_DNSQ_BAD, "a question without QTYPE/QCLASS is refused");
   check(verdict(1, N("\7example\0"), 3) == EG_DNSQ_BAD, "a question with a short QCLASS is refused");
-  check(verdict(1, N("\x40" "aaaa\0"), 4) == EG_DNSQ_BAD, "label length 64 is refused");
-  check(verdict(1, N("\x7f" "a\0"), 4) == EG_DNSQ_BAD, "label length 127 (extended label type) is refused");
+  check(verdict(1,
+                N("\x40"
+                  "aaaa\0"),
+                4) == EG_DNSQ_BAD,
+        "label length 64 is refused");
+  check(verdict(1,
+                N("\x7f"
+                  "a\0"),
+                4) == EG_DNSQ_BAD,
+        "label length 127 (extended label type) is refused");
   check(verdict(1, N("\xff\0"), 4) == EG_DNSQ_BAD, "label length byte 0xff is refused");
   check(verdict(1, N("\xc0\x0c"), 4) == EG_DNSQ_BAD, "a compression pointer to itself (a loop) is refused");
   check(verdict(1, N("\1a\xc0\x0c"), 4) == EG_DNSQ_BAD, "a pointer after a label (loop) is refused");
@@ -262,7 +271,11 @@ int main(void) {
   check(verdict(1, N("\3a\0b\0"), 4) == EG_DNSQ_BAD, "a NUL inside a label is refused");
   check(verdict(1, N("\3a b\0"), 4) == EG_DNSQ_BAD, "a space inside a label is refused");
   check(verdict(1, N("\3a\nb\0"), 4) == EG_DNSQ_BAD, "a newline inside a label is refused");
-  check(verdict(1, N("\3a\x7f" "b\0"), 4) == EG_DNSQ_BAD, "DEL inside a label is refused");
+  check(verdict(1,
+                N("\3a\x7f"
+                  "b\0"),
+                4) == EG_DNSQ_BAD,
+        "DEL inside a label is refused");
   /* random mutations: never a crash, and any NAME output respects the invariants */
   {
     unsigned long x = 88172645463325252UL;

@@ -203,7 +203,8 @@ static void build_intervals(struct iv *ivs, size_t n, int v6, struct sets *sets,
       vput32(out, set);
       vput32(out, 0);
     } else {
-      uint32_t s = ((uint32_t)pts[k][12] << 24) | ((uint32_t)pts[k][13] << 16) | ((uint32_t)pts[k][14] << 8) | pts[k][15];
+      uint32_t s = ((uint32_t)pts[k][12] << 24) | ((uint32_t)pts[k][13] << 16) | ((uint32_t)pts[k][14] << 8) |
+                   pts[k][15];
       vput32(out, s);
       vput32(out, set);
     }

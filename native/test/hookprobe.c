@@ -226,8 +226,9 @@ int main(int argc, char **argv) {
     ssize_t w = write(p[1], "x", 1);
     int we = errno;
     sigpending(&pend);
-    printf("{\"call\":\"sigpipe\",\"rc\":%d,\"errno\":\"%s\",\"survived\":true,\"ownWrite\":\"%s\",\"ownSigpipePending\":%s}\n",
-           rc, ename(e), w < 0 ? ename(we) : "ok", sigismember(&pend, SIGPIPE) ? "true" : "false");
+    printf(
+        "{\"call\":\"sigpipe\",\"rc\":%d,\"errno\":\"%s\",\"survived\":true,\"ownWrite\":\"%s\",\"ownSigpipePending\":%s}\n",
+        rc, ename(e), w < 0 ? ename(we) : "ok", sigismember(&pend, SIGPIPE) ? "true" : "false");
   } else if (strcmp(cmd, "logfd-reuse") == 0) {
     /* EGRESS_GUARD_LOG is a file: trigger a log line, close every fd above 2 like a daemon does (the guard's own
      * included), open a pipe on the lowest free numbers, trigger another line: nothing may be written into the pipe,
@@ -341,8 +342,7 @@ int main(int argc, char **argv) {
         if (rc != fd) close(fd); /* the copy must keep its mark when the original goes */
         rc = send((int)rc, q, n, 0);
       }
-    }
-    else if (strcmp(how, "reconnect") == 0) {
+    } else if (strcmp(how, "reconnect") == 0) {
       socklen_t l2 = mkaddr(argv[3], 9999, &ss);
       rc = connect(fd, (struct sockaddr *)&ss, l2);
       if (rc == 0) rc = send(fd, "x", 1, 0);

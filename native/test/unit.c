@@ -78,8 +78,9 @@ static int parse_flat(const char *s, struct kv *out, int max) {
           unsigned cp = (unsigned)strtoul((char[5]){s[2], s[3], s[4], s[5], 0}, NULL, 16);
           if (cp < 0x80) out[n].val[v++] = (char)cp;
           else if (cp < 0x800) out[n].val[v++] = (char)(0xC0 | cp >> 6), out[n].val[v++] = (char)(0x80 | (cp & 63));
-          else out[n].val[v++] = (char)(0xE0 | cp >> 12), out[n].val[v++] = (char)(0x80 | ((cp >> 6) & 63)),
-               out[n].val[v++] = (char)(0x80 | (cp & 63));
+          else
+            out[n].val[v++] = (char)(0xE0 | cp >> 12), out[n].val[v++] = (char)(0x80 | ((cp >> 6) & 63)),
+            out[n].val[v++] = (char)(0x80 | (cp & 63));
           s += 6;
           continue;
         }
@@ -116,8 +117,7 @@ static int parse_ip(const char *s, egp_ip *ip) {
   static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (memcmp(a6, mapped, 12) == 0)
     ip->v4 = ((uint32_t)a6[12] << 24) | ((uint32_t)a6[13] << 16) | ((uint32_t)a6[14] << 8) | a6[15];
-  else
-    ip->is_v6 = 1, memcpy(ip->v6, a6, 16);
+  else ip->is_v6 = 1, memcpy(ip->v6, a6, 16);
   return 0;
 }
 
@@ -172,8 +172,7 @@ static void golden(const char *dir, const char *name) {
     int want_idx = ri->is_null ? -1 : atoi(ri->val);
     int got_idx = d.rule >= 0 ? d.rule : -1;
     if (want_allow != d.allow || strcmp(rbuf, rule->val) != 0 || want_idx != got_idx) {
-      if (bad++ == 0)
-        snprintf(why, sizeof why, "%s -> got %s %s %d", line, d.allow ? "allow" : "deny", rbuf, got_idx);
+      if (bad++ == 0) snprintf(why, sizeof why, "%s -> got %s %s %d", line, d.allow ? "allow" : "deny", rbuf, got_idx);
     }
   }
   snprintf(what, sizeof what, "golden %s: %d queries agree with the reference matcher", name, total);
@@ -257,11 +256,13 @@ static void rejections(void) {
   }
   b = copy(), b[10] = 32, expect_reject(b, base_len, EGP_E_HEADER_SIZE, "header_size 32"), free(b);
   b = copy(), b[12] |= 4, expect_reject(b, base_len, EGP_E_FLAGS, "an unknown flag bit"), free(b);
-  b = copy(), put64(b, 16, base_len + 8), expect_reject(b, base_len, EGP_E_SIZE_MISMATCH, "file_size != real size"), free(b);
+  b = copy(), put64(b, 16, base_len + 8), expect_reject(b, base_len, EGP_E_SIZE_MISMATCH, "file_size != real size"),
+  free(b);
   b = copy(), put32(b, 24, 9), expect_reject(b, base_len, EGP_E_SECTION_COUNT, "section_count 9"), free(b);
   b = copy(), put32(b, 24, 65), expect_reject(b, base_len, EGP_E_SECTION_COUNT, "section_count 65"), free(b);
   b = copy(), b[40] ^= 1, expect_reject(b, base_len, EGP_E_META_CRC, "a header bit flip (meta CRC)"), free(b);
-  b = copy(), b[base_len - 9] ^= 0x10, expect_reject(b, base_len, EGP_E_BODY_CRC, "a body bit flip (body CRC)"), free(b);
+  b = copy(), b[base_len - 9] ^= 0x10, expect_reject(b, base_len, EGP_E_BODY_CRC, "a body bit flip (body CRC)"),
+  free(b);
   /* structural checks: CRCs recomputed so the check under test is reached */
   b = copy(), put32(b, sec_entry(b, 2), 1), fix_crc(b, base_len),
   expect_reject(b, base_len, EGP_E_SECTION_ORDER, "section ids out of order"), free(b);
@@ -537,7 +538,8 @@ static void large_file_tests(void) {
   int fast = egp_parse(&p, buf, len, 0, &err) == 0;
   int full = egp_parse(&p, buf, len, 1, &err);
   check(fast && full != 0 && err.code == EGP_E_BODY_CRC,
-        "above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_BODY_CRC with it", NULL);
+        "above 1 MiB a body bit flip passes without EGRESS_GUARD_VERIFY=full and fails E_POLICY_BODY_CRC with it",
+        NULL);
   free(buf);
   free(rules);
   free(names);

@@ -75,8 +75,7 @@ int main(int argc, char **argv) {
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* obsolete, and still exported: it must be covered */
     sigset(SIGALRM, on_alarm);
 #pragma GCC diagnostic pop
-  }
-  else {
+  } else {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     if (strcmp(mode, "siginfo") == 0) sa.sa_sigaction = on_alarm_info, sa.sa_flags = SA_SIGINFO;

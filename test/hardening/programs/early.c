@@ -35,8 +35,7 @@ __attribute__((constructor)) static void early(void) {
   int n = snprintf(buf, sizeof buf, "gai %d\nconnect %d %d\n", g, c, e);
   int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (o >= 0) {
-    if (write(o, buf, (size_t)n) < 0) {
-    }
+    if (write(o, buf, (size_t)n) < 0) {}
     close(o);
   }
 }
