@@ -134,29 +134,61 @@ static void endpoint(const char *var, struct eg_endpoint *ep, int is_xray) {
   eg_freeze(var, v);
 }
 
-/* "<dev>:<ino>" → values; -1 when malformed. */
-static int parse_id(const char *s, uint64_t *dev, uint64_t *ino) {
-  uint64_t v[2] = {0, 0};
-  for (int k = 0; k < 2; k++) {
+/*
+ * A policy file's identity, as the first process hands it to children (EGRESS_GUARD_POLICY_ID):
+ * "<dev>:<ino>:<size>:<ctime in ns>". The size and the change time make an in-place rewrite of the same inode a
+ * different identity (nobody but root can set a file's ctime), so a child of a program that rewrote its policy file
+ * in place fails like a replaced policy (E_POLICY_REPLACED: closed in enforce mode). The two-part form "<dev>:<ino>"
+ * names a sealed copy (format_id) or comes from an older guard or by hand: it checks the inode only.
+ */
+struct file_id {
+  uint64_t v[4];
+  int parts; /* 2 or 4 */
+};
+
+static int parse_id(const char *s, struct file_id *id) {
+  id->parts = 0;
+  for (int k = 0; k < 4; k++) {
     if (*s < '0' || *s > '9') return -1;
-    for (; *s >= '0' && *s <= '9'; s++) v[k] = v[k] * 10 + (uint64_t)(*s - '0');
-    if (k == 0 && *s++ != ':') return -1;
+    uint64_t x = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+      if (x > (UINT64_MAX - 9) / 10) return -1;
+      x = x * 10 + (uint64_t)(*s - '0');
+    }
+    id->v[k] = x;
+    id->parts = k + 1;
+    if (*s == '\0') return id->parts == 2 || id->parts == 4 ? 0 : -1;
+    if (*s++ != ':') return -1;
   }
-  if (*s != '\0') return -1;
-  *dev = v[0], *ino = v[1];
-  return 0;
+  return -1;
 }
 
-static void format_id(char *out, uint64_t dev, uint64_t ino) {
-  char t[48];
+static uint64_t ctime_ns(const struct stat *st) {
+  return (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec;
+}
+
+static int same_identity(const struct stat *st, const struct file_id *id) {
+  if (!eg_same_file(st, id->v[0], id->v[1])) return 0;
+  return id->parts == 2 || (id->v[2] == (uint64_t)st->st_size && id->v[3] == ctime_ns(st));
+}
+
+static char *put_u64(char *out, uint64_t x) {
+  char t[24];
   int n = 0;
-  do t[n++] = (char)('0' + ino % 10), ino /= 10;
-  while (ino);
-  t[n++] = ':';
-  do t[n++] = (char)('0' + dev % 10), dev /= 10;
-  while (dev);
-  for (int i = 0; i < n; i++) out[i] = t[n - 1 - i];
-  out[n] = '\0';
+  do t[n++] = (char)('0' + x % 10), x /= 10;
+  while (x);
+  while (n > 0) *out++ = t[--n];
+  return out;
+}
+
+/* parts: 4 for a file, 2 for a sealed copy — its bytes cannot change, while even a refused write to it updates its
+ * change time (the kernel stamps the time before it checks the seals), which must not fail its children. */
+static void format_id(char *out, const struct stat *st, int parts) {
+  uint64_t v[4] = {(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size, ctime_ns(st)};
+  for (int k = 0; k < parts; k++) {
+    out = put_u64(out, v[k]);
+    *out++ = k < parts - 1 ? ':' : '\0';
+  }
 }
 
 /* N when path is "/proc/self/fd/N" (the sealed copy a guarded parent hands down, sealed_copy below), else -1. */
@@ -173,10 +205,10 @@ static int policy_fd_number(const char *path) {
 /* 1 when fd is open and is the file `want` ("<dev>:<ino>") names (or nothing is wanted). */
 static int matches(int fd, const char *want) {
   struct stat st;
-  uint64_t dev, ino;
+  struct file_id id;
   if (fd < 0) return 0;
   if (want == NULL || want[0] == '\0') return 1;
-  return parse_id(want, &dev, &ino) == 0 && eg_fd_stat(fd, &st) == 0 && eg_same_file(&st, dev, ino);
+  return parse_id(want, &id) == 0 && eg_fd_stat(fd, &st) == 0 && same_identity(&st, &id);
 }
 
 /*
@@ -186,10 +218,14 @@ static int matches(int fd, const char *want) {
  * over (ownfd.c: EGRESS_GUARD_POLICY=/proc/self/fd/N, EGRESS_GUARD_POLICY_ID its identity). So the program cannot
  * rewrite the file between its own start and its children's — what they load is what the first process loaded
  * (test/adversarial/run-policy.test.ts). Only in the first process (no EGRESS_GUARD_POLICY_ID handed down), only for
- * files of at most SEAL_MAX bytes (a larger one is used as is: docs/INTERPOSER.md); a file on a read-only filesystem
- * (a Lambda layer under /opt) or one this process neither may write nor owns is used as is. -1 when not copied.
+ * files of at most SEAL_MAX bytes — the size the loader copies into private memory anyway (egp_load.c), so the copy
+ * costs start-up nothing it did not already cost; a larger file (a threat feed of millions of names) would cost
+ * tens of milliseconds and its size again in memory at every first start, so it is used as is and its children
+ * check its identity, size and change time instead (format_id: an in-place rewrite fails them closed). A file on a
+ * read-only filesystem (a Lambda layer under /opt) or one this process neither may write nor owns is used as is.
+ * -1 when not copied.
  */
-#define SEAL_MAX ((off_t)64 << 20)
+#define SEAL_MAX ((off_t)1 << 20)
 static int sealed_copy(int fd) {
   struct stat st;
   if (eg_fd_stat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > SEAL_MAX) return -1;
@@ -233,7 +269,7 @@ static int rewritable(int fd, const char *path) {
 /* Open, identify and load the policy; freezes EGRESS_GUARD_POLICY and EGRESS_GUARD_POLICY_ID (a policy handed over
  * as a descriptor is owned instead, ownfd.c, and named to children by its current number). 1 = loaded. */
 static int load_policy(const char *path, int verify_full, struct egp_error *err, int *replaced) {
-  char abs[PATH_MAX], idbuf[48];
+  char abs[PATH_MAX], idbuf[96];
   *replaced = 0;
   copy_env(eg.policy_path, sizeof eg.policy_path, path);
   const char *want = getenv(EG_CFG_POLICY_ID_NAME);
@@ -266,11 +302,11 @@ static int load_policy(const char *path, int verify_full, struct egp_error *err,
   struct stat st;
   int have = eg_fd_stat(fd, &st) == 0;
   if (want != NULL && want[0] != '\0') {
-    uint64_t dev, ino;
-    if (parse_id(want, &dev, &ino) != 0 || !have || !eg_same_file(&st, dev, ino)) *replaced = 1;
+    struct file_id id;
+    if (parse_id(want, &id) != 0 || !have || !same_identity(&st, &id)) *replaced = 1;
     eg_freeze(EG_CFG_POLICY_ID_NAME, want);
   } else if (have) {
-    format_id(idbuf, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    format_id(idbuf, &st, sealed >= 0 || fdnum >= 0 ? 2 : 4);
     eg_freeze(EG_CFG_POLICY_ID_NAME, idbuf);
   }
   int ok = !*replaced && egp_load_fd(&eg.policy, fd, verify_full, err) == 0;

@@ -121,5 +121,36 @@ describe.skipIf(!(needAttacker() && needBin()))(
         explainRun(r),
       ).toHaveLength(1);
     });
+
+    // A policy over 1 MiB (a threat feed) is not copied (the copy would cost every first start its size again): the
+    // first process hands its children the file's identity with its size and change time, so an in-place rewrite —
+    // which no one but root can hide from the change time — makes the child fail closed, as for a replaced policy.
+    it('a policy over 1 MiB rewritten in place: the child fails closed (E_POLICY_REPLACED)', async () => {
+      const feed = Array.from({ length: 40_000 }, (_, i) => `  - host: feed-${i}.blocked.example`).join('\n');
+      const bytes = compilePolicyTextSync(`${POLICY}deny:\n${feed}\n`, 'big.yaml').bytes;
+      expect(bytes.length).toBeGreaterThan(1 << 20);
+      const policy = join(arena.dir, 'big.egp');
+      writeFileSync(policy, bytes);
+      chownSync(policy, 65534, 65534);
+      const r = await arena.run({
+        cmd: PY,
+        args: [arena.program('run_replace.py'), arena.permissive, DENIED, ALLOWED],
+        env: { EGRESS_GUARD_POLICY: policy, EGRESS_GUARD_MODE: 'enforce' },
+      });
+      expect(await arena.settled('run'), explainRun(r)).toBe(true);
+      expect(r.stdout, explainRun(r)).toContain('"rewritten": true');
+      expect(r.stdout, explainRun(r)).toContain('"reached": false');
+      expect(arena.sawRequest('/run-replaced'), explainRun(r)).toBe(false);
+      expect(
+        r.logs.filter((l) => l.event === 'policy' && l.error === 'E_POLICY_REPLACED'),
+        explainRun(r),
+      ).not.toHaveLength(0);
+      expect(
+        r.logs.filter(
+          (l) => l.event === 'connect' && l.ip === DENIED && l.blocked === true && l.rule === 'policy-error',
+        ),
+        explainRun(r),
+      ).toHaveLength(1);
+    });
   },
 );

@@ -37,8 +37,11 @@ def main() -> None:
         except PermissionError:
             os.chmod(path, 0o600)
             fd = os.open(path, os.O_WRONLY)
-        os.write(fd, data)
-        os.ftruncate(fd, len(data))
+        # never shorter than before: the guard of this very process may map the file, and a shrunk mapping would
+        # kill it (SIGBUS) before it could start its child
+        size = os.fstat(fd).st_size
+        os.write(fd, data + b"\0" * max(0, size - len(data)))
+        os.ftruncate(fd, max(size, len(data)))
         os.close(fd)
         step["rewritten"] = True
     except OSError as e:
