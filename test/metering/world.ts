@@ -57,14 +57,14 @@ export async function createWorld(prefix: string): Promise<World> {
  * whole frames are counted, so rx is at least n and at most n plus 66 bytes of Ethernet/IPv4/TCP(+timestamps) headers
  * per frame of ≥ 1448 payload bytes (≤ 4.6 %) plus under 4 KiB for handshake, HTTP headers and teardown; tx carries at
  * most one 66-byte ACK per received frame (≤ 4.6 % of n) plus the request. Retransmitted frames are real traffic and
- * are counted again: on a CPU-starved 2-core CI machine the veth backlog drops frames and TCP resends them (seen once:
- * a 1 MiB download counted as 1,159,158 bytes, +10.5 %, with twice the usual ACKs), so up to 10 % of n more is allowed
- * for resends. Bleed of a neighbouring invoke is caught separately (the idle invoke after a 3 MiB download must see
+ * are counted again: on a CPU-starved 2-core CI machine the veth backlog drops frames and TCP resends them (seen:
+ * a 1 MiB download counted as 1,159,158 bytes, +10.5 %, with twice the usual ACKs; and as 1,220,148, +16.4 %, while
+ * the full suite ran), so up to 20 % of n more is allowed for resends. Bleed of a neighbouring invoke is caught separately (the idle invoke after a 3 MiB download must see
  * under 1 KiB).
  */
 export function expectDownload(rx: number, tx: number, n: number): void {
   expect(rx).toBeGreaterThanOrEqual(n);
-  expect(rx).toBeLessThanOrEqual(1.15 * n + 4 * KiB);
+  expect(rx).toBeLessThanOrEqual(1.25 * n + 4 * KiB);
   expect(tx).toBeLessThanOrEqual(0.05 * n + 4 * KiB);
 }
 
