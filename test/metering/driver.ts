@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { RuntimeApi } from '../../demo/runtime-api.js';
+import { STATE_FIELD } from '../../policy/gen/state.js';
 
 interface Plan {
   command: string[];
@@ -49,7 +50,7 @@ const exited = new Promise<void>((ok) =>
 
 function agentPid(): number {
   const b = readFileSync(plan.statePath as string);
-  return Number(b.readBigUInt64LE(112));
+  return Number(b.readBigUInt64LE(STATE_FIELD.agent_pid.offset));
 }
 
 const outcomes: unknown[] = [];

@@ -9,10 +9,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATE_FIELD } from '../../policy/gen/state.js';
 import { need, needNetns } from '../support/capability.js';
 import { needLibrary } from '../support/guard.js';
 import { type MatrixLab, openMatrix } from './support/matrix.js';
-import { needRie, RIE_ADDR } from './support/rie.js';
+import { needRie } from './support/rie.js';
 
 const python = spawnSync('python3', ['-c', 'import awslambdaric, sys; print(sys.executable)'], { encoding: 'utf8' });
 const ok =
@@ -24,6 +25,8 @@ const ok =
 const APP =
   'import time\n\n\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"ok": True}\n';
 
+const AGENT_PID = STATE_FIELD.agent_pid.offset;
+
 describe.skipIf(!ok)('the agent killed mid-invoke, under the emulator', () => {
   let lab: MatrixLab;
   beforeAll(async () => {
@@ -34,33 +37,14 @@ describe.skipIf(!ok)('the agent killed mid-invoke, under the emulator', () => {
   }, 300_000);
   afterAll(() => lab?.destroy());
 
-  /** One invoke without curl's retries (a retry would be a second invoke), with its wall time. */
-  async function invoke(payload: unknown): Promise<{ status: number; body: string; ms: number }> {
-    const t = Date.now();
-    const r = await lab.rie.ns.run('curl', [
-      '-sS',
-      '--max-time',
-      '60',
-      '-o',
-      '-',
-      '-w',
-      '\n%{http_code}',
-      '-d',
-      JSON.stringify(payload),
-      `http://${RIE_ADDR}/2015-03-31/functions/function/invocations`,
-    ]);
-    const nl = r.stdout.lastIndexOf('\n');
-    return { status: Number(r.stdout.slice(nl + 1)), body: r.stdout.slice(0, nl), ms: Date.now() - t };
-  }
-
   it('the invoke fails with Runtime.ExitError within seconds, and the next one runs', async () => {
     const warm = await lab.rie.invoke({ sleep: 0 }); // starts the emulator, the runtime and the agent
     expect(warm.status, lab.rie.output).toBe(200);
     const state = join(dirname(lab.logFile), 'state');
-    const agent = Number(readFileSync(state).readBigUInt64LE(112));
+    const agent = Number(readFileSync(state).readBigUInt64LE(AGENT_PID));
     expect(agent).toBeGreaterThan(1);
 
-    const doomed = invoke({ sleep: 2 });
+    const doomed = lab.rie.invoke({ sleep: 2 }, { retry: false }); // a retry would be a second invoke
     await new Promise((r) => setTimeout(r, 500));
     process.kill(agent, 'SIGKILL');
     const r = await doomed;
@@ -71,10 +55,10 @@ describe.skipIf(!ok)('the agent killed mid-invoke, under the emulator', () => {
     expect(JSON.parse(r.body), all).toMatchObject({ errorType: 'Runtime.ExitError' });
     expect(lab.rie.output, all).toMatch(/Runtime\.ExitError/);
 
-    const next = await invoke({ sleep: 0 });
+    const next = await lab.rie.invoke({ sleep: 0 }, { retry: false });
     expect(next.status, `${JSON.stringify(next)}\n${lab.rie.output}`).toBe(200);
     expect(JSON.parse(next.body)).toEqual({ ok: true });
-    const fresh = Number(readFileSync(state).readBigUInt64LE(112));
+    const fresh = Number(readFileSync(state).readBigUInt64LE(AGENT_PID));
     expect(fresh).not.toBe(agent);
   }, 120_000);
 });

@@ -68,6 +68,8 @@ export interface Invocation {
   status: number;
   body: string;
   requestId: string;
+  /** wall time of the request, ms */
+  ms: number;
 }
 
 export class Rie {
@@ -109,16 +111,18 @@ export class Rie {
     return r;
   }
 
-  /** Posts one invoke (retrying while the emulator starts) and waits for the result. */
-  async invoke(payload: unknown): Promise<Invocation> {
+  /**
+   * Posts one invoke and waits for the result. `retry` (default): curl retries while the emulator starts — and also
+   * on an HTTP 5xx answer, which runs the event again under a new request id; pass `retry: false` where an invoke is
+   * expected to fail that way (a retry would be a second invoke).
+   */
+  async invoke(payload: unknown, o: { retry?: boolean } = {}): Promise<Invocation> {
     const before = this.requestIds().length;
+    const t = Date.now();
+    const retry = o.retry === false ? [] : ['--retry', '50', '--retry-connrefused', '--retry-delay', '0'];
     const r = await this.ns.run('curl', [
       '-sS',
-      '--retry',
-      '50',
-      '--retry-connrefused',
-      '--retry-delay',
-      '0',
+      ...retry,
       '--max-time',
       '60',
       '-o',
@@ -129,11 +133,12 @@ export class Rie {
       JSON.stringify(payload),
       `http://${RIE_ADDR}/2015-03-31/functions/function/invocations`,
     ]);
+    const ms = Date.now() - t;
     const nl = r.stdout.lastIndexOf('\n');
     const status = Number(r.stdout.slice(nl + 1));
     for (let i = 0; i < 100 && this.requestIds().length <= before; i++) await new Promise((res) => setTimeout(res, 20));
     const ids = this.requestIds();
-    return { status, body: r.stdout.slice(0, nl), requestId: ids[before] ?? '' };
+    return { status, body: r.stdout.slice(0, nl), requestId: ids[before] ?? '', ms };
   }
 
   /** Request ids of the START lines the emulator printed, in order. */
