@@ -117,30 +117,27 @@ OPEN_HOOK(__open64)
 OPENAT_HOOK(openat)
 OPENAT_HOOK(openat64)
 
-/* The _FORTIFY_SOURCE forms (no mode: libc's checks refuse O_CREAT without one). */
-EG_EXPORT int __open_2(const char *path, int flags) {
-  eg___open_2_fn real = EG_REAL(__open_2);
-  return real == NULL ? eg_missing() : opened(real(path, flags), flags, "open");
-}
-EG_EXPORT int __open64_2(const char *path, int flags) {
-  eg___open64_2_fn real = EG_REAL(__open64_2);
-  return real == NULL ? eg_missing() : opened(real(path, flags), flags, "open");
-}
-EG_EXPORT int __openat_2(int dirfd, const char *path, int flags) {
-  eg___openat_2_fn real = EG_REAL(__openat_2);
-  return real == NULL ? eg_missing() : opened(real(dirfd, path, flags), flags, "openat");
-}
-EG_EXPORT int __openat64_2(int dirfd, const char *path, int flags) {
-  eg___openat64_2_fn real = EG_REAL(__openat64_2);
-  return real == NULL ? eg_missing() : opened(real(dirfd, path, flags), flags, "openat");
-}
-
+/* The _FORTIFY_SOURCE forms (no mode: libc's checks refuse O_CREAT without one), logged as the call they check. */
+#define OPEN2_HOOK(name, call)                                                                                         \
+  EG_EXPORT int name(const char *path, int flags) {                                                                    \
+    eg_##name##_fn real = EG_REAL(name);                                                                               \
+    return real == NULL ? eg_missing() : opened(real(path, flags), flags, call);                                       \
+  }
+#define OPENAT2_HOOK(name, call)                                                                                       \
+  EG_EXPORT int name(int dirfd, const char *path, int flags) {                                                         \
+    eg_##name##_fn real = EG_REAL(name);                                                                               \
+    return real == NULL ? eg_missing() : opened(real(dirfd, path, flags), flags, call);                                \
+  }
 /* creat = open(O_CREAT | O_WRONLY | O_TRUNC). */
-EG_EXPORT int creat(const char *path, mode_t mode) {
-  eg_creat_fn real = EG_REAL(creat);
-  return real == NULL ? eg_missing() : opened(real(path, mode), O_WRONLY, "creat");
-}
-EG_EXPORT int creat64(const char *path, mode_t mode) {
-  eg_creat64_fn real = EG_REAL(creat64);
-  return real == NULL ? eg_missing() : opened(real(path, mode), O_WRONLY, "creat");
-}
+#define CREAT_HOOK(name)                                                                                               \
+  EG_EXPORT int name(const char *path, mode_t mode) {                                                                  \
+    eg_##name##_fn real = EG_REAL(name);                                                                               \
+    return real == NULL ? eg_missing() : opened(real(path, mode), O_WRONLY, "creat");                                  \
+  }
+
+OPEN2_HOOK(__open_2, "open")
+OPEN2_HOOK(__open64_2, "open")
+OPENAT2_HOOK(__openat_2, "openat")
+OPENAT2_HOOK(__openat64_2, "openat")
+CREAT_HOOK(creat)
+CREAT_HOOK(creat64)
