@@ -73,7 +73,8 @@ void statew_counters(uint64_t out[AG_N_COUNT]);
 void statew_io(uint64_t *rx, uint64_t *tx);
 /* The budget the interposer tripped (EG_STATE_TRIP_*), 0 when none. */
 uint32_t statew_trip_budget(void);
-/* Trips `budget` (EG_STATE_TRIP_*): CAS from 0, trip_gen + 1, BUDGET_TRIPPED. Returns 1 when this call tripped it. */
+/* Trips `budget` (EG_STATE_TRIP_*): CAS from 0, BUDGET_TRIPPED, then trip_gen + 1 when this call set the flag
+ * (docs/STATE.md "Trip"). Returns 1 when this call tripped it. */
 int statew_trip(uint32_t budget);
 
 /* --- invoke.c --- */

@@ -114,9 +114,10 @@ uint32_t statew_trip_budget(void) {
 int statew_trip(uint32_t budget) {
   if (!st) return 1;
   uint32_t expect = EG_STATE_TRIP_NONE;
-  int mine = __atomic_compare_exchange_n(U32(EG_STATE_OFF_TRIP_BUDGET), &expect, budget, 0, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_ACQUIRE);
-  if (mine) __atomic_fetch_add(U32(EG_STATE_OFF_TRIP_GEN), 1, __ATOMIC_ACQ_REL);
-  __atomic_or_fetch(U32(EG_STATE_OFF_FLAGS), EG_STATE_FLAG_BUDGET_TRIPPED, __ATOMIC_RELEASE);
-  return mine;
+  __atomic_compare_exchange_n(U32(EG_STATE_OFF_TRIP_BUDGET), &expect, budget, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  /* the flag before the generation: whoever sees the new trip_gen sees BUDGET_TRIPPED with it */
+  uint32_t before = __atomic_fetch_or(U32(EG_STATE_OFF_FLAGS), EG_STATE_FLAG_BUDGET_TRIPPED, __ATOMIC_ACQ_REL);
+  if (before & EG_STATE_FLAG_BUDGET_TRIPPED) return 0; /* tripped already (the interposer, a proxy): one trip */
+  __atomic_fetch_add(U32(EG_STATE_OFF_TRIP_GEN), 1, __ATOMIC_ACQ_REL);
+  return 1;
 }

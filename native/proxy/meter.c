@@ -11,7 +11,8 @@
  *   thresholds are absolute values on them, set by the agent at invoke start).
  * - A trip: the first process to see a counter pass its threshold while ARMED claims trip_budget (CAS from 0), sets
  *   BUDGET_TRIPPED in flags and bumps trip_gen; every process (this one included) cuts its egress sockets once per
- *   trip_gen value it has not acted on yet (px_meter_new_trip()).
+ *   trip_gen value it has not acted on yet (px_meter_new_trip()), and only while BUDGET_TRIPPED is still set: a trip
+ *   noticed after its invoke ended (the agent clears the flag when the next one starts) cuts nothing.
  * - No lock, no system call after open; safe from any thread.
  */
 #define _GNU_SOURCE
@@ -93,11 +94,10 @@ int px_meter_budget_tripped(void) { return st != NULL && (flags() & EG_STATE_FLA
 
 static void trip(uint32_t which) { /* EG_STATE_TRIP_* */
   uint32_t zero = 0;
-  uint32_t *budget = u32at(EG_STATE_OFF_TRIP_BUDGET);
-  if (__atomic_compare_exchange_n(budget, &zero, which, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-    __atomic_fetch_or(u32at(EG_STATE_OFF_FLAGS), EG_STATE_FLAG_BUDGET_TRIPPED, __ATOMIC_ACQ_REL);
-    __atomic_fetch_add(u32at(EG_STATE_OFF_TRIP_GEN), 1, __ATOMIC_ACQ_REL);
-  }
+  __atomic_compare_exchange_n(u32at(EG_STATE_OFF_TRIP_BUDGET), &zero, which, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+  /* whoever sets BUDGET_TRIPPED moves trip_gen, after the flag (docs/STATE.md "Trip") */
+  uint32_t before = __atomic_fetch_or(u32at(EG_STATE_OFF_FLAGS), EG_STATE_FLAG_BUDGET_TRIPPED, __ATOMIC_ACQ_REL);
+  if (!(before & EG_STATE_FLAG_BUDGET_TRIPPED)) __atomic_fetch_add(u32at(EG_STATE_OFF_TRIP_GEN), 1, __ATOMIC_ACQ_REL);
 }
 
 int px_meter_add(uint64_t rx, uint64_t tx) {
@@ -129,7 +129,8 @@ int px_meter_new_trip(void) {
   uint32_t g = __atomic_load_n(u32at(EG_STATE_OFF_TRIP_GEN), __ATOMIC_ACQUIRE);
   uint32_t seen = __atomic_load_n(&seen_gen, __ATOMIC_RELAXED);
   while (g != seen) {
-    if (__atomic_compare_exchange_n(&seen_gen, &seen, g, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return 1;
+    if (__atomic_compare_exchange_n(&seen_gen, &seen, g, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      return px_meter_budget_tripped(); /* else the trip's invoke is over: the sockets open now are the next one's */
   }
   return 0;
 }

@@ -104,11 +104,12 @@ void px_meter_open(const char *path);     /* unset path: no file, nothing counte
 size_t px_meter_request_id(char out[65]); /* the agent's request id while an invoke is in flight; 0 when none */
 int px_meter_budget_tripped(void);
 /* Count bytes moved to (tx) or from (rx) an upstream; returns 1 when this (or another process) tripped a budget
- * that now requires cutting: the caller then calls px_relay_cut_all(). *allow_tx, when not NULL, is set on entry to
- * how many of `tx` bytes may still be sent before the transmit budget trips (UINT64_MAX: no limit). */
+ * that now requires cutting: the caller then calls px_relay_cut_all(). */
 int px_meter_add(uint64_t rx, uint64_t tx);
+/* How many bytes may still be sent upstream before the transmit (or total) budget trips; UINT64_MAX: no limit. */
 uint64_t px_meter_tx_room(void);
-/* 1 when a trip generation this process has not acted on yet is visible (once per value). */
+/* 1 when a trip generation this process has not acted on yet is visible (once per value) and its invoke is still
+ * the current one (BUDGET_TRIPPED set); a trip noticed after its invoke ended is consumed and yields 0. */
 int px_meter_new_trip(void);
 void px_meter_count(int which); /* PX_COUNT_* into the decision counters */
 void px_meter_count_cut(uint64_t n);

@@ -175,12 +175,13 @@ static int cut_fd(int fd) {
 }
 
 /* Cuts every egress stream socket of this process once for trip generation `gen` (one thread wins the CAS). */
-static void handle_trip(uint32_t gen, uint32_t flags, const char *call) {
+static void handle_trip(uint32_t gen, const char *call) {
   uint32_t seen = __atomic_load_n(&seen_gen, __ATOMIC_RELAXED);
   if (seen == gen || !__atomic_compare_exchange_n(&seen_gen, &seen, gen, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
-  /* a trip of an invoke that is already over (the flag was cleared when the next one started): nothing to cut — the
-   * sockets open now may belong to the new invoke */
-  if (eg.mode != EG_MODE_ENFORCE || !(flags & EG_STATE_FLAG_BUDGET_TRIPPED)) return;
+  /* The flag is read after the generation: every tripper sets BUDGET_TRIPPED before it moves trip_gen, so a clear
+   * flag here means a trip of an invoke that is already over (the next one's start cleared it): nothing to cut, the
+   * sockets open now may belong to the new invoke. */
+  if (eg.mode != EG_MODE_ENFORCE || !(eg_state_flags() & EG_STATE_FLAG_BUDGET_TRIPPED)) return;
   int saved = errno;
   unsigned cut = 0;
   int hwm = __atomic_load_n(&egress_hwm, __ATOMIC_RELAXED);
@@ -217,9 +218,9 @@ size_t eg_budget_begin(int fd, int dir, size_t len, struct eg_grant *g, const ch
   g->active = 0;
   g->fail_errno = 0; /* set only by a refusal: a len of SIZE_MAX == EG_BUDGET_FAIL passed through is not one */
   if (!eg_state_present()) return len;
+  uint32_t gen = eg_state_trip_gen(); /* before the flags: a new generation's BUDGET_TRIPPED is then visible */
   uint32_t flags = eg_state_flags();
-  uint32_t gen = eg_state_trip_gen();
-  if (EG_UNLIKELY(gen != __atomic_load_n(&seen_gen, __ATOMIC_RELAXED))) handle_trip(gen, flags, call);
+  if (EG_UNLIKELY(gen != __atomic_load_n(&seen_gen, __ATOMIC_RELAXED))) handle_trip(gen, call);
   g->active = 1;
   if (eg.mode == EG_MODE_ENFORCE && (flags & EG_STATE_FLAG_BUDGET_TRIPPED)) {
     int stream = stream_socket(fd);
@@ -255,7 +256,7 @@ void eg_budget_end(int dir, ssize_t done, const struct eg_grant *g, const char *
       if (now > eg_state_trip_at(dir == EG_IO_RX ? EG_TRIP_RX : EG_TRIP_TX))
         which = dir == EG_IO_RX ? EG_STATE_TRIP_RX_BYTES : EG_STATE_TRIP_TX_BYTES;
       else if (now + other > eg_state_trip_at(EG_TRIP_TOTAL)) which = EG_STATE_TRIP_TOTAL_BYTES;
-      if (which) handle_trip(eg_state_trip(which), flags | EG_STATE_FLAG_BUDGET_TRIPPED, call);
+      if (which) handle_trip(eg_state_trip(which), call);
     }
   }
   errno = saved;

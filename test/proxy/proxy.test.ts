@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGo, findGo } from '../compat/support/build.js';
 import { needCommand, needNetns } from '../support/capability.js';
 import { LIBRARY, needLibrary, ROOT, scratchDir } from '../support/guard.js';
-import { ADDR, FLAG, ProxyLab, type ProxyProcess, readState, writeState } from './support/lab.js';
+import { ADDR, FLAG, ProxyLab, type ProxyProcess, patchState, readState, writeState } from './support/lab.js';
 
 const ok = needNetns() && needLibrary() && needCommand('go', 'version') && needCommand('openssl', 'version');
 const MiB = 1024 * 1024;
@@ -364,5 +364,27 @@ const one = () => new Promise((done) => {
         }
       }, 120_000);
     }
+
+    it('a trip of an invoke that is over cuts nothing of the next one, however late the proxy notices it', async () => {
+      // Invoke 1 trips elsewhere (the agent's sampler, or the interposer in another process) while this proxy has no
+      // connection open, so nothing here acts on that trip during invoke 1. Invoke 2 starts (the agent clears
+      // BUDGET_TRIPPED and re-arms); its transfer through the proxy must not be cut for invoke 1's trip.
+      const state = join(scratchDir(), 'state-late-trip');
+      writeState(state, { invoke_seq: 1n, flags: FLAG.IN_INVOKE | FLAG.ARMED, requestId: 'req-1' });
+      const proxy = await lab.startProxy({ mode: 'enforce', env: { EGRESS_GUARD_STATE: state } });
+      try {
+        patchState(state, { flags: FLAG.IN_INVOKE | FLAG.ARMED | FLAG.BUDGET_TRIPPED, trip_budget: 1, trip_gen: 1 });
+        patchState(state, { flags: 0, trip_budget: 0 }); // invoke 1 ends
+        patchState(state, { invoke_seq: 2n, rx_trip_at: BigInt(64 * MiB), flags: FLAG.IN_INVOKE | FLAG.ARMED });
+        const r = await lab.go({ big: `http://allowed.proxy.test:8080/b-late/bytes/${MiB}` });
+        expect(r.get('big')).toMatchObject({ ok: true, what: 'HTTP 200', detail: `${MiB} bytes` });
+        const s = readState(state);
+        expect(s.n_cut).toBe(0n);
+        expect(proxy.logs().filter((l) => l.event === 'cut')).toEqual([]);
+      } finally {
+        proxy.stop();
+        rmSync(state, { force: true });
+      }
+    }, 120_000);
   });
 });

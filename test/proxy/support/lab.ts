@@ -10,10 +10,11 @@
  * - `await lab.raw(head)` → the status line the proxy answers to a hand-written request head (the attacker's tool).
  * - `lab.peer` (requests that arrived, with body byte counts), `lab.dns` (queries that arrived).
  * - `writeState(path, fields)` / `readState(path)`: the invoke state file v2 (docs/STATE.md), as the agent writes it
- *   at invoke start (thresholds, ARMED) and as the proxy leaves it (counters, trips).
+ *   at invoke start (thresholds, ARMED) and as the proxy leaves it (counters, trips); `patchState(path, fields)`
+ *   changes fields in place, as the agent and the other guarded processes do on the live mapping.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   STATE_FIELD,
@@ -259,6 +260,30 @@ export function writeState(path: string, f: StateFields): void {
     b.write(f.requestId, STATE_FIELD.request_id.offset, 'latin1');
   }
   writeFileSync(path, b, { mode: 0o600 });
+}
+
+/** Overwrites the given fields in place, as the agent does on its live mapping (same file, no truncation). */
+export function patchState(path: string, f: StateFields): void {
+  const fd = openSync(path, 'r+');
+  try {
+    const put = (b: Buffer, off: number) => writeSync(fd, b, 0, b.length, off);
+    for (const k of U64) {
+      const v = f[k];
+      if (v === undefined) continue;
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(v);
+      put(b, STATE_FIELD[k].offset);
+    }
+    for (const k of U32) {
+      const v = f[k];
+      if (v === undefined) continue;
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v);
+      put(b, STATE_FIELD[k].offset);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function readState(path: string): Record<(typeof U64)[number] | (typeof U32)[number], bigint> {
