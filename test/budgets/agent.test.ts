@@ -54,9 +54,10 @@ budgets:
       ],
     });
     const [down, up, next] = r.outcomes;
-    expect(down, r.stderr).toMatchObject({ requestId: 'down', ok: false, errorType: 'EgressBudgetExceeded' });
-    expect(up).toMatchObject({ requestId: 'up', ok: false, errorType: 'EgressBudgetExceeded' });
-    expect(next).toMatchObject({ requestId: 'next', ok: true, body: { moved: 100 * KiB } });
+    const all = `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
+    expect(down, all).toMatchObject({ requestId: 'down', ok: false, errorType: 'EgressBudgetExceeded' });
+    expect(up, all).toMatchObject({ requestId: 'up', ok: false, errorType: 'EgressBudgetExceeded' });
+    expect(next, all).toMatchObject({ requestId: 'next', ok: true, body: { moved: 100 * KiB } });
 
     // the peer is the witness
     const downSeen = await w.nextWitness('download');
