@@ -317,17 +317,37 @@ static void take_end(struct invoke *inv) {
   }
 }
 
-/* The final check at the end; 1 when an enforced breach must fail the invoke. Under mu. */
+/* The budget the interposer tripped for this armed invoke (its exact byte accounting), as AG_RX/AG_TX/AG_TOTAL with
+ * the limit and its io-counter figure; -1 when it did not. trip_budget is zeroed only when the next invoke begins,
+ * so this holds after take_end() too. Under mu. */
+static int interposer_trip(const struct invoke *inv, uint64_t *limit, uint64_t *observed) {
+  uint32_t by = inv->armed ? statew_trip_budget() : EG_STATE_TRIP_NONE;
+  if (by == EG_STATE_TRIP_NONE) return -1;
+  uint64_t io_rx, io_tx;
+  statew_io(&io_rx, &io_tx);
+  io_rx -= inv->io0[0], io_tx -= inv->io0[1];
+  int which = by == EG_STATE_TRIP_RX_BYTES ? AG_RX : by == EG_STATE_TRIP_TX_BYTES ? AG_TX : AG_TOTAL;
+  const uint64_t v[3] = {io_rx, io_tx, io_rx + io_tx};
+  *limit = cfg.budget[which];
+  *observed = v[which];
+  return which;
+}
+
+/* The final check at the end; 1 when an enforced breach must fail the invoke. The interposer's trip counts even when
+ * /proc/net/dev does not show the breach: the bytes it stopped may never have reached the wire (a cut discards the
+ * socket's buffers), and the sampler may not have looked since. Under mu. */
 static int final_check(struct invoke *inv, struct budget_note *note, int *noted) {
   *noted = 0;
-  if (!cfg.has_budgets || inv->tripped || !inv->end_ok) return 0;
-  struct nd_delta d;
-  nd_delta(&inv->start, &inv->end, &cfg.filter, &d);
-  uint64_t limit, observed;
-  int w = exceeded(d.rx, d.tx, &limit, &observed);
+  if (!cfg.has_budgets || inv->tripped) return 0;
+  struct nd_delta d = {0};
+  if (inv->end_ok) nd_delta(&inv->start, &inv->end, &cfg.filter, &d);
+  uint64_t limit = 0, observed = 0;
+  const char *by = "interposer";
+  int w = interposer_trip(inv, &limit, &observed);
+  if (w < 0 && inv->end_ok) w = exceeded(d.rx, d.tx, &limit, &observed), by = "end";
   if (w < 0) return 0;
   *noted = 1;
-  return trip(inv, w, limit, observed, d.rx, d.tx, "end", note);
+  return trip(inv, w, limit, observed, d.rx, d.tx, by, note);
 }
 
 enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invoke **out) {
@@ -495,34 +515,20 @@ uint64_t inv_tick(uint64_t now) {
   for (int i = 0; i < MAX_INV && !noted; i++) {
     struct invoke *inv = &tab[i];
     if (!inv->used || inv->state == IV_ENDED || !inv->armed || inv->tripped) continue;
-    uint32_t by_interposer = statew_trip_budget();
-    if (now < inv->look_ns && by_interposer == EG_STATE_TRIP_NONE) {
+    uint64_t limit = 0, observed = 0, rx = 0, tx = 0;
+    int which = interposer_trip(inv, &limit, &observed);
+    if (now < inv->look_ns && which < 0) {
       SOONER(inv->look_ns - now);
       continue;
     }
-    int which = -1;
-    uint64_t limit = 0, observed = 0, rx = 0, tx = 0;
     int ok = read_netdev(&cur) == 0;
     if (ok) {
       struct nd_delta d;
       nd_delta(&inv->start, &cur, &cfg.filter, &d);
       rx = d.rx, tx = d.tx;
     }
-    const char *by = "sampler";
-    if (by_interposer != EG_STATE_TRIP_NONE) {
-      uint64_t io_rx, io_tx;
-      statew_io(&io_rx, &io_tx);
-      io_rx -= inv->io0[0], io_tx -= inv->io0[1];
-      which = by_interposer == EG_STATE_TRIP_RX_BYTES   ? AG_RX
-              : by_interposer == EG_STATE_TRIP_TX_BYTES ? AG_TX
-                                                        : AG_TOTAL;
-      const uint64_t v[3] = {io_rx, io_tx, io_rx + io_tx};
-      limit = cfg.budget[which];
-      observed = v[which];
-      by = "interposer";
-    } else if (ok) {
-      which = exceeded(rx, tx, &limit, &observed);
-    }
+    const char *by = "interposer";
+    if (which < 0 && ok) which = exceeded(rx, tx, &limit, &observed), by = "sampler";
     if (which < 0) {
       uint64_t wait = ok ? next_look(rx, tx) : cfg.sample_ns;
       inv->look_ns = now + wait;

@@ -85,3 +85,65 @@ budgets:
     );
   });
 });
+
+// The interposer stops a transfer at the budget in the socket call itself, often before the bytes reach the wire; the
+// invoke must fail all the same, whether or not the agent's sampler looked meanwhile and whatever /proc/net/dev shows.
+// Here the peer never reads (its window closes), so what the function sent past the window stays in its own kernel's
+// buffer and the cut discards it: the wire sees far less than the budget. The sampler looks once a second at most
+// (EGRESS_GUARD_SAMPLE_MS=1000), so the decision falls to the agent's end-of-invoke check.
+describe.skipIf(!ok)("budgets through the agent: the interposer's trip fails the invoke by itself", () => {
+  let w: World;
+  let kit: Kit;
+  let policy = '';
+  const BUDGET = 256 * KiB;
+  beforeAll(async () => {
+    kit = await makeKit();
+    w = await createWorld('egas');
+    policy = join(kit.dir, 'stall.egp');
+    const text = `version: 1
+mode: enforce
+allow:
+  - name: peer
+    ip: ${PEER_IP}
+budgets:
+  perInvoke:
+    txBytes: ${BUDGET}
+`;
+    writeFileSync(policy, compilePolicyTextSync(text, 'stall.yaml').bytes);
+  }, 300_000);
+  afterAll(() => {
+    w?.destroy();
+    kit?.destroy();
+  });
+
+  it('a send past the budget into a closed window: the invoke fails typed though the wire saw less', async () => {
+    const r = await runFunction({
+      kit,
+      runtime: 'python-ric',
+      handler: 'budget.handler',
+      ns: w.fn,
+      env: {
+        EGRESS_GUARD_POLICY: policy,
+        EGRESS_GUARD_SAMPLE_MS: '1000',
+        LAMBDA_TASK_ROOT: join(ROOT, 'test/budgets/functions'),
+      },
+      invokes: [
+        { requestId: 'stall', event: { stall: { url: `${w.witness}/stall`, bytes: MiB } } },
+        { requestId: 'next', event: { download: `${w.witness}/bytes/${10 * KiB}` } },
+      ],
+    });
+    const all = `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
+    const [stall, next] = r.outcomes;
+    // the scenario: the interposer cut the socket at the budget, and the wire carried less than the budget
+    expect(events(r, 'cut', 'stall'), all).toHaveLength(1);
+    const inv = events(r, 'invoke', 'stall')[0];
+    expect(inv?.txBytes, all).toBeLessThan(BUDGET);
+    // the claim: the invoke failed with EgressBudgetExceeded, reported once, as the interposer's trip
+    expect(stall, all).toMatchObject({ requestId: 'stall', ok: false, errorType: 'EgressBudgetExceeded' });
+    expect(events(r, 'budget', 'stall'), all).toEqual([
+      expect.objectContaining({ exceeded: 'txBytes', enforced: true, trippedBy: 'interposer' }),
+    ]);
+    expect(inv?.budgetExceeded, all).toBe(true);
+    expect(next, all).toMatchObject({ requestId: 'next', ok: true, body: { moved: 10 * KiB } });
+  });
+});

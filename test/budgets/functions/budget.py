@@ -1,10 +1,14 @@
 """A Python Lambda handler for the budget tests through the agent (test/budgets/agent.test.ts): moves the bytes the
 event asks for with urllib, then returns what it moved (or the error it met).
-event: {"download": url} or {"upload": {"url": url, "bytes": n}}
+event: {"download": url} or {"upload": {"url": url, "bytes": n}} or {"stall": {"url": url, "bytes": n}} — the last
+sends a POST of n bytes on a plain socket with a 1 MiB send buffer to a peer that never reads the body (the bytes
+pile up in this kernel's buffer, not on the wire).
 """
 
 from __future__ import annotations
 
+import socket
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -21,6 +25,16 @@ def handler(event: dict[str, Any], _context: object) -> dict[str, Any]:
             with urllib.request.urlopen(req, timeout=60) as res:
                 res.read()
             out["moved"] = event["upload"]["bytes"]
+        if "stall" in event:
+            url = urllib.parse.urlsplit(event["stall"]["url"])
+            n = event["stall"]["bytes"]
+            head = f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Length: {n}\r\n\r\n".encode()
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+                s.settimeout(30)
+                s.connect((url.hostname, url.port))
+                s.sendall(head + b"s" * n)
+            out["moved"] = n
     except OSError as e:
         out["error"] = type(e).__name__
     return out

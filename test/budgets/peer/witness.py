@@ -3,6 +3,8 @@
 Usage: python3 witness.py HOST PORT  — prints {"kind":"ready","port":N} once listening, then one JSON line per request:
   - POST/PUT /upload (Content-Length or chunked): {"kind":"upload","received":<body bytes read>,"complete":<bool>,
     "error":<str|None>} — `complete` only when the whole declared body arrived; the client is answered 200 then.
+  - POST /stall: the request head is read, the body never: the connection stays open, unread, for 10 s (a peer whose
+    window closes — what the function sends past it stays in its own kernel's buffer); no event.
   - GET /bytes/N: N bytes of payload; {"kind":"download","requested":N,"written":<bytes accepted by send()>,
     "acked":<bytes the client's kernel acknowledged (TCP_INFO tcpi_bytes_acked)>,"error":<str|None>} — written when
     the connection ends; `error` is how it ended when that was not a clean close ("Connection reset by peer").
@@ -18,6 +20,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 TCP_INFO_BYTES_ACKED = 120  # offset of tcpi_bytes_acked (u64) in struct tcp_info (linux/tcp.h)
 CHUNK = 64 * 1024
@@ -131,6 +134,9 @@ def serve(conn: socket.socket) -> None:
             method, target, headers = req
             if headers.get("expect", "").lower() == "100-continue":
                 conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if method == "POST" and target == "/stall":
+                time.sleep(10)
+                return
             if method in ("POST", "PUT"):
                 body, complete, error = Body(), False, None
                 try:
