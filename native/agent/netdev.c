@@ -205,6 +205,7 @@ int nd_read(int fd, char *buf, size_t cap, struct nd_snap *snap) {
     }
     if (got == 0) break;
     n += (size_t)got;
+    if ((size_t)got <= ND_SHORT_READ && buf[n - 1] == '\n') break; /* the end: no second pread (see netdev.h) */
   }
   return nd_parse(buf, n, snap) == 0 ? 0 : -2;
 }

@@ -15,6 +15,12 @@
  *   backwards was reset: what it carried since is counted (the best lower bound) and the interface is listed in
  *   `reset`; an interface that appeared counts from 0 (`appeared`); one that vanished contributes nothing (`vanished`).
  * - nd_total(cur, filter): sum of the absolute counters (bytes since each interface came up).
+ * - nd_read(fd, …): the whole file by pread(2) from offset 0, parsed. /proc/net/dev is a seq_file: one read returns
+ *   at most one kernel buffer (at least 4096 bytes) and stops short of it only at the end of the file or when the next
+ *   line would not fit (a line is at most 352 bytes: a 15-byte name and 16 counters of up to 20 digits). So a read of
+ *   at most ND_SHORT_READ bytes that ends a line ends the file, and the pread that would confirm it — which makes the
+ *   kernel format every line again to find the offset — is not made. A longer read, or one ending mid-line, is
+ *   followed by the next until a read returns 0 (a regular file: the same).
  */
 #ifndef EG_NETDEV_H
 #define EG_NETDEV_H
@@ -25,6 +31,7 @@
 #define ND_NAME_MAX 32 /* the kernel's names are at most 15 bytes; longer ones are malformed */
 #define ND_MAX_MALFORMED 16
 #define ND_MAX_PATTERNS 16
+#define ND_SHORT_READ (4096 - 512)
 
 struct nd_iface {
   char name[ND_NAME_MAX];
