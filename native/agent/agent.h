@@ -8,7 +8,8 @@
  *              connections) and responses back, and calls invoke.c
  *              at the invoke boundaries (/next answered, /response or /error posted)
  *   invoke.c   the invoke table (one mutex): begin, end, budget checks, trips, the state file, concurrency
- *   sampler.c  one thread: the armed budget sampler (1–32 ms while an enforced invoke runs) and invoke deadlines
+ *   sampler.c  one thread: the armed budget sampler (1–32 ms while an enforced invoke runs) and invoke deadlines,
+ *              woken by a timer invoke.c sets
  *   report.c   the `init`, `invoke` and `budget` lines and the EMF line (docs/LOGGING.md)
  *   upstream.c connections to the real Runtime API, and the error the agent posts for an over-budget invoke
  *   netdev.c   /proc/net/dev parsing and byte arithmetic (pure)
@@ -106,8 +107,8 @@ void inv_report(struct invoke *inv);
 /* The error body the agent posts upstream for an over-budget invoke. */
 size_t inv_error_body(struct invoke *inv, char *out, size_t cap);
 /* sampler.c entry points */
-uint64_t inv_tick(uint64_t now); /* one sampler step; returns the ns until the next one is needed (0 = none) */
-int inv_wake_fd(void);           /* the sampler sleeps on it; written when an invoke begins or ends */
+void inv_tick(void);    /* the sampler's work when its timer fires; sets the timer for the next time it is needed */
+int inv_timer_fd(void); /* the sampler's timerfd: the sampler blocks in read(2) on it */
 
 /* --- upstream.c --- */
 int up_connect(void);                                                           /* a connected socket, or -1 */

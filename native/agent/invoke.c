@@ -15,8 +15,10 @@
  *   the invoke still open: Lambda never receives two results. A second result of the runtime for one request (the
  *   last RESULTS_SEEN requests) is refused (INV_REJECT), whether the invoke is still tracked or not. The invoke and
  *   EMF lines come from inv_report() after the relay, off the latency path.
- * - inv_tick() (sampler.c): while an invoke is ARMED, every cfg.sample_ns near a budget (less often far from it:
- *   next_look): /proc/net/dev against its budgets, and the state file's trip (the interposer's exact byte accounting). On a trip: BUDGET_TRIPPED + trip_gen in the state file
+ * - inv_tick() (sampler.c, when the timer this file sets for the earliest look or deadline fires; an invoke that ends
+ *   before its first look never wakes the sampler): while an invoke is ARMED, every cfg.sample_ns near a budget (less
+ *   often far from it: next_look): /proc/net/dev (read outside the mutex, on the sampler's own descriptor, so an invoke
+ *   boundary never waits for it) against its budgets, and the state file's trip (the interposer's exact byte accounting). On a trip: BUDGET_TRIPPED + trip_gen in the state file
  *   (the interposer then cuts the invoke's egress sockets), one `budget` line, and the invoke fails at once: the
  *   agent posts EgressBudgetExceeded upstream (or ends a streaming response with it). Also invoke deadlines: an invoke
  *   still running cfg.timeout_margin_ns before its Lambda-Runtime-Deadline-Ms is reported `timeout` then (the runtime
@@ -32,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -61,6 +64,7 @@ struct invoke {
   int trip_pending; /* streaming: end the stream with our error */
   int posting;      /* the sampler's EgressBudgetExceeded post to Lambda is in flight */
   int wake_fd;      /* streaming relay's watch */
+  int wake_pending; /* wake_fd was written: drain it before the slot serves another invoke */
   int has_between;
   uint64_t between_rx, between_tx;
   char trailers[1024];
@@ -75,18 +79,27 @@ static pthread_cond_t posted = PTHREAD_COND_INITIALIZER; /* a `posting` ended */
 static char results_seen[RESULTS_SEEN][65];
 static unsigned results_next;
 static int nd_fd = -1;
-static char nd_buf[65536];
+static char nd_buf[65536]; /* under mu */
 static struct nd_snap load_snap, last_end;
 static int have_load, have_last_end, init_done;
-static int sampler_fd = -1;
+/* The sampler's own /proc/net/dev descriptor and buffer: its reads happen outside mu, so a worker at an invoke boundary
+ * never waits for one. */
+static int nd_sfd = -1;
+static char nd_sbuf[65536];
+/* The sampler's timer (CLOCK_MONOTONIC, absolute): armed under mu for the earliest look or reporting deadline of the
+ * invokes in flight (timer_sync), disarmed when none needs one. An invoke that ends before its first look never wakes
+ * the sampler. */
+static int timer_fd = -1;
+static uint64_t timer_at; /* what timer_fd is set to (0 = disarmed); under mu */
 
 static const uint32_t TRIP_CODES[3] = {EG_STATE_TRIP_RX_BYTES, EG_STATE_TRIP_TX_BYTES, EG_STATE_TRIP_TOTAL_BYTES};
 
-int inv_wake_fd(void) { return sampler_fd; }
+int inv_timer_fd(void) { return timer_fd; }
 
-static void wake(int fd) {
+static void wake(struct invoke *inv) {
   uint64_t one = 1;
-  if (fd >= 0) (void)!write(fd, &one, 8);
+  if (inv->wake_fd >= 0) (void)!write(inv->wake_fd, &one, 8);
+  inv->wake_pending = 1;
 }
 
 static int read_netdev(struct nd_snap *s) {
@@ -96,10 +109,33 @@ static int read_netdev(struct nd_snap *s) {
 
 int inv_init(void) {
   nd_fd = open(cfg.netdev_path, O_RDONLY | O_CLOEXEC);
-  sampler_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  nd_sfd = open(cfg.netdev_path, O_RDONLY | O_CLOEXEC);
+  timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   for (int i = 0; i < MAX_INV; i++) tab[i].wake_fd = -1;
   have_load = read_netdev(&load_snap) == 0;
-  return sampler_fd >= 0 ? 0 : -1;
+  return timer_fd >= 0 ? 0 : -1;
+}
+
+/* When the sampler must next run for `inv` (0 = never): its reporting deadline, and its next look while armed. */
+static uint64_t due_of(const struct invoke *inv) {
+  if (!inv->used || inv->state == IV_ENDED) return 0;
+  uint64_t due = 0;
+  if (inv->deadline_ns != 0)
+    due = inv->deadline_ns > cfg.timeout_margin_ns ? inv->deadline_ns - cfg.timeout_margin_ns : 1;
+  if (inv->armed && !inv->tripped && (due == 0 || inv->look_ns < due)) due = inv->look_ns;
+  return due;
+}
+
+/* Sets the sampler's timer to the earliest due time of the table (disarms it when nothing is due). Under mu. */
+static void timer_sync(void) {
+  uint64_t at = 0;
+  for (int i = 0; i < MAX_INV; i++) {
+    uint64_t d = due_of(&tab[i]);
+    if (d != 0 && (at == 0 || d < at)) at = d;
+  }
+  if (at == timer_at || timer_fd < 0) return;
+  struct itimerspec its = {{0, 0}, {(time_t)(at / 1000000000ull), (long)(at % 1000000000ull)}};
+  if (timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &its, NULL) == 0) timer_at = at;
 }
 
 static int in_flight(void) {
@@ -146,6 +182,27 @@ static struct invoke *slot(void) {
   return oldest;
 }
 
+/* The sampler's backstop rate: the most bytes per second an invoke is assumed to move (10 Gbit/s). Near a budget the
+ * sampler looks every cfg.sample_ns, so a transfer at rate R gets at most R × cfg.sample_ns past it before a look sees
+ * it. Farther away it looks again after the time the bytes left under the tightest budget take at 10 Gbit/s, plus
+ * cfg.sample_ns (at most LOOK_MAX_FACTOR × cfg.sample_ns later): a transfer at any R ≤ 10 Gbit/s crosses the budget
+ * no earlier than left / 10 Gbit/s, so at that look it is at most R × cfg.sample_ns past it — the same bound — while
+ * an invoke far from its budgets costs a fraction of the CPU. */
+#define LOOK_MAX_FACTOR 32
+
+static uint64_t next_look(uint64_t rx, uint64_t tx) {
+  const uint64_t v[3] = {rx, tx, rx + tx};
+  uint64_t left = AG_NONE;
+  for (int i = 0; i < 3; i++)
+    if (cfg.budget[i] != AG_NONE) {
+      uint64_t l = cfg.budget[i] > v[i] ? cfg.budget[i] - v[i] : 0;
+      if (l < left) left = l;
+    }
+  uint64_t most = cfg.sample_ns * LOOK_MAX_FACTOR;
+  uint64_t ns = left - left / 5; /* ns to use up `left` at 10 Gbit/s = 1.25 bytes per ns */
+  return ns >= most - cfg.sample_ns ? most : ns + cfg.sample_ns;
+}
+
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > AG_NONE - b ? AG_NONE : a + b; }
 
 struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
@@ -156,17 +213,17 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
     pthread_mutex_unlock(&mu);
     return NULL;
   }
-  int fd = inv->wake_fd;
+  int fd = inv->wake_fd, pending = inv->wake_pending;
   memset(inv, 0, sizeof *inv);
   inv->wake_fd = fd;
   if (inv->wake_fd < 0) inv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   uint64_t drain;
-  while (inv->wake_fd >= 0 && read(inv->wake_fd, &drain, 8) == 8) {}
+  while (pending && inv->wake_fd >= 0 && read(inv->wake_fd, &drain, 8) == 8) {}
   inv->used = 1;
   memcpy(inv->id, id, id_len);
   inv->start_ok = read_netdev(&inv->start) == 0;
   inv->start_ns = ag_now_ns();
-  inv->look_ns = inv->start_ns + cfg.sample_ns; /* the start snapshot was just taken */
+  inv->look_ns = inv->start_ns + next_look(0, 0); /* the start snapshot was just taken */
   if (deadline_ms > 0) {
     uint64_t now_ms = ag_epoch_ms();
     inv->deadline_ns = inv->start_ns + (deadline_ms > now_ms ? (deadline_ms - now_ms) * 1000000ull : 0);
@@ -197,14 +254,14 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
     inv->between_tx = d.tx;
   }
   pthread_mutex_unlock(&mu);
-  return inv; /* the sampler is woken by inv_after_begin, once the event is on its way */
+  return inv; /* the sampler's timer is set by inv_after_begin, once the event is on its way */
 }
 
 void inv_after_begin(struct invoke *inv) {
   static struct nd_snap first;
   char id[65];
-  wake(sampler_fd);
   pthread_mutex_lock(&mu);
+  timer_sync();
   int todo = !init_done && inv->used && inv->start_ok && have_load;
   if (todo) {
     init_done = 1;
@@ -248,25 +305,6 @@ static int trip(struct invoke *inv, int which, uint64_t limit, uint64_t observed
   note->concurrent = inv->concurrent;
   note->by = by;
   return enforced;
-}
-
-/* The sampler's backstop rate: the most bytes per second an invoke is assumed to move (10 Gbit/s). While the bytes
- * left under the tightest budget take longer than cfg.sample_ns at this rate, the sampler looks again only when they
- * could be used up (at most LOOK_MAX_FACTOR × cfg.sample_ns later): near the budget it looks every cfg.sample_ns, so
- * the overshoot bound is unchanged, and far from it it costs a fraction of the CPU. */
-#define LOOK_MAX_FACTOR 32
-
-static uint64_t next_look(uint64_t rx, uint64_t tx) {
-  const uint64_t v[3] = {rx, tx, rx + tx};
-  uint64_t left = AG_NONE;
-  for (int i = 0; i < 3; i++)
-    if (cfg.budget[i] != AG_NONE) {
-      uint64_t l = cfg.budget[i] > v[i] ? cfg.budget[i] - v[i] : 0;
-      if (l < left) left = l;
-    }
-  uint64_t most = cfg.sample_ns * LOOK_MAX_FACTOR;
-  uint64_t ns = left - left / 5; /* 10 Gbit/s = 1.25 bytes per ns */
-  return ns < cfg.sample_ns ? cfg.sample_ns : ns > most ? most : ns;
 }
 
 static void base64(const uint8_t *in, size_t n, char *out, size_t cap) {
@@ -446,8 +484,8 @@ void inv_stream_end(struct invoke *inv, int outcome) {
   inv->runtime_done = 1;
   if (inv->state != IV_ENDED) take_end(inv);
   inv->outcome = inv->answered ? OUT_ERROR : outcome;
+  timer_sync();
   pthread_mutex_unlock(&mu);
-  wake(sampler_fd);
 }
 
 /* Copies what the invoke line needs and marks the invoke reported. Under mu. */
@@ -482,22 +520,30 @@ void inv_report(struct invoke *inv) {
     summarise(inv, &s);
     if (inv->runtime_done || !inv->answered) release(inv);
   }
+  timer_sync(); /* after the relay: the ended invoke needs no look (the timer is disarmed when none is in flight) */
   pthread_mutex_unlock(&mu);
   if (todo) report_invoke_line(&s);
 }
 
-uint64_t inv_tick(uint64_t now) {
+/* 1 when the sampler must look at armed invoke `inv` now: its look is due, or the interposer tripped. Under mu. */
+static int look_due(const struct invoke *inv, uint64_t now, uint32_t by_interposer) {
+  if (!inv->used || inv->state == IV_ENDED || !inv->armed || inv->tripped) return 0;
+  return now >= inv->look_ns || by_interposer != EG_STATE_TRIP_NONE;
+}
+
+/* One sampler step at `now`; returns 1 when it must run again at once (it wrote a line or tripped: another invoke may
+ * need it). The /proc/net/dev read happens outside mu, between two passes over the table. */
+static int tick(uint64_t now) {
   static struct inv_summary timed_out[4];
   static struct nd_snap cur;
   struct budget_note note;
-  int n_timed = 0, noted = 0;
+  int n_timed = 0, noted = 0, need_look = 0;
   struct invoke *post = NULL;
   char post_id[65];
   char body[1024];
   size_t body_len = 0;
-  uint64_t next = 0;
-#define SOONER(x) (next = next == 0 || (x) < next ? (x) : next)
   pthread_mutex_lock(&mu);
+  if (timer_at != 0 && now >= timer_at) timer_at = 0; /* it fired: timer_sync below sets it again when needed */
   for (int i = 0; i < MAX_INV; i++) {
     struct invoke *inv = &tab[i];
     if (!inv->used || inv->state == IV_ENDED || inv->deadline_ns == 0) continue;
@@ -508,20 +554,22 @@ uint64_t inv_tick(uint64_t now) {
       inv->outcome = OUT_TIMEOUT;
       summarise(inv, &timed_out[n_timed++]);
       if (!inv->answered) release(inv);
-    } else if (now < due) {
-      SOONER(due - now);
     }
   }
-  for (int i = 0; i < MAX_INV && !noted; i++) {
+  uint32_t by_interposer = statew_trip_budget();
+  for (int i = 0; i < MAX_INV && !need_look; i++) need_look = look_due(&tab[i], now, by_interposer);
+  pthread_mutex_unlock(&mu);
+
+  uint64_t read_at = ag_now_ns(); /* only invokes whose start snapshot precedes this read are compared with it */
+  int ok = need_look && nd_sfd >= 0 && nd_read(nd_sfd, nd_sbuf, sizeof nd_sbuf, &cur) == 0;
+
+  pthread_mutex_lock(&mu);
+  by_interposer = statew_trip_budget();
+  for (int i = 0; i < MAX_INV && need_look && !noted; i++) {
     struct invoke *inv = &tab[i];
-    if (!inv->used || inv->state == IV_ENDED || !inv->armed || inv->tripped) continue;
+    if (!look_due(inv, now, by_interposer) || inv->start_ns > read_at) continue;
     uint64_t limit = 0, observed = 0, rx = 0, tx = 0;
     int which = interposer_trip(inv, &limit, &observed);
-    if (now < inv->look_ns && which < 0) {
-      SOONER(inv->look_ns - now);
-      continue;
-    }
-    int ok = read_netdev(&cur) == 0;
     if (ok) {
       struct nd_delta d;
       nd_delta(&inv->start, &cur, &cfg.filter, &d);
@@ -530,9 +578,7 @@ uint64_t inv_tick(uint64_t now) {
     const char *by = "interposer";
     if (which < 0 && ok) which = exceeded(rx, tx, &limit, &observed), by = "sampler";
     if (which < 0) {
-      uint64_t wait = ok ? next_look(rx, tx) : cfg.sample_ns;
-      inv->look_ns = now + wait;
-      SOONER(wait);
+      inv->look_ns = now + (ok ? next_look(rx, tx) : cfg.sample_ns);
       continue;
     }
     noted = 1;
@@ -541,7 +587,7 @@ uint64_t inv_tick(uint64_t now) {
     if (inv->state == IV_STREAMING) {
       build_trailers(inv);
       inv->trip_pending = 1;
-      wake(inv->wake_fd);
+      wake(inv);
     } else {
       post = inv;
       inv->posting = 1;
@@ -549,6 +595,7 @@ uint64_t inv_tick(uint64_t now) {
       body_len = inv_error_body(inv, body, sizeof body);
     }
   }
+  timer_sync();
   pthread_mutex_unlock(&mu);
   if (noted) report_budget_line(&note);
   if (post != NULL) {
@@ -559,6 +606,9 @@ uint64_t inv_tick(uint64_t now) {
     pthread_mutex_unlock(&mu);
   }
   for (int i = 0; i < n_timed; i++) report_invoke_line(&timed_out[i]);
-  if (noted || n_timed > 0) return 1; /* look again at once: another invoke may need it */
-  return next;
+  return noted || n_timed > 0;
+}
+
+void inv_tick(void) {
+  while (tick(ag_now_ns())) {}
 }

@@ -1,13 +1,13 @@
 /*
- * sampler.c — the agent's timing thread. It sleeps on invoke.c's eventfd while nothing needs it (no invoke in flight,
- * or none armed and no deadline close), so an idle or audit-mode environment costs no CPU; while an enforced invoke
- * runs it calls inv_tick() when inv_tick() asks to be called again: every cfg.sample_ns (1 ms by default: one pread of
- * /proc/net/dev and a parse of a few lines) near a budget, less often far from it (invoke.c next_look; CPU measured
- * in docs/METERING.md), and at each invoke's reporting deadline.
+ * sampler.c — the agent's timing thread. It blocks on invoke.c's timer (a timerfd that invoke.c sets, under its
+ * mutex, to the earliest look or reporting deadline of the invokes in flight, and disarms when none needs one), so an
+ * idle or audit-mode environment costs no CPU and an invoke that ends before its first look never wakes it. Each time
+ * the timer fires it calls inv_tick(): near a budget every cfg.sample_ns (1 ms by default: one pread of /proc/net/dev
+ * and a parse of a few lines), less often far from it (invoke.c next_look; CPU measured in docs/METERING.md), and at
+ * each invoke's reporting deadline.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
@@ -29,18 +29,11 @@ uint64_t ag_epoch_ms(void) {
 
 static void *run(void *arg) {
   (void)arg;
-  int fd = inv_wake_fd();
-  uint64_t wait_ns = 0; /* 0 = until woken */
+  int fd = inv_timer_fd();
   for (;;) {
-    struct pollfd p = {fd, POLLIN, 0};
-    struct timespec ts = {(time_t)(wait_ns / 1000000000ull), (long)(wait_ns % 1000000000ull)};
-    int r = ppoll(&p, 1, wait_ns ? &ts : NULL, NULL);
-    if (r < 0 && errno != EINTR) usleep(1000);
-    if (r > 0) {
-      uint64_t drain;
-      (void)!read(fd, &drain, 8);
-    }
-    wait_ns = inv_tick(ag_now_ns());
+    uint64_t expirations;
+    if (read(fd, &expirations, sizeof expirations) < 0 && errno != EINTR) usleep(1000);
+    inv_tick();
   }
   return NULL;
 }
