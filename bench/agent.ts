@@ -2,7 +2,10 @@
  * Benchmark 6: what the guard adds to a Lambda runtime, through a real Runtime API loop (demo/runtime-api.ts) — the
  * exec wrapper, the interposer and the agent together, against the same runtime started plainly, interleaved.
  *
- *   node dist/bench/agent.js [--rounds N] [--invokes N]      (run by bench/run.ts; prints one JSON line)
+ *   node dist/bench/agent.js [--rounds N] [--invokes N] [--agent PATH]   (run by bench/run.ts; prints one JSON line)
+ *
+ * --agent PATH: the guarded runs use that egress-guard-agent binary (EGRESS_GUARD_AGENT) instead of the staged
+ * layer's, to compare two versions of the agent in one run of everything else.
  *
  * - init: from the spawn of the runtime command (guarded: `wrapper <command>`) to the runtime's first
  *   GET /2018-06-01/runtime/invocation/next reaching the Runtime API; Node (the demo's runtime loop) and Python (the
@@ -37,6 +40,7 @@ const num = (f: string, d: number) => {
 };
 const ROUNDS = num('--rounds', 20);
 const INVOKES = num('--invokes', 2000);
+const AGENT = args.includes('--agent') ? resolve(String(args[args.indexOf('--agent') + 1])) : undefined;
 
 const work = mkdtempSync(join(tmpdir(), 'eg-bench-agent-'));
 const opt = join(work, 'opt');
@@ -105,6 +109,7 @@ async function start(fn: Fn, guarded: boolean, policy: string, mode = 'enforce')
           EGRESS_GUARD_MODE: mode,
           EGRESS_GUARD_LOG: join(dir, 'guard.log'),
           EGRESS_GUARD_STATE: state,
+          ...(AGENT ? { EGRESS_GUARD_AGENT: AGENT } : {}),
         }
       : {}),
   };
