@@ -45,13 +45,19 @@ function cBits(prefix: string, bits: Bit[]): string[] {
   return bits.map((b) => `#define ${prefix}${b.name} 0x${(1 << b.bit).toString(16)}u ${comment(b.doc)}`);
 }
 
+/** For each version 1..f.version: how many sections (ids 1..n) a file of that version requires. */
+export function requiredByVersion(f: FormatSpec): number[] {
+  return Array.from({ length: f.version }, (_, i) => f.sections.filter((s) => (s.since ?? 1) <= i + 1).length);
+}
+
 export function formatHeader(f: FormatSpec): string {
   const body: string[] = [
     '#include <stdint.h>',
     '',
     `#define EGP_MAGIC "${cMagic(f.magic)}"`,
     '#define EGP_MAGIC_LEN 8',
-    `#define EGP_VERSION ${f.version}`,
+    `#define EGP_VERSION ${f.version} /* the newest version */`,
+    `#define EGP_MIN_VERSION ${f.min_version} /* the oldest version a reader accepts */`,
     ...f.constants.map((c) => cConstant('EGP_', c)),
     '',
     '/* Header fields: byte offset from the start of the file. */',
@@ -60,10 +66,12 @@ export function formatHeader(f: FormatSpec): string {
     ...cBits('EGP_FLAG_', f.flags),
     `#define EGP_FLAGS_KNOWN 0x${f.flags.reduce((m, b) => m | (1 << b.bit), 0).toString(16)}u`,
     '',
-    '/* Section ids (all required) and the element size of each, indexed by id. */',
+    '/* Section ids (ids 1..EGP_SEC_COUNT are known) and the element size of each, indexed by id; the number of',
+    ' * sections a file of version v requires (ids 1..n), indexed by version. */',
     ...f.sections.map((s) => `#define EGP_SEC_${s.name} ${s.id}`),
-    `#define EGP_SEC_REQUIRED ${f.sections.length}`,
+    `#define EGP_SEC_COUNT ${f.sections.length}`,
     `#define EGP_SEC_ELEMENT_SIZES {0, ${f.sections.map((s) => s.element_size).join(', ')}}`,
+    `#define EGP_SEC_REQUIRED_BY_VERSION {0, ${requiredByVersion(f).join(', ')}}`,
     '',
   ];
   for (const [name, values] of Object.entries(f.enums)) {

@@ -121,9 +121,15 @@ function checkFormat(f: FormatSpec, problems: string[]): void {
     problems,
   );
   checkBits('format.yaml: flags', f.flags, problems);
+  if (f.min_version > f.version) problems.push('format.yaml: min_version is above version');
   f.sections.forEach((s, i) => {
     if (s.id !== i + 1)
       problems.push(`format.yaml: sections: ${s.name} has id ${s.id}, expected ${i + 1} (ids 1..n, in order)`);
+    const since = s.since ?? 1;
+    if (since < f.min_version || since > f.version)
+      problems.push(`format.yaml: sections: ${s.name} since ${since} is outside min_version..version`);
+    if (i > 0 && since < (f.sections[i - 1]!.since ?? 1))
+      problems.push(`format.yaml: sections: ${s.name} since ${since} is below the previous section's`);
   });
   unique(
     'format.yaml: sections',

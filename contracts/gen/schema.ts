@@ -45,10 +45,11 @@ const numberMap = { type: 'object', additionalProperties: { type: 'integer', min
 export const formatSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['magic', 'version', 'constants', 'header', 'flags', 'sections', 'enums', 'rule_codes'],
+  required: ['magic', 'version', 'min_version', 'constants', 'header', 'flags', 'sections', 'enums', 'rule_codes'],
   properties: {
     magic,
     version: { type: 'integer', minimum: 1 },
+    min_version: { type: 'integer', minimum: 1 },
     constants: { type: 'array', items: constant },
     header: { type: 'array', items: field },
     flags: { type: 'array', items: bit },
@@ -62,6 +63,7 @@ export const formatSchema = {
           id: { type: 'integer', minimum: 1 },
           name: { type: 'string', pattern: NAME },
           element_size: { type: 'integer', minimum: 1 },
+          since: { type: 'integer', minimum: 1 },
         },
       },
     },

@@ -25,10 +25,12 @@ export interface Field {
 export interface FormatSpec {
   magic: string;
   version: number;
+  min_version: number;
   constants: Constant[];
   header: Field[];
   flags: Bit[];
-  sections: { id: number; name: string; element_size: number }[];
+  /** `since`: the first version with the section (1 when absent) */
+  sections: { id: number; name: string; element_size: number; since?: number }[];
   enums: Record<string, Record<string, number>>;
   rule_codes: { name: string; code: number; display: string; by: 'reader' | 'interposer'; doc: string }[];
 }

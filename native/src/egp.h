@@ -1,5 +1,5 @@
 /*
- * egp.h — reader of the compiled policy format (docs/FORMAT.md, version 1).
+ * egp.h — reader of the compiled policy format (docs/FORMAT.md, versions 1 and 2).
  *
  * Contract: egp_parse() validates a buffer exactly as FORMAT.md "How a reader validates" says and fills an egp_t of
  * pointers into that buffer; it never allocates and never reads outside [buf, buf+size). The decide functions
@@ -33,14 +33,27 @@ struct egp_error {
   const char *what; /* static string: which check failed */
 };
 
+/* The shape of a version 2 interval tree (FORMAT.md "Interval trees"), derived at parse time from the interval count:
+ * inner level l (0 = the root) has nodes[l] nodes starting at node first[l] of the index; nodes[depth] is the number of
+ * leaves. depth 0: one leaf, no index. */
+#define EGP_TREE_MAX_DEPTH 12
+struct egp_tree {
+  int depth;
+  uint32_t first[EGP_TREE_MAX_DEPTH], nodes[EGP_TREE_MAX_DEPTH + 1];
+};
+
 typedef struct egp {
   const uint8_t *base;
   uint64_t size;
+  uint32_t version; /* 1 or 2 */
   uint32_t flags;
   uint32_t n_rules, n_ports, n_words, n_strings;
   uint32_t n_exact_slots, n_exact, n_wild_slots, n_wild, n_v4, n_v6;
   const uint8_t *rules, *ports, *words, *strings;
   const uint8_t *exact_slots, *exact, *wild_slots, *wild, *v4, *v6;
+  const uint8_t *v4_index, *v6_keys, *v6_index; /* version 2 */
+  uint32_t n_v4_index, n_v6_keys, n_v6_index;
+  struct egp_tree v4_tree, v6_tree;
   uint64_t budget_rx, budget_tx, budget_total;
   /* Derived at parse time (an optimisation, not part of the format): bit L set when some entry of the table has a
    * key of L bytes (L <= 255). A name or suffix whose length has no bit cannot be in the table, so it is neither

@@ -16,7 +16,8 @@
 #include "egp.h"
 #include "egp_rd.h"
 
-static const uint32_t elem_size[EGP_SEC_REQUIRED + 1] = EGP_SEC_ELEMENT_SIZES;
+static const uint32_t elem_size[EGP_SEC_COUNT + 1] = EGP_SEC_ELEMENT_SIZES;
+static const uint32_t required_by_version[EGP_VERSION + 1] = EGP_SEC_REQUIRED_BY_VERSION;
 
 #define EGP_ERR_CODE(id, code, check, has_expected, what) [id] = code,
 #define EGP_ERR_HAS_EXPECTED(id, code, check, has_expected, what) [id] = has_expected,
@@ -57,6 +58,29 @@ static int len_filter(const uint8_t *entries, uint32_t n, uint64_t lens[4]) {
   return 0;
 }
 
+/* Version 2 interval trees (FORMAT.md "Interval trees"): fill t with the node count of every inner level, top first,
+ * for n elements in leaves of EGP_LEAF_INTERVALS under nodes of `fanout` keys. Returns the total number of nodes. */
+static uint64_t tree_shape(uint32_t n, uint32_t fanout, struct egp_tree *t) {
+  uint32_t below = (n + EGP_LEAF_INTERVALS - 1) / EGP_LEAF_INTERVALS, counts[EGP_TREE_MAX_DEPTH];
+  int depth = 0;
+  uint64_t total = 0;
+  while (below > 1 && depth < EGP_TREE_MAX_DEPTH) {
+    below = (below + fanout - 1) / fanout;
+    counts[depth++] = below;
+    total += below;
+  }
+  memset(t, 0, sizeof *t);
+  t->depth = depth;
+  uint32_t first = 0;
+  for (int l = 0; l < depth; l++) { /* level l from the top is counts[depth - 1 - l] */
+    t->first[l] = first;
+    t->nodes[l] = counts[depth - 1 - l];
+    first += t->nodes[l];
+  }
+  t->nodes[depth] = (n + EGP_LEAF_INTERVALS - 1) / EGP_LEAF_INTERVALS; /* the leaves */
+  return total;
+}
+
 int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct egp_error *err) {
   const uint8_t *b = buf;
   memset(p, 0, sizeof *p);
@@ -65,7 +89,9 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   if (memcmp(b + EGP_HDR_MAGIC, EGP_MAGIC, EGP_MAGIC_LEN) != 0)
     return fail(err, EGP_E_MAGIC, "magic is not EGRDPOL\\x01", 0, 0);
   uint16_t version = egp_rd16(b + EGP_HDR_VERSION);
-  if (version != EGP_VERSION) return fail(err, EGP_E_VERSION, "unsupported format version", EGP_VERSION, version);
+  if (version < EGP_MIN_VERSION || version > EGP_VERSION)
+    return fail(err, EGP_E_VERSION, "unsupported format version", EGP_VERSION, version);
+  const uint32_t nreq = required_by_version[version]; /* ids 1..nreq are required and read; others skipped */
   uint16_t header_size = egp_rd16(b + EGP_HDR_HEADER_SIZE);
   if (header_size != EGP_HEADER_SIZE) return fail(err, EGP_E_HEADER_SIZE, "header_size is not 64", 64, header_size);
   uint32_t flags = egp_rd32(b + EGP_HDR_FLAGS);
@@ -95,8 +121,8 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   }
   /* 5. section table: order, then each entry's bounds, then the required ids, then overlaps (the TS reader's order,
    * so both report the same code for the same file) */
-  uint64_t sec_off[EGP_SEC_REQUIRED + 1] = {0}, sec_end[EGP_SEC_REQUIRED + 1] = {0};
-  uint32_t sec_cnt[EGP_SEC_REQUIRED + 1] = {0};
+  uint64_t sec_off[EGP_SEC_COUNT + 1] = {0}, sec_end[EGP_SEC_COUNT + 1] = {0};
+  uint32_t sec_cnt[EGP_SEC_COUNT + 1] = {0};
   uint32_t prev_id = 0;
   for (uint32_t i = 0; i < nsec; i++) {
     const uint8_t *e = b + EGP_HEADER_SIZE + (uint64_t)EGP_SECTION_ENTRY_SIZE * i;
@@ -108,7 +134,7 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
       return fail(err, EGP_E_SECTION_BOUNDS, "section offset not a multiple of 8", id, off);
     if (off < table_end)
       return fail(err, EGP_E_SECTION_BOUNDS, "section starts inside the header or section table", id, off);
-    if (id > EGP_SEC_REQUIRED) continue;            /* unknown ids are skipped (never read) */
+    if (id > nreq) continue;                        /* ids this version does not know are skipped (never read) */
     uint64_t len = (uint64_t)elem_size[id] * count; /* count < 2^32, element size <= 24: no overflow */
     if (off > size || len > size - off)
       return fail(err, EGP_E_SECTION_BOUNDS, "section runs past the end of the file", id, off);
@@ -116,14 +142,15 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
     sec_end[id] = off + len;
     sec_cnt[id] = count;
   }
-  for (uint32_t id = 1; id <= EGP_SEC_REQUIRED; id++)
-    if (sec_end[id] == 0) return fail(err, EGP_E_SECTION_MISSING, "a required section (ids 1-10) is missing", id, 0);
-  for (uint32_t i = 1; i <= EGP_SEC_REQUIRED; i++)
-    for (uint32_t j = i + 1; j <= EGP_SEC_REQUIRED; j++)
+  for (uint32_t id = 1; id <= nreq; id++)
+    if (sec_end[id] == 0) return fail(err, EGP_E_SECTION_MISSING, "a required section is missing", id, 0);
+  for (uint32_t i = 1; i <= nreq; i++)
+    for (uint32_t j = i + 1; j <= nreq; j++)
       if (sec_off[i] != sec_end[i] && sec_off[j] != sec_end[j] && sec_off[i] < sec_end[j] && sec_off[j] < sec_end[i])
         return fail(err, EGP_E_SECTION_OVERLAP, "sections overlap", j, sec_off[j]);
   p->base = b;
   p->size = size;
+  p->version = version;
   p->flags = flags;
   p->rules = b + sec_off[EGP_SEC_RULES];
   p->n_rules = sec_cnt[EGP_SEC_RULES];
@@ -145,6 +172,12 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   p->n_v4 = sec_cnt[EGP_SEC_V4_INTERVALS];
   p->v6 = b + sec_off[EGP_SEC_V6_INTERVALS];
   p->n_v6 = sec_cnt[EGP_SEC_V6_INTERVALS];
+  p->v4_index = b + sec_off[EGP_SEC_V4_INDEX]; /* version 2 only (counts 0 in version 1: never read) */
+  p->n_v4_index = sec_cnt[EGP_SEC_V4_INDEX];
+  p->v6_keys = b + sec_off[EGP_SEC_V6_KEYS];
+  p->n_v6_keys = sec_cnt[EGP_SEC_V6_KEYS];
+  p->v6_index = b + sec_off[EGP_SEC_V6_INDEX];
+  p->n_v6_index = sec_cnt[EGP_SEC_V6_INDEX];
   p->budget_rx = egp_rd64(b + EGP_HDR_BUDGET_RX);
   p->budget_tx = egp_rd64(b + EGP_HDR_BUDGET_TX);
   p->budget_total = egp_rd64(b + EGP_HDR_BUDGET_TOTAL);
@@ -188,6 +221,19 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   if (p->n_v6 < 1) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS empty", 0, 0);
   for (int i = 0; i < 16; i++)
     if (p->v6[i] != 0) return fail(err, EGP_E_INTERVALS, "V6_INTERVALS not starting at ::", 0, 0);
+  if (version >= 2) { /* the trees' sizes follow from the interval counts; their keys are read bounds-checked */
+    uint64_t v4_nodes = tree_shape(p->n_v4, EGP_V4_FANOUT, &p->v4_tree);
+    uint64_t v6_nodes = tree_shape(p->n_v6, EGP_V6_FANOUT, &p->v6_tree);
+    if (p->n_v4_index != v4_nodes * EGP_V4_FANOUT)
+      return fail(err, EGP_E_INTERVALS, "V4_INDEX size does not fit V4_INTERVALS", v4_nodes * EGP_V4_FANOUT,
+                  p->n_v4_index);
+    if (p->n_v6_keys != p->n_v6)
+      return fail(err, EGP_E_INTERVALS, "V6_KEYS count differs from V6_INTERVALS", p->n_v6, p->n_v6_keys);
+    if (p->n_v6_index != v6_nodes * EGP_V6_FANOUT)
+      return fail(err, EGP_E_INTERVALS, "V6_INDEX size does not fit V6_INTERVALS", v6_nodes * EGP_V6_FANOUT,
+                  p->n_v6_index);
+    if (egp_rd64(p->v6_keys) != 0) return fail(err, EGP_E_INTERVALS, "V6_KEYS not starting at 0", 0, 0);
+  }
   /* derived length filters (see egp.h); entries are read bounds-checked: the sections were validated above */
   p->exact_all_lens = len_filter(p->exact, p->n_exact, p->exact_lens);
   p->wild_all_lens = len_filter(p->wild, p->n_wild, p->wild_lens);

@@ -215,18 +215,52 @@ static void build_intervals(struct iv *ivs, size_t n, int v6, struct sets *sets,
   free(pts);
 }
 
-static void align8(struct vec *v) {
-  static const uint8_t z[8] = {0};
-  if (v->n % 8) vput(v, z, 8 - v->n % 8);
+static void align_to(struct vec *v, size_t a) {
+  static const uint8_t z[64] = {0};
+  if (v->n % a) vput(v, z, a - v->n % a);
+}
+
+/* Version 2 interval tree (FORMAT.md "Interval trees") over n leaf keys (key(i) = the i-th start or V6 prefix): inner
+ * levels built bottom-up, each node `fanout` keys (the first key under each child; all-ones past the last child),
+ * written root first. */
+static void build_tree(const uint8_t *elems, size_t esize, size_t n, int ksize, int fanout, struct vec *out) {
+  size_t nl = (n + 7) / 8, cnt = 0, levels = 0, lvl_n[16];
+  uint64_t *keys = malloc(8 * (nl + 1)), *lv[16];
+  for (size_t i = 0; i < nl; i++) {
+    uint64_t k = 0;
+    memcpy(&k, elems + esize * i * 8, (size_t)ksize);
+    keys[i] = k;
+  }
+  cnt = nl;
+  while (cnt > 1) {
+    size_t up = (cnt + (size_t)fanout - 1) / (size_t)fanout;
+    uint64_t *node = malloc(8 * up * (size_t)fanout);
+    for (size_t i = 0; i < up * (size_t)fanout; i++)
+      node[i] = i < cnt ? keys[i] : (ksize == 4 ? UINT32_MAX : UINT64_MAX);
+    lv[levels] = node, lvl_n[levels++] = up;
+    for (size_t i = 0; i < up; i++) keys[i] = node[i * (size_t)fanout];
+    cnt = up;
+  }
+  for (size_t l = levels; l-- > 0;) {
+    for (size_t i = 0; i < lvl_n[l] * (size_t)fanout; i++) vput(out, &lv[l][i], (size_t)ksize);
+    free(lv[l]);
+  }
+  free(keys);
 }
 
 int egpw_build(const struct egpw_rule *in, size_t n, uint32_t flags, uint8_t **out, size_t *out_len) {
+  return egpw_build_version(in, n, flags, EGP_WRITE_VERSION, out, out_len);
+}
+
+int egpw_build_version(const struct egpw_rule *in, size_t n, uint32_t flags, int version, uint8_t **out,
+                       size_t *out_len) {
   const struct egpw_rule **rules = malloc(sizeof *rules * (n + 1));
   size_t k = 0;
   for (int pass = 0; pass < 2; pass++)
     for (size_t i = 0; i < n; i++)
       if (in[i].action == pass) rules[k++] = &in[i];
-  struct vec rec = {0}, ports = {0}, strings = {0}, es = {0}, ee = {0}, ws = {0}, we = {0}, v4 = {0}, v6 = {0};
+  struct vec rec = {0}, ports = {0}, strings = {0}, es = {0}, ee = {0}, ws = {0}, we = {0}, v4 = {0}, v6 = {0},
+             v4i = {0}, v6k = {0}, v6i = {0};
   struct sets sets = {0};
   vput32(&sets.words, 0);
   struct kr *exact = malloc(sizeof *exact * (n + 1)), *wild = malloc(sizeof *wild * (n + 1));
@@ -261,48 +295,61 @@ int egpw_build(const struct egpw_rule *in, size_t n, uint32_t flags, uint8_t **o
   build_names(wild, nw, &sets, &strings, &ws, &we);
   build_intervals(iv4, n4, 0, &sets, &v4);
   build_intervals(iv6, n6, 1, &sets, &v6);
+  if (version >= 2) {
+    size_t nv6 = v6.n / 24;
+    for (size_t i = 0; i < nv6; i++) { /* the high halves of the starts, as numbers */
+      uint64_t be;
+      memcpy(&be, v6.b + 24 * i, 8);
+      be = __builtin_bswap64(be);
+      vput(&v6k, &be, 8);
+    }
+    build_tree(v4.b, 8, v4.n / 8, 4, EGP_V4_FANOUT, &v4i);
+    build_tree(v6k.b, 8, nv6, 8, EGP_V6_FANOUT, &v6i);
+  }
 
-  struct vec *secs[10] = {&rec, &ports, &sets.words, &strings, &es, &ee, &ws, &we, &v4, &v6};
-  static const uint32_t esz[10] = {24, 4, 4, 1, 4, 16, 4, 16, 8, 24};
+  int nsec = version >= 2 ? 13 : 10;
+  struct vec *secs[13] = {&rec, &ports, &sets.words, &strings, &es, &ee, &ws, &we, &v4, &v6, &v4i, &v6k, &v6i};
+  static const uint32_t esz_by_id[EGP_SEC_COUNT + 1] = EGP_SEC_ELEMENT_SIZES;
   struct vec f = {0};
   uint8_t hdr[64] = {0};
   vput(&f, hdr, 64);
-  uint8_t table[160] = {0};
-  vput(&f, table, 160);
-  uint64_t offs[10];
-  for (int s = 0; s < 10; s++) {
-    align8(&f);
+  uint8_t table[16 * 13] = {0};
+  vput(&f, table, 16 * (size_t)nsec);
+  uint64_t offs[13];
+  for (int s = 0; s < nsec; s++) {
+    align_to(&f, version >= 2 && (s == 8 || s >= 10) ? EGP_TREE_ALIGN : 8);
     offs[s] = f.n;
     if (secs[s]->n) vput(&f, secs[s]->b, secs[s]->n);
   }
-  align8(&f);
-  for (int s = 0; s < 10; s++) {
-    uint32_t id = (uint32_t)s + 1, count = (uint32_t)(secs[s]->n / esz[s]);
+  align_to(&f, 8);
+  for (int s = 0; s < nsec; s++) {
+    uint32_t id = (uint32_t)s + 1, count = (uint32_t)(secs[s]->n / esz_by_id[s + 1]);
     memcpy(f.b + 64 + 16 * s, &id, 4);
     memcpy(f.b + 64 + 16 * s + 4, &count, 4);
     memcpy(f.b + 64 + 16 * s + 8, &offs[s], 8);
   }
   memcpy(f.b, EGP_MAGIC, 8);
-  uint16_t ver = 1, hs = 64;
+  uint16_t ver = (uint16_t)version, hs = 64;
   memcpy(f.b + 8, &ver, 2);
   memcpy(f.b + 10, &hs, 2);
   memcpy(f.b + 12, &flags, 4);
   uint64_t fs = f.n;
   memcpy(f.b + 16, &fs, 8);
-  uint32_t nsec = 10, rc = (uint32_t)n;
-  memcpy(f.b + 24, &nsec, 4);
+  uint32_t nsec32 = (uint32_t)nsec, rc = (uint32_t)n;
+  memcpy(f.b + 24, &nsec32, 4);
   memcpy(f.b + 36, &rc, 4);
   uint64_t none = UINT64_MAX;
   memcpy(f.b + 40, &none, 8);
   memcpy(f.b + 48, &none, 8);
   memcpy(f.b + 56, &none, 8);
-  uint32_t body = egp_crc32(0, f.b + 224, f.n - 224);
-  uint32_t meta = egp_crc32(0, f.b, 224); /* bytes 28..35 are still zero here */
+  size_t table_end = 64 + 16 * (size_t)nsec;
+  uint32_t body = egp_crc32(0, f.b + table_end, f.n - table_end);
+  uint32_t meta = egp_crc32(0, f.b, table_end); /* bytes 28..35 are still zero here */
   memcpy(f.b + 28, &meta, 4);
   memcpy(f.b + 32, &body, 4);
   *out = f.b;
   *out_len = f.n;
-  for (int s = 0; s < 10; s++) free(secs[s]->b);
+  for (int s = 0; s < 13; s++) free(secs[s]->b);
   free(sets.tab);
   free(exact);
   free(wild);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "egp.h"
+#include "egp_rd.h"
 #include "egpw.h"
 #include "json.h"
 
@@ -126,7 +127,8 @@ static int proto_of(const struct kv *v) {
   return strcmp(v->val, "tcp") == 0 ? EGP_PROTO_TCP : EGP_PROTO_UDP;
 }
 
-static void golden(const char *dir, const char *name) {
+/* golden fixture `name`.egp decides every query of `queries`.queries.jsonl as the reference matcher does */
+static void golden(const char *dir, const char *name, const char *queries) {
   char path[1024], what[256], why[1024];
   snprintf(path, sizeof path, "%s/%s.egp", dir, name);
   egp_t p;
@@ -135,7 +137,7 @@ static void golden(const char *dir, const char *name) {
   int ok = egp_open(&p, path, 1, &err) == 0;
   check(ok, what, egp_err_code(err.code));
   if (!ok) return;
-  snprintf(path, sizeof path, "%s/%s.queries.jsonl", dir, name);
+  snprintf(path, sizeof path, "%s/%s.queries.jsonl", dir, queries);
   size_t len;
   char *text = (char *)slurp(path, &len);
   int total = 0, bad = 0;
@@ -247,11 +249,12 @@ static void rejections(void) {
   check(trunc_ok, "rejects every truncation of tiny.egp", "a truncated file was accepted");
   b = copy(), expect_reject(b, EGP_HEADER_SIZE - 1, EGP_E_TOO_SMALL, "a file shorter than the header"), free(b);
   b = copy(), b[0] ^= 1, expect_reject(b, base_len, EGP_E_MAGIC, "a wrong magic"), free(b);
-  b = copy(), b[8] = 2, expect_reject(b, base_len, EGP_E_VERSION, "version 2"), free(b);
+  b = copy(), b[8] = 3, expect_reject(b, base_len, EGP_E_VERSION, "version 3"), free(b);
+  b = copy(), b[8] = 0, expect_reject(b, base_len, EGP_E_VERSION, "version 0"), free(b);
   {
-    b = copy(), b[8] = 2;
+    b = copy(), b[8] = 3;
     egp_parse(&p, b, base_len, 1, &err);
-    check(err.expected == 1 && err.got == 2, "version error reports expected 1, got 2", NULL);
+    check(err.expected == 2 && err.got == 3, "version error reports expected 2 (the newest), got 3", NULL);
     free(b);
   }
   b = copy(), b[10] = 32, expect_reject(b, base_len, EGP_E_HEADER_SIZE, "header_size 32"), free(b);
@@ -475,7 +478,7 @@ static void json_tests(void) {
   check(all_ok, "20000 random byte strings give one valid JSON object on one line (truncated at 512)", NULL);
 }
 
-static void writer_tests(void) {
+static void writer_tests(int version) {
   struct egpw_rule rules[] = {
       {"web", 0, 1, EGPW_HOST, "example.com", 1, {{443, 443}}},
       {"internal", 0, 3, EGPW_WILD, "svc.internal", 0, {{0, 0}}},
@@ -489,9 +492,11 @@ static void writer_tests(void) {
   egp_t p;
   struct egp_error err;
   err.what = "build failed";
-  int ok = egpw_build(rules, 6, EGP_FLAG_ENFORCE | EGP_FLAG_ALLOW_LOOPBACK, &buf, &len) == 0 &&
-           egp_parse(&p, buf, len, 1, &err) == 0;
-  check(ok, "the test writer's output validates", ok ? NULL : err.what);
+  char what[128];
+  int ok = egpw_build_version(rules, 6, EGP_FLAG_ENFORCE | EGP_FLAG_ALLOW_LOOPBACK, version, &buf, &len) == 0 &&
+           egp_parse(&p, buf, len, 1, &err) == 0 && p.version == (uint32_t)version;
+  snprintf(what, sizeof what, "the test writer's version %d output validates", version);
+  check(ok, what, ok ? NULL : err.what);
   if (!ok) return;
   egp_decision d;
   egp_decide_name(&p, "x.svc.internal", 14, EGP_PORT_UNKNOWN, EGP_PROTO_UNKNOWN, &d);
@@ -513,8 +518,84 @@ static void writer_tests(void) {
   ip.v4 = 0x7F000001u;
   egp_decide_addr(&p, &ip, 1, EGP_PROTO_TCP, NULL, 0, &d);
   good &= d.allow && d.rule == EGP_RULE_LOOPBACK;
-  check(good, "the test writer's policy decides as FORMAT.md says", NULL);
+  snprintf(what, sizeof what, "the test writer's version %d policy decides as FORMAT.md says", version);
+  check(good, what, NULL);
   free(buf);
+}
+
+static uint64_t xs_state = 0x9E3779B97F4A7C15ull;
+static uint32_t xs32(void) {
+  xs_state ^= xs_state << 13, xs_state ^= xs_state >> 7, xs_state ^= xs_state << 17;
+  return (uint32_t)(xs_state >> 16);
+}
+
+/* Version 2's interval trees find the same interval as version 1's binary search: one policy of many IPv4 and IPv6
+ * CIDRs (deep trees, partial last nodes, several intervals inside one /64, the last address of each space) written
+ * in both versions, and 200,000 addresses (random, every interval start and the address before it) decided by both. */
+static void tree_equivalence_tests(void) {
+  enum { N4 = 5000, N6 = 3000 };
+  struct egpw_rule *rules = calloc(N4 + N6 + 4, sizeof *rules);
+  char(*t)[64] = calloc(N4 + N6 + 4, 64);
+  size_t n = 0;
+  for (int i = 0; i < N4; i++, n++) {
+    uint32_t a = xs32();
+    int len = 8 + (int)(xs32() % 25);
+    snprintf(t[n], 64, "%u.%u.%u.%u/%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, len);
+    rules[n] = (struct egpw_rule){t[n], (int)(xs32() % 4 == 0), 3, EGPW_CIDR, t[n], 0, {{0, 0}}};
+  }
+  for (int i = 0; i < N6; i++, n++) {
+    /* a few /64s, many rules inside them and across them */
+    unsigned g = xs32() % 40, h = xs32() % 0x10000, x = xs32() % 0x10000;
+    int len = i % 3 == 0 ? 48 + (int)(xs32() % 17) : 65 + (int)(xs32() % 64);
+    snprintf(t[n], 64, "2001:db8:%x:%x:%x::/%d", g, i % 3 == 0 ? h : 7, x, len);
+    rules[n] = (struct egpw_rule){t[n], (int)(xs32() % 4 == 0), 3, EGPW_CIDR, t[n], 0, {{0, 0}}};
+  }
+  const char *edges[] = {"255.255.255.255/32", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "::/127", "0.0.0.0/32"};
+  for (int i = 0; i < 4; i++, n++) rules[n] = (struct egpw_rule){edges[i], 0, 3, EGPW_CIDR, edges[i], 0, {{0, 0}}};
+  uint8_t *b1, *b2;
+  size_t l1, l2;
+  egp_t p1, p2;
+  struct egp_error err;
+  int ok = egpw_build_version(rules, n, EGP_FLAG_ENFORCE, 1, &b1, &l1) == 0 &&
+           egpw_build_version(rules, n, EGP_FLAG_ENFORCE, 2, &b2, &l2) == 0 && egp_parse(&p1, b1, l1, 1, &err) == 0 &&
+           egp_parse(&p2, b2, l2, 1, &err) == 0;
+  check(ok && p2.v4_tree.depth >= 2 && p2.v6_tree.depth >= 2, "a CIDR policy builds in both versions with deep trees",
+        ok ? NULL : err.what);
+  if (!ok) return;
+  int same = 1, total = 0;
+  char why[256] = "";
+  for (uint32_t k = 0; k < 200000; k++) {
+    egp_ip ip;
+    memset(&ip, 0, sizeof ip);
+    uint32_t pick = k % 4;
+    if (k % 2 == 0) { /* IPv4: random, or an interval start, or the address before one */
+      uint32_t i = xs32() % p1.n_v4, s = egp_rd32(p1.v4 + 8ull * i);
+      ip.v4 = pick == 0 ? xs32() : pick == 2 ? s : s - 1;
+      if (k == 0) ip.v4 = UINT32_MAX;
+    } else {
+      ip.is_v6 = 1;
+      uint32_t i = xs32() % p1.n_v6;
+      memcpy(ip.v6, p1.v6 + 24ull * i, 16);
+      if (pick == 1) /* random low half inside the same /64 */
+        for (int j = 8; j < 16; j++) ip.v6[j] = (uint8_t)xs32();
+      else if (pick == 3) /* the address before the start */
+        for (int j = 15; j >= 0 && ip.v6[j]-- == 0; j--) {}
+      if (k == 1) memset(ip.v6, 0xff, 16);
+    }
+    egp_decision d1, d2;
+    egp_decide_addr(&p1, &ip, 443, EGP_PROTO_TCP, NULL, 0, &d1);
+    egp_decide_addr(&p2, &ip, 443, EGP_PROTO_TCP, NULL, 0, &d2);
+    total++;
+    if (d1.allow != d2.allow || d1.rule != d2.rule) {
+      if (same) snprintf(why, sizeof why, "query %u: v1 %d/%d, v2 %d/%d", k, d1.allow, d1.rule, d2.allow, d2.rule);
+      same = 0;
+    }
+  }
+  check(same && total == 200000, "200,000 addresses decide the same in versions 1 and 2", why);
+  free(b1);
+  free(b2);
+  free(rules);
+  free(t);
 }
 
 /* Policies over 1 MiB: the body CRC is checked only with verify_full (FORMAT.md check 4); bounds checks still hold. */
@@ -551,8 +632,12 @@ int main(int argc, char **argv) {
   char norm[256];
   int nl = egp_normalize_name("API.Example.COM.", 16, norm);
   check(nl == 15 && strcmp(norm, "api.example.com") == 0, "names are lower-cased and lose one trailing dot", norm);
-  golden(dir, "tiny");
-  golden(dir, "names");
+  golden(dir, "tiny", "tiny");
+  golden(dir, "names", "names");
+  golden(dir, "cidrs", "cidrs");
+  golden(dir, "tiny.v2", "tiny");
+  golden(dir, "names.v2", "names");
+  golden(dir, "cidrs.v2", "cidrs");
   char path[1024];
   snprintf(path, sizeof path, "%s/tiny.egp", dir);
   base_buf = slurp(path, &base_len);
@@ -563,7 +648,9 @@ int main(int argc, char **argv) {
     robustness();
   }
   json_tests();
-  writer_tests();
+  writer_tests(1);
+  writer_tests(2);
+  tree_equivalence_tests();
   large_file_tests();
   printf("# passed %d failed %d\n", passed, failed);
   return failed ? 1 : 0;

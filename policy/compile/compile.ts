@@ -30,6 +30,8 @@ export interface CompileResult {
 export interface CompileOptions {
   /** directory a relative policy path (and so its names files) is resolved against; default `process.cwd()` */
   cwd?: string;
+  /** format version of the output (docs/FORMAT.md "History"); default WRITE_VERSION */
+  formatVersion?: 1 | 2;
 }
 
 /** `filename` is shown in diagnostics and locates names files (relative to `opts.cwd`). */
@@ -56,7 +58,7 @@ export function compilePolicyTextSync(text: string, filename: string, opts: Comp
   if (!checked.ast || diagnostics.some((d) => d.severity === 'error')) {
     throw new PolicyError(sortDiagnostics(diagnostics));
   }
-  const bytes = encodePolicy(lowerPolicy(checked.ast, exact, wild));
+  const bytes = encodePolicy(lowerPolicy(checked.ast, exact, wild), { version: opts.formatVersion });
   const warned = new Set(
     diagnostics
       .filter((d) => d.code === 'ALLOW_CANCELLED_BY_DENY')
@@ -89,7 +91,7 @@ export function compilePolicyFileSync(file: string, outFile?: string, opts: Comp
       },
     ]);
   }
-  const result = compilePolicyTextSync(text, file, { cwd });
+  const result = compilePolicyTextSync(text, file, { ...opts, cwd });
   if (outFile !== undefined) writeFileAtomic(resolve(cwd, outFile), result.bytes);
   return result;
 }

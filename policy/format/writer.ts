@@ -1,5 +1,7 @@
 /**
- * `encodePolicy(ir)`: writes a compiled policy file exactly as docs/FORMAT.md (version 1) specifies.
+ * `encodePolicy(ir, {version})`: writes a compiled policy file exactly as docs/FORMAT.md specifies, in version 1 or 2
+ * (default `WRITE_VERSION`). Version 2 is version 1 plus the interval trees (sections 11–13, built from the same
+ * intervals) and 64-byte alignment of V4_INTERVALS and of the tree sections.
  *
  * Deterministic: the output depends only on `ir` (rule order, the name pairs, the ranges) — STRINGS holds the rule
  * names in rule order, then the EXACT keys, then the WILD keys (each in entry order); rule sets are interned in the
@@ -11,13 +13,16 @@ import {
   ELEMENT_SIZE,
   FLAG_ALLOW_LOOPBACK,
   FLAG_ENFORCE,
-  FORMAT_VERSION,
   HEADER_SIZE,
   MAGIC,
   NO_BUDGET,
   SECTION_ENTRY_SIZE,
   Section,
   type SectionId,
+  TREE_ALIGN,
+  V4_FANOUT,
+  V6_FANOUT,
+  WRITE_VERSION,
 } from '../gen/format.js';
 import { ByteArena } from './arena.js';
 import { crc32 } from './crc32.js';
@@ -25,11 +30,18 @@ import { buildV4, buildV6 } from './intervals.js';
 import type { IrPolicy } from './ir.js';
 import { buildNameTable } from './nametable.js';
 import { SetInterner } from './sets.js';
+import { leafFirstKeys, treeIndex } from './trees.js';
 
 const utf8 = new TextEncoder();
 const align8 = (n: number): number => (n + 7) & ~7;
 
-export function encodePolicy(ir: IrPolicy): Uint8Array {
+export interface EncodeOptions {
+  /** format version to write: 1 or 2 (docs/FORMAT.md "History"); default WRITE_VERSION */
+  version?: 1 | 2;
+}
+
+export function encodePolicy(ir: IrPolicy, opts: EncodeOptions = {}): Uint8Array {
+  const version = opts.version ?? (WRITE_VERSION as 1 | 2);
   const strings = new ByteArena();
   const sets = new SetInterner();
 
@@ -88,12 +100,26 @@ export function encodePolicy(ir: IrPolicy): Uint8Array {
     { id: Section.V4_INTERVALS, count: v4.starts.length, bytes: v4Bytes },
     { id: Section.V6_INTERVALS, count: v6.starts.length, bytes: v6Bytes },
   ];
+  if (version >= 2) {
+    const v4Index = Uint32Array.from(treeIndex(leafFirstKeys(v4.starts), V4_FANOUT, 0xffff_ffff));
+    const v6Keys = BigUint64Array.from(v6.starts, (s) => s >> 64n);
+    const v6Index = BigUint64Array.from(treeIndex(leafFirstKeys([...v6Keys]), V6_FANOUT, 0xffff_ffff_ffff_ffffn));
+    sections.push(
+      { id: Section.V4_INDEX, count: v4Index.length, bytes: u32le(v4Index) },
+      { id: Section.V6_KEYS, count: v6Keys.length, bytes: u64le(v6Keys) },
+      { id: Section.V6_INDEX, count: v6Index.length, bytes: u64le(v6Index) },
+    );
+  }
+  // version 2: a tree node or leaf is one cache line when its section starts on one (the mapping is page-aligned)
+  const align = (id: SectionId): number =>
+    version >= 2 && (id === Section.V4_INTERVALS || id >= Section.V4_INDEX) ? TREE_ALIGN : 8;
 
   const tableEnd = HEADER_SIZE + SECTION_ENTRY_SIZE * sections.length;
   let pos = align8(tableEnd);
   const offsets: number[] = [];
   for (const s of sections) {
     if (s.bytes.length !== s.count * ELEMENT_SIZE[s.id]) throw new Error(`section ${s.id}: size mismatch`);
+    pos = Math.ceil(pos / align(s.id)) * align(s.id);
     offsets.push(pos);
     pos = align8(pos + s.bytes.length);
   }
@@ -109,7 +135,7 @@ export function encodePolicy(ir: IrPolicy): Uint8Array {
   });
 
   out.set(MAGIC, 0);
-  view.setUint16(8, FORMAT_VERSION, true);
+  view.setUint16(8, version, true);
   view.setUint16(10, HEADER_SIZE, true);
   view.setUint32(12, (ir.enforce ? FLAG_ENFORCE : 0) | (ir.allowLoopback ? FLAG_ALLOW_LOOPBACK : 0), true);
   view.setBigUint64(16, BigInt(fileSize), true);
@@ -128,6 +154,15 @@ export function encodePolicy(ir: IrPolicy): Uint8Array {
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** Little-endian bytes of a u64 array. */
+function u64le(words: BigUint64Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+  const b = new Uint8Array(words.length * 8);
+  const v = new DataView(b.buffer);
+  for (let i = 0; i < words.length; i++) v.setBigUint64(i * 8, words[i]!, true);
+  return b;
+}
 
 /** Little-endian bytes of a u32 array (a view on little-endian machines, a converted copy otherwise). */
 function u32le(words: Uint32Array): Uint8Array {

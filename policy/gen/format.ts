@@ -2,12 +2,16 @@
 
 /** The magic, `"EGRDPOL\x01"`. */
 export const MAGIC = Uint8Array.of(0x45, 0x47, 0x52, 0x44, 0x50, 0x4f, 0x4c, 0x01);
-export const FORMAT_VERSION = 1;
+/** The newest format version, and the oldest a reader accepts. */
+export const FORMAT_VERSION = 2;
+export const MIN_FORMAT_VERSION = 1;
 /** size of the header, and the value of its header_size field */
 export const HEADER_SIZE = 64;
 /** bytes per section-table entry */
 export const SECTION_ENTRY_SIZE = 16;
-/** section_count lower bound (ids 1-10 are required) */
+/** the version a writer emits unless told otherwise */
+export const WRITE_VERSION = 1;
+/** section_count lower bound (ids 1-10 are required in every version) */
 export const MIN_SECTIONS = 10;
 /** section_count upper bound */
 export const MAX_SECTIONS = 64;
@@ -25,6 +29,14 @@ export const MAX_NAME_LEN = 253;
 export const MAX_RULE_NAME_LEN = 255;
 /** budget field value meaning no budget */
 export const NO_BUDGET = 0xffffffffffffffffn;
+/** version 2: offset alignment of V4_INTERVALS and sections 11-13 (one node per cache line) */
+export const TREE_ALIGN = 64;
+/** version 2: intervals (or V6_KEYS) per leaf of the interval trees */
+export const LEAF_INTERVALS = 8;
+/** version 2: u32 keys per V4_INDEX node */
+export const V4_FANOUT = 16;
+/** version 2: u64 keys per V6_INDEX node */
+export const V6_FANOUT = 8;
 
 /** Header fields: byte offset and size. */
 export const HEADER = {
@@ -59,6 +71,9 @@ export const Section = {
   WILD_ENTRIES: 8,
   V4_INTERVALS: 9,
   V6_INTERVALS: 10,
+  V4_INDEX: 11,
+  V6_KEYS: 12,
+  V6_INDEX: 13,
 } as const;
 export type SectionId = (typeof Section)[keyof typeof Section];
 
@@ -74,6 +89,25 @@ export const ELEMENT_SIZE: Readonly<Record<SectionId, number>> = {
   8: 16,
   9: 8,
   10: 24,
+  11: 4,
+  12: 8,
+  13: 8,
+};
+/** The first format version that has (and requires) each section, indexed by id. */
+export const SECTION_SINCE: Readonly<Record<SectionId, number>> = {
+  1: 1,
+  2: 1,
+  3: 1,
+  4: 1,
+  5: 1,
+  6: 1,
+  7: 1,
+  8: 1,
+  9: 1,
+  10: 1,
+  11: 2,
+  12: 2,
+  13: 2,
 };
 
 export const Action = {

@@ -10,6 +10,7 @@ import { hashBytes, hashString } from '../format/hash.js';
 import { FLAG_ALLOW_LOOPBACK, FLAG_ENFORCE, NO_BUDGET, Section } from '../gen/format.js';
 import { isAscii, normalizeName } from '../names/normalize.js';
 import { type Addr, parseAddr, toQueryAddress } from '../net/ip.js';
+import { v4TreeFind, v6TreeFind } from './trees.js';
 import { type Sections, type VerifyOptions, validateFile } from './validate.js';
 
 export type Decision = 'allow' | 'deny';
@@ -58,6 +59,8 @@ export class CompiledPolicy {
   readonly allowLoopback: boolean;
   readonly budgets: CompiledBudgets;
   readonly size: number;
+  /** format version of the file (1 or 2) */
+  readonly version: number;
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
   private readonly s: Sections;
@@ -70,6 +73,7 @@ export class CompiledPolicy {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.size = bytes.byteLength;
+    this.version = this.s.version;
     const flags = this.view.getUint32(12, true);
     this.mode = flags & FLAG_ENFORCE ? 'enforce' : 'audit';
     this.allowLoopback = (flags & FLAG_ALLOW_LOOPBACK) !== 0;
@@ -214,10 +218,18 @@ export class CompiledPolicy {
     return out;
   }
 
-  /** Set of the IP interval containing `a` (binary search for the last start ≤ a). */
+  /** Set of the IP interval containing `a` (version 1: binary search for the last start ≤ a; 2: the trees). */
   intervalSet(a: Addr): number {
     const iv = this.s[a.v === 4 ? Section.V4_INTERVALS : Section.V6_INTERVALS];
     const size = a.v === 4 ? 8 : 24;
+    if (this.s.version >= 2) {
+      const s = this.s;
+      const k =
+        a.v === 4
+          ? v4TreeFind(this.view, iv, s[Section.V4_INDEX], a.n)
+          : v6TreeFind(this.view, iv, s[Section.V6_KEYS], s[Section.V6_INDEX], a.n);
+      return this.view.getUint32(iv.offset + k * size + (a.v === 4 ? 4 : 16), true);
+    }
     const le = (k: number): boolean => {
       const o = iv.offset + k * size;
       if (a.v === 4) return this.view.getUint32(o, true) <= a.n;

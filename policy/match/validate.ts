@@ -18,22 +18,28 @@ import {
   MAGIC,
   MAX_RULE_NAME_LEN,
   MAX_SECTIONS,
+  MIN_FORMAT_VERSION,
   MIN_SECTIONS,
   Proto,
   RULE_SIZE,
   SECTION_ALIGN,
   SECTION_ENTRY_SIZE,
+  SECTION_SINCE,
   Section,
   type SectionId,
+  V4_FANOUT,
+  V6_FANOUT,
 } from '../gen/format.js';
 import { FormatError } from './errors.js';
+import { treeShape } from './trees.js';
 
 export interface SectionRef {
   offset: number;
   count: number;
 }
 
-export type Sections = Record<SectionId, SectionRef>;
+/** Every section the file's version has; those it has not (11–13 in version 1) are `{offset: 0, count: 0}`. */
+export type Sections = Record<SectionId, SectionRef> & { version: number };
 
 export interface VerifyOptions {
   /** `'full'` always checks `body_crc32` (like `EGRESS_GUARD_VERIFY=full`); default: only when ≤ 1 MiB. */
@@ -44,7 +50,8 @@ export function validateFile(bytes: Uint8Array, opts: VerifyOptions = {}): Secti
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tableEnd = checkHeader(bytes, view); // 1, 2
   checkChecksums(bytes, view, tableEnd, opts); // 3, 4
-  const s = locateSections(view, bytes.byteLength, tableEnd); // 5
+  const version = view.getUint16(HEADER.version.offset, true);
+  const s = locateSections(view, bytes.byteLength, tableEnd, version); // 5
   checkRules(bytes, view, s); // 6, 7
   checkTables(bytes, view, s); // 8, 9, 10
   return s;
@@ -65,7 +72,7 @@ function checkHeader(bytes: Uint8Array, view: DataView): number {
     }
   }
   const version = view.getUint16(HEADER.version.offset, true);
-  if (version !== FORMAT_VERSION) {
+  if (version < MIN_FORMAT_VERSION || version > FORMAT_VERSION) {
     throw new FormatError('E_POLICY_VERSION', `format version: expected ${FORMAT_VERSION}, got ${version}`, {
       expected: FORMAT_VERSION,
       got: version,
@@ -113,8 +120,11 @@ function checkChecksums(bytes: Uint8Array, view: DataView, tableEnd: number, opt
   }
 }
 
-/** Check 5: table order, each known section's bounds, the required ids, then overlaps. Unknown ids are skipped. */
-function locateSections(view: DataView, size: number, tableEnd: number): Sections {
+/**
+ * Check 5: table order, each known section's bounds, the required ids, then overlaps. Ids the file's version does not
+ * have (unknown ones, and 11–13 in version 1) are skipped.
+ */
+function locateSections(view: DataView, size: number, tableEnd: number, version: number): Sections {
   const found = new Map<number, SectionRef>();
   const spans: Array<[number, number]> = [];
   const sectionCount = (tableEnd - HEADER_SIZE) / SECTION_ENTRY_SIZE;
@@ -133,20 +143,21 @@ function locateSections(view: DataView, size: number, tableEnd: number): Section
       );
     }
     const elem = ELEMENT_SIZE[id as SectionId];
-    if (elem === undefined) continue; // unknown section: skipped
+    if (elem === undefined || SECTION_SINCE[id as SectionId] > version) continue; // not of this version: skipped
     const end = offset + BigInt(count) * BigInt(elem);
     if (end > BigInt(size)) throw new FormatError('E_POLICY_SECTION_BOUNDS', `section ${id} runs past the end`);
     found.set(id, { offset: Number(offset), count });
     if (end > offset) spans.push([Number(offset), Number(end)]);
   }
   for (const id of Object.values(Section)) {
-    if (!found.has(id)) throw new FormatError('E_POLICY_SECTION_MISSING', `required section ${id} missing`);
+    if (SECTION_SINCE[id] > version) found.set(id, { offset: 0, count: 0 });
+    else if (!found.has(id)) throw new FormatError('E_POLICY_SECTION_MISSING', `required section ${id} missing`);
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
     if (spans[i]![0] < spans[i - 1]![1]) throw new FormatError('E_POLICY_SECTION_OVERLAP', 'sections overlap');
   }
-  return Object.fromEntries(found) as Sections;
+  return { ...(Object.fromEntries(found) as Record<SectionId, SectionRef>), version };
 }
 
 /** Checks 6 and 7: `rule_count`, every RULES record, every port range. */
@@ -210,6 +221,22 @@ function checkTables(bytes: Uint8Array, view: DataView, s: Sections): void {
   }
   if (v6.count < 1 || bytes.subarray(v6.offset, v6.offset + 16).some((b) => b !== 0)) {
     throw new FormatError('E_POLICY_INTERVALS', 'V6_INTERVALS must start at ::');
+  }
+  if (s.version < 2) return;
+  // version 2: the trees' sizes follow from the interval counts; their keys are read bounds-checked
+  const v4Keys = treeShape(v4.count, V4_FANOUT).nodes * V4_FANOUT;
+  if (s[Section.V4_INDEX].count !== v4Keys) {
+    throw new FormatError('E_POLICY_INTERVALS', `V4_INDEX has ${s[Section.V4_INDEX].count} keys, expected ${v4Keys}`);
+  }
+  if (s[Section.V6_KEYS].count !== v6.count) {
+    throw new FormatError('E_POLICY_INTERVALS', 'V6_KEYS count differs from V6_INTERVALS');
+  }
+  const v6Keys = treeShape(v6.count, V6_FANOUT).nodes * V6_FANOUT;
+  if (s[Section.V6_INDEX].count !== v6Keys) {
+    throw new FormatError('E_POLICY_INTERVALS', `V6_INDEX has ${s[Section.V6_INDEX].count} keys, expected ${v6Keys}`);
+  }
+  if (view.getBigUint64(s[Section.V6_KEYS].offset, true) !== 0n) {
+    throw new FormatError('E_POLICY_INTERVALS', 'V6_KEYS must start at 0');
   }
 }
 

@@ -143,6 +143,7 @@ describe.skipIf(!cc)('the C headers and the TypeScript modules hold the same val
     };
     // format
     expectNum('version', 'EGP_VERSION', F.FORMAT_VERSION);
+    expectNum('min_version', 'EGP_MIN_VERSION', F.MIN_FORMAT_VERSION);
     str('magic', 'EGP_MAGIC');
     want.set('magic', Buffer.from(F.MAGIC).toString('latin1'));
     const constants: Array<[string, number]> = [
@@ -153,6 +154,11 @@ describe.skipIf(!cc)('the C headers and the TypeScript modules hold the same val
       ['BODY_CRC_ALWAYS_MAX', F.BODY_CRC_ALWAYS_MAX],
       ['RULE_SIZE', F.RULE_SIZE],
       ['MAX_RULE_NAME_LEN', F.MAX_RULE_NAME_LEN],
+      ['WRITE_VERSION', F.WRITE_VERSION],
+      ['TREE_ALIGN', F.TREE_ALIGN],
+      ['LEAF_INTERVALS', F.LEAF_INTERVALS],
+      ['V4_FANOUT', F.V4_FANOUT],
+      ['V6_FANOUT', F.V6_FANOUT],
     ];
     for (const [k, v] of constants) expectNum(k, `EGP_${k}`, v);
     expectNum('NO_BUDGET', 'EGP_NO_BUDGET', F.NO_BUDGET);
@@ -163,6 +169,13 @@ describe.skipIf(!cc)('the C headers and the TypeScript modules hold the same val
     for (const [name, id] of Object.entries(F.Section)) {
       expectNum(`sec.${name}`, `EGP_SEC_${name}`, id);
       expectNum(`size.${name}`, `sz[EGP_SEC_${name}]`, F.ELEMENT_SIZE[id]);
+    }
+    prints.push('}');
+    // sections required by each version = the ids whose `since` is at most that version
+    prints.push('{ static const unsigned req[] = EGP_SEC_REQUIRED_BY_VERSION; (void)req;');
+    for (let v = 1; v <= F.FORMAT_VERSION; v++) {
+      const ids = Object.values(F.Section).filter((id) => F.SECTION_SINCE[id] <= v);
+      expectNum(`required.v${v}`, `req[${v}]`, ids.length);
     }
     prints.push('}');
     for (const [name, r] of Object.entries(F.RULE_CODES)) {

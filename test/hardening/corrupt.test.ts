@@ -60,7 +60,7 @@ interface GoldenQuery {
 
 function queries(): GoldenQuery[] {
   const qs: GoldenQuery[] = [];
-  for (const f of ['tiny', 'names']) {
+  for (const f of ['tiny', 'names', 'cidrs']) {
     for (const line of readFileSync(join(GOLDEN, `${f}.queries.jsonl`), 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const q = JSON.parse(line) as GoldenQuery;
@@ -109,7 +109,10 @@ function buildCases(): Case[] {
   const bases: [string, Buffer][] = [
     ['tiny', readFileSync(join(GOLDEN, 'tiny.egp'))],
     ['names', readFileSync(join(GOLDEN, 'names.egp'))],
-    ['probe', Buffer.from(compilePolicyTextSync(PROBE_POLICY, 'probe.yaml').bytes)],
+    ['probe', Buffer.from(compilePolicyTextSync(PROBE_POLICY, 'probe.yaml', { formatVersion: 1 }).bytes)],
+    ['tiny.v2', readFileSync(join(GOLDEN, 'tiny.v2.egp'))],
+    ['cidrs.v2', readFileSync(join(GOLDEN, 'cidrs.v2.egp'))],
+    ['probe.v2', Buffer.from(compilePolicyTextSync(PROBE_POLICY, 'probe.yaml', { formatVersion: 2 }).bytes)],
   ];
   const variants: (Variant & { path: string })[] = [];
   for (const [tag, good] of bases) {

@@ -11,11 +11,13 @@
  *   count huge or off by one, every field of the first RULES record out of range, a PORTS range with lo > hi,
  *   RULESETS word 0 ≠ 0 and sets running past the end or naming rules ≥ rule_count, hash slots pointing past the
  *   entries, entries with keys outside STRINGS, interval sets pointing anywhere, a bit flip in every byte of every
- *   section's first element.
+ *   section's first element; in version 2, tree keys (V4_INDEX, V6_KEYS, V6_INDEX) all-ones, zero or unsorted.
  */
 import { crc32 } from 'node:zlib';
 
-export const ELEM_SIZE: Record<number, number> = { 1: 24, 2: 4, 3: 4, 4: 1, 5: 4, 6: 16, 7: 4, 8: 16, 9: 8, 10: 24 };
+import { ELEMENT_SIZE } from '../../policy/gen/format.js';
+
+export const ELEM_SIZE: Record<number, number> = ELEMENT_SIZE;
 export const SECTION_NAMES: Record<number, string> = {
   1: 'RULES',
   2: 'PORTS',
@@ -27,6 +29,9 @@ export const SECTION_NAMES: Record<number, string> = {
   8: 'WILD_ENTRIES',
   9: 'V4',
   10: 'V6',
+  11: 'V4_INDEX',
+  12: 'V6_KEYS',
+  13: 'V6_INDEX',
 };
 
 export interface Section {
@@ -100,7 +105,7 @@ export function corruptVariants(good: Buffer, tag: string): Variant[] {
   }
 
   // header fields with valid CRCs
-  for (const v of [0, 2, 0xffff]) fixed(`version=${v}`, (b) => b.writeUInt16LE(v, 8));
+  for (const v of [0, 1, 2, 3, 0xffff]) fixed(`version=${v}`, (b) => b.writeUInt16LE(v, 8));
   for (const v of [0, 63, 65]) fixed(`header_size=${v}`, (b) => b.writeUInt16LE(v, 10));
   fixed('flags=unknown-bit', (b) => b.writeUInt32LE(b.readUInt32LE(12) | 0x80, 12));
   for (const v of [0n, BigInt(good.length - 1), BigInt(good.length + 1), 0xffffffffffffffffn])
@@ -223,6 +228,24 @@ export function corruptVariants(good: Buffer, tag: string): Variant[] {
     fixed(`${what}.interval0.start≠0`, (b) => b.writeUInt8(1, iv.offset + (id === 9 ? 0 : 15)));
     if (iv.count > 1)
       fixed(`${what}.intervals-unsorted`, (b) => b.fill(0xff, iv.offset + stride, iv.offset + stride + 4));
+  }
+  // version 2's trees: keys that lie (readers still only read inside the sections, and agree on the decisions)
+  for (const [id, size] of [
+    [11, 4],
+    [12, 8],
+    [13, 8],
+  ] as const) {
+    const t = secs.find((x) => x.id === id);
+    if (!t || t.count === 0) continue;
+    const n = SECTION_NAMES[id];
+    const end = t.offset + t.count * size;
+    fixed(`${n}.all-ones`, (b) => b.fill(0xff, t.offset, end));
+    fixed(`${n}.all-zero`, (b) => b.fill(0, t.offset, end));
+    fixed(`${n}.reversed`, (b) => {
+      const keys = Buffer.from(b.subarray(t.offset, end));
+      for (let i = 0; i < t.count; i++) keys.copy(b, t.offset + (t.count - 1 - i) * size, i * size, (i + 1) * size);
+    });
+    if (t.count > 1) fixed(`${n}.key1=0`, (b) => b.fill(0, t.offset + size, t.offset + 2 * size));
   }
   return out;
 }

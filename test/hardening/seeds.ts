@@ -1,5 +1,6 @@
 /**
- * Seed inputs of the libFuzzer harnesses (native/fuzz/): valid compiled policies written by the real compiler, and
+ * Seed inputs of the libFuzzer harnesses (native/fuzz/): valid compiled policies written by the real compiler (in
+ * both format versions), and
  * hostile strings for the log writer. `UPDATE_SEEDS=1 npx vitest run test/hardening/fuzz.test.ts` rewrites
  * native/fuzz/corpus/ from these; the test otherwise checks the committed seeds still match.
  */
@@ -65,9 +66,11 @@ function hostile(sizeByte: number, s: string | Buffer): Buffer {
 /** name → bytes of every egp seed. */
 export function egpSeeds(): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  for (const name of ['tiny', 'names']) out.set(`golden-${name}.egp`, readFileSync(join(GOLDEN, `${name}.egp`)));
+  for (const name of ['tiny', 'names', 'cidrs', 'tiny.v2', 'names.v2', 'cidrs.v2'])
+    out.set(`golden-${name}.egp`, readFileSync(join(GOLDEN, `${name}.egp`)));
   for (const [name, text] of Object.entries(POLICIES)) {
-    out.set(`${name}.egp`, compilePolicyTextSync(text, `${name}.yaml`).bytes);
+    out.set(`${name}.egp`, compilePolicyTextSync(text, `${name}.yaml`, { formatVersion: 1 }).bytes);
+    out.set(`${name}.v2.egp`, compilePolicyTextSync(text, `${name}.yaml`, { formatVersion: 2 }).bytes);
   }
   return out;
 }

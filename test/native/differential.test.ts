@@ -4,6 +4,8 @@
  * random queries over several policies compiled by the real compiler: exact and wildcard names (overlapping allow and
  * deny), IPv4/IPv6 CIDRs with holes, IPv4-mapped addresses, port lists and ranges, tcp/udp/any, bound names,
  * unknown ports/protocols, loopback allowed or denied. Deterministic (seeded PRNG) so a failure reproduces.
+ * Every policy is compiled in both format versions (docs/FORMAT.md "History"); the version 2 file must also decide
+ * every query exactly as the version 1 file of the same policy.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -223,55 +225,71 @@ const POLICIES: Array<{
   { label: 'mixed, 1500 rules', seed: 44, size: 1500, flavour: 'mixed', loopback: false, queries: 25_000 },
 ];
 
-describe.skipIf(!haveCc)('C matcher (egpq) agrees with the TS reference matcher', () => {
-  let dir = '';
-  beforeAll(() => {
-    const r = spawnSync('make', ['-s', '-C', join(ROOT, 'native'), 'build/egpq'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`building egpq failed: ${r.stderr}`);
-    dir = mkdtempSync(join(tmpdir(), 'egdiff-'));
-  });
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  let total = 0;
-  it.each(POLICIES)('$label', ({ seed, size, flavour, loopback, queries }) => {
-    const g = gen(seed);
-    const spec = randomPolicy(g, size, flavour, loopback);
-    const { bytes } = compilePolicyTextSync(spec.yaml, `diff-${seed}.yaml`);
-    const file = join(dir, `p${seed}.egp`);
-    writeFileSync(file, bytes);
-    const ref = loadCompiled(bytes);
-    const qs = randomQueries(g, spec, queries);
-    const r = spawnSync(EGPQ, [file], {
-      input: `${qs.map(toLine).join('\n')}\n`,
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
+describe.skipIf(!haveCc).each([1, 2] as const)(
+  'C matcher (egpq) agrees with the TS reference matcher, format version %i',
+  (version) => {
+    let dir = '';
+    beforeAll(() => {
+      const r = spawnSync('make', ['-s', '-C', join(ROOT, 'native'), 'build/egpq'], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`building egpq failed: ${r.stderr}`);
+      dir = mkdtempSync(join(tmpdir(), 'egdiff-'));
     });
-    expect(r.status, r.stderr).toBe(0);
-    const got = r.stdout.trimEnd().split('\n');
-    expect(got.length).toBe(qs.length);
-    const mismatches: string[] = [];
-    const seen = { allow: 0, deny: 0, rules: new Set<string>() };
-    qs.forEach((q, i) => {
-      const want: DecisionResult =
-        q.q === 'name' ? ref.decideName(q.name, q.port, q.proto) : ref.decideAddr(q.ip, q.port, q.proto, q.bound);
-      const c = JSON.parse(got[i]!) as DecisionResult;
-      seen[want.decision]++;
-      seen.rules.add(want.rule);
-      if (c.decision !== want.decision || c.rule !== want.rule || c.ruleIndex !== want.ruleIndex) {
-        if (mismatches.length < 5) mismatches.push(`${toLine(q)} → C ${got[i]} vs TS ${JSON.stringify(want)}`);
-      }
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
     });
-    expect(mismatches).toEqual([]);
-    // the queries exercise both outcomes and many rules (a generator producing only "default" would prove nothing)
-    expect(seen.allow).toBeGreaterThan(queries * 0.05);
-    expect(seen.deny).toBeGreaterThan(queries * 0.05);
-    expect(seen.rules.size).toBeGreaterThan(Math.min(20, size / 3));
-    total += qs.length;
-  });
 
-  it('covered at least 100,000 queries in total', () => {
-    expect(total).toBeGreaterThanOrEqual(100_000);
-  });
-});
+    let total = 0;
+    it.each(POLICIES)('$label', ({ seed, size, flavour, loopback, queries }) => {
+      const g = gen(seed);
+      const spec = randomPolicy(g, size, flavour, loopback);
+      const { bytes } = compilePolicyTextSync(spec.yaml, `diff-${seed}.yaml`, { formatVersion: version });
+      const file = join(dir, `p${seed}.egp`);
+      writeFileSync(file, bytes);
+      const ref = loadCompiled(bytes);
+      expect(ref.version).toBe(version);
+      const v1 =
+        version === 1
+          ? ref
+          : loadCompiled(compilePolicyTextSync(spec.yaml, `diff-${seed}.yaml`, { formatVersion: 1 }).bytes);
+      const qs = randomQueries(g, spec, queries);
+      const r = spawnSync(EGPQ, [file], {
+        input: `${qs.map(toLine).join('\n')}\n`,
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const got = r.stdout.trimEnd().split('\n');
+      expect(got.length).toBe(qs.length);
+      const mismatches: string[] = [];
+      const seen = { allow: 0, deny: 0, rules: new Set<string>() };
+      qs.forEach((q, i) => {
+        const want: DecisionResult =
+          q.q === 'name' ? ref.decideName(q.name, q.port, q.proto) : ref.decideAddr(q.ip, q.port, q.proto, q.bound);
+        const c = JSON.parse(got[i]!) as DecisionResult;
+        if (v1 !== ref) {
+          const old =
+            q.q === 'name' ? v1.decideName(q.name, q.port, q.proto) : v1.decideAddr(q.ip, q.port, q.proto, q.bound);
+          if (old.decision !== want.decision || old.rule !== want.rule || old.ruleIndex !== want.ruleIndex) {
+            if (mismatches.length < 5)
+              mismatches.push(`${toLine(q)} → v1 ${JSON.stringify(old)} vs v2 ${JSON.stringify(want)}`);
+          }
+        }
+        seen[want.decision]++;
+        seen.rules.add(want.rule);
+        if (c.decision !== want.decision || c.rule !== want.rule || c.ruleIndex !== want.ruleIndex) {
+          if (mismatches.length < 5) mismatches.push(`${toLine(q)} → C ${got[i]} vs TS ${JSON.stringify(want)}`);
+        }
+      });
+      expect(mismatches).toEqual([]);
+      // the queries exercise both outcomes and many rules (a generator producing only "default" would prove nothing)
+      expect(seen.allow).toBeGreaterThan(queries * 0.05);
+      expect(seen.deny).toBeGreaterThan(queries * 0.05);
+      expect(seen.rules.size).toBeGreaterThan(Math.min(20, size / 3));
+      total += qs.length;
+    });
+
+    it('covered at least 100,000 queries in total', () => {
+      expect(total).toBeGreaterThanOrEqual(100_000);
+    });
+  },
+);

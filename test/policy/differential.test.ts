@@ -147,6 +147,9 @@ describe('compiled decisions equal the reference semantics', () => {
       writeFileSync(join(dir, file), text);
       const r = await compilePolicyText(text, file, { cwd: dir });
       const compiled = loadCompiled(r.bytes);
+      // the same policy in format version 2 (interval trees) decides every address query alike
+      const v2 = loadCompiled((await compilePolicyText(text, file, { cwd: dir, formatVersion: 2 })).bytes);
+      expect(v2.version).toBe(2);
       const ref = new Reference(r.ast);
       const ctx = (q: unknown) => `seed ${seed}, query ${JSON.stringify(q)}\n${text}`;
       for (let i = 0; i < QUERIES; i++) {
@@ -175,6 +178,9 @@ describe('compiled decisions equal the reference semantics', () => {
         const aproto = g.pick(['tcp', 'udp'] as const);
         same(compiled.decideAddr(ip, aport, aproto, bound), ref.decideAddr(ip, aport, aproto, bound), () =>
           ctx({ ip, aport, aproto, bound }),
+        );
+        same(v2.decideAddr(ip, aport, aproto, bound), ref.decideAddr(ip, aport, aproto, bound), () =>
+          ctx({ ip, aport, aproto, bound, version: 2 }),
         );
         compared += 2;
         tally[compiled.decideName(name, port, proto).ruleIndex === null ? 'nameOther' : 'nameRule']++;

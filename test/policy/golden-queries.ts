@@ -10,7 +10,44 @@ export type GoldenQuery =
 const names = (list: string[], port?: number, proto?: 'tcp' | 'udp'): GoldenQuery[] =>
   list.map((name) => ({ q: 'name', name, ...(port === undefined ? {} : { port }), ...(proto ? { proto } : {}) }));
 
+/** cidrs: every network's first and last address and the addresses just outside, on ports 443 and 22. */
+function cidrsQueries(): GoldenQuery[] {
+  const out: GoldenQuery[] = [];
+  const at = (ip: string, port = 443): void => {
+    out.push({ q: 'addr', ip, port, proto: 'tcp' });
+  };
+  for (let i = 0; i < 44; i += 3) {
+    const a = 11 + i * 5;
+    const c = (i * 37) % 256;
+    at(`${a}.${i}.${c}.0`);
+    at(`${a}.${i}.${c}.255`);
+    at(`${a}.${i}.${(c + 255) % 256}.255`);
+    at(`${a}.${i}.${(c + 1) % 256}.0`);
+  }
+  for (const ip of ['16.1.37.127', '16.1.37.128', '16.1.37.255', '0.0.0.0', '255.255.255.255']) at(ip);
+  for (let i = 0; i < 36; i += 4) {
+    at(`2001:db8:${i.toString(16)}::`);
+    at(`2001:db8:${i.toString(16)}:ffff:ffff:ffff:ffff:ffff`);
+    at(`2001:db8:${(i + 36).toString(16)}::1`);
+  }
+  at('2001:db8:5:7::1');
+  at('2001:db8:5:6:ffff:ffff:ffff:ffff');
+  for (let i = 0; i < 13; i++) {
+    at(`2001:db8:ff:1:${i.toString(16)}::`);
+    at(`2001:db8:ff:1:${i.toString(16)}:${i.toString(16)}::1`);
+    at(`2001:db8:ff:1:${i.toString(16)}:ffff:ffff:ffff`);
+  }
+  at('2001:db8:ff:1:3:0:0:1', 22);
+  at('2001:db8:ff:1:3:1::', 22);
+  at('2001:db8:ff:0:ffff:ffff:ffff:ffff');
+  at('2001:db8:ff:2::');
+  at('::');
+  at('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+  return out;
+}
+
 export const GOLDEN_QUERIES: Record<string, GoldenQuery[]> = {
+  cidrs: cidrsQueries(),
   tiny: [
     ...names([
       'api.example.com',

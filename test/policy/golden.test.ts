@@ -1,7 +1,7 @@
 /**
- * Golden fixtures: test/fixtures/golden/<name>.yaml must compile to exactly <name>.egp, and the reference matcher
- * over those bytes must give every decision listed in <name>.queries.jsonl (the same files the C reader's tests
- * use). Regenerate after an intended format or compiler change with `UPDATE_GOLDEN=1 npx vitest run
+ * Golden fixtures: test/fixtures/golden/<name>.yaml must compile to exactly <name>.egp (format version 1) and
+ * <name>.v2.egp (version 2), and the reference matcher over each must give every decision listed in
+ * <name>.queries.jsonl (the same files the C reader's tests use). Regenerate after an intended format or compiler change with `UPDATE_GOLDEN=1 npx vitest run
  * test/policy/golden.test.ts`, then review the diff of the .jsonl files by hand.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,16 +29,21 @@ function run(bytes: Uint8Array, q: GoldenQuery): Expected {
   return q.q === 'name' ? p.decideName(q.name, q.port, q.proto) : p.decideAddr(q.ip, q.port, q.proto, q.boundName);
 }
 
-describe.each(Object.keys(GOLDEN_QUERIES))('golden fixture %s', (name) => {
+const FIXTURES = Object.keys(GOLDEN_QUERIES).flatMap((name) =>
+  [1, 2].map((version) => ({ name, version: version as 1 | 2 })),
+);
+
+describe.each(FIXTURES)('golden fixture $name, format version $version', ({ name, version }) => {
   const yamlPath = join(DIR, `${name}.yaml`);
-  const egpPath = join(DIR, `${name}.egp`);
+  const egpPath = join(DIR, version === 1 ? `${name}.egp` : `${name}.v${version}.egp`);
   const jsonlPath = join(DIR, `${name}.queries.jsonl`);
 
   it('compiles to the committed bytes', async () => {
-    const { bytes, warnings } = await compilePolicyFile(yamlPath);
+    const { bytes, warnings } = await compilePolicyFile(yamlPath, undefined, { formatVersion: version });
     expect(warnings.filter((w) => w.severity === 'error')).toEqual([]);
-    if (UPDATE) {
-      writeFileSync(egpPath, bytes);
+    expect(loadCompiled(bytes).version).toBe(version);
+    if (UPDATE) writeFileSync(egpPath, bytes);
+    if (UPDATE && version === 1) {
       const lines = GOLDEN_QUERIES[name]!.map((q) => JSON.stringify({ ...q, ...normalized(q), ...run(bytes, q) }));
       writeFileSync(jsonlPath, `${lines.join('\n')}\n`);
     }

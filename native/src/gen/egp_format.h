@@ -6,10 +6,12 @@
 
 #define EGP_MAGIC "EGRDPOL\001"
 #define EGP_MAGIC_LEN 8
-#define EGP_VERSION 1
+#define EGP_VERSION 2 /* the newest version */
+#define EGP_MIN_VERSION 1 /* the oldest version a reader accepts */
 #define EGP_HEADER_SIZE 64 /* size of the header, and the value of its header_size field */
 #define EGP_SECTION_ENTRY_SIZE 16 /* bytes per section-table entry */
-#define EGP_MIN_SECTIONS 10 /* section_count lower bound (ids 1-10 are required) */
+#define EGP_WRITE_VERSION 1 /* the version a writer emits unless told otherwise */
+#define EGP_MIN_SECTIONS 10 /* section_count lower bound (ids 1-10 are required in every version) */
 #define EGP_MAX_SECTIONS 64 /* section_count upper bound */
 #define EGP_SECTION_ALIGN 8 /* every section offset is a multiple of this */
 #define EGP_BODY_CRC_ALWAYS_MAX 1048576 /* body_crc32 is always checked at or below this size; above only with EGRESS_GUARD_VERIFY=full */
@@ -18,6 +20,10 @@
 #define EGP_MAX_NAME_LEN 253 /* longest normalised host name */
 #define EGP_MAX_RULE_NAME_LEN 255 /* longest rule display name */
 #define EGP_NO_BUDGET UINT64_C(0xffffffffffffffff) /* budget field value meaning no budget */
+#define EGP_TREE_ALIGN 64 /* version 2: offset alignment of V4_INTERVALS and sections 11-13 (one node per cache line) */
+#define EGP_LEAF_INTERVALS 8 /* version 2: intervals (or V6_KEYS) per leaf of the interval trees */
+#define EGP_V4_FANOUT 16 /* version 2: u32 keys per V4_INDEX node */
+#define EGP_V6_FANOUT 8 /* version 2: u64 keys per V6_INDEX node */
 
 /* Header fields: byte offset from the start of the file. */
 #define EGP_HDR_MAGIC 0 /* u8[8], 8 bytes */
@@ -37,7 +43,8 @@
 #define EGP_FLAG_ALLOW_LOOPBACK 0x2u /* loopback destinations pass before the policy is consulted */
 #define EGP_FLAGS_KNOWN 0x3u
 
-/* Section ids (all required) and the element size of each, indexed by id. */
+/* Section ids (ids 1..EGP_SEC_COUNT are known) and the element size of each, indexed by id; the number of
+ * sections a file of version v requires (ids 1..n), indexed by version. */
 #define EGP_SEC_RULES 1
 #define EGP_SEC_PORTS 2
 #define EGP_SEC_RULESETS 3
@@ -48,8 +55,12 @@
 #define EGP_SEC_WILD_ENTRIES 8
 #define EGP_SEC_V4_INTERVALS 9
 #define EGP_SEC_V6_INTERVALS 10
-#define EGP_SEC_REQUIRED 10
-#define EGP_SEC_ELEMENT_SIZES {0, 24, 4, 4, 1, 4, 16, 4, 16, 8, 24}
+#define EGP_SEC_V4_INDEX 11
+#define EGP_SEC_V6_KEYS 12
+#define EGP_SEC_V6_INDEX 13
+#define EGP_SEC_COUNT 13
+#define EGP_SEC_ELEMENT_SIZES {0, 24, 4, 4, 1, 4, 16, 4, 16, 8, 24, 4, 8, 8}
+#define EGP_SEC_REQUIRED_BY_VERSION {0, 10, 13}
 
 enum { EGP_ACTION_ALLOW = 0, EGP_ACTION_DENY = 1 };
 enum { EGP_PROTO_TCP = 1, EGP_PROTO_UDP = 2, EGP_PROTO_BOTH = 3 };
