@@ -1,7 +1,7 @@
 /*
  * mkpolicy — write a compiled policy from a line-based rule list with the test writer (egpw.c). Test/bench aid only;
  * the product's compiler is `egress-guard compile` (policy/).
- *   mkpolicy OUT [enforce] [loopback] < rules
+ *   mkpolicy OUT [enforce] [loopback] [v1|v2] < rules      (v1/v2: the format version; default EGP_WRITE_VERSION)
  *   rule line: <allow|deny> <tcp|udp|any> <host|wild|cidr> <target> <ports|*> <display-name>
  *   ports: "*" or "80,443,8000-8100" (at most 4 ranges)
  */
@@ -15,13 +15,16 @@
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: mkpolicy OUT [enforce] [loopback] < rules\n");
+    fprintf(stderr, "usage: mkpolicy OUT [enforce] [loopback] [v1|v2] < rules\n");
     return 2;
   }
   uint32_t flags = 0;
+  int version = EGP_WRITE_VERSION;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "enforce") == 0) flags |= EGP_FLAG_ENFORCE;
     if (strcmp(argv[i], "loopback") == 0) flags |= EGP_FLAG_ALLOW_LOOPBACK;
+    if (strcmp(argv[i], "v1") == 0) version = 1;
+    if (strcmp(argv[i], "v2") == 0) version = 2;
   }
   size_t cap = 1024, n = 0;
   struct egpw_rule *rules = malloc(cap * sizeof *rules);
@@ -53,7 +56,7 @@ int main(int argc, char **argv) {
   }
   uint8_t *buf;
   size_t len;
-  if (egpw_build(rules, n, flags, &buf, &len) != 0) {
+  if (egpw_build_version(rules, n, flags, version, &buf, &len) != 0) {
     fprintf(stderr, "mkpolicy: invalid rule\n");
     return 1;
   }
