@@ -4,7 +4,17 @@
  * prefixed (`EGP_` format and reader errors, `EG_RULE_` interposer rule codes, `EG_STATE_` state file, `EG_CFG_`
  * configuration), include-guarded, C11, and stable for the same specs (byte-identical output).
  */
-import type { Bit, ConfigSpec, Constant, ErrorsSpec, Field, FormatSpec, StateSpec, Variable } from './types.js';
+import type {
+  Bit,
+  ConfigSpec,
+  Constant,
+  ErrorsSpec,
+  Field,
+  FormatSpec,
+  LaunchSpec,
+  StateSpec,
+  Variable,
+} from './types.js';
 import { invalidMessage, magicBytes, typeSize, varId } from './types.js';
 
 const banner = (spec: string) =>
@@ -190,4 +200,29 @@ export function configHeader(c: ConfigSpec): string {
     ...c.variables.flatMap((v) => [...cVariable(v, c), '']),
   ];
   return guard('config', 'config.yaml', body);
+}
+
+export function launchHeader(l: LaunchSpec): string {
+  const body = [
+    '/* The launch record (docs/POLICY.md "The launcher and its records"): NUL-terminated strings, the magic, then items. */',
+    `#define EG_LAUNCH_MAGIC ${cStr(l.magic)}`,
+    `#define EG_LAUNCH_KEY_TAG ${cStr(l.key_tag)}`,
+    `#define EG_LAUNCH_DIR ${cStr(l.dir)}`,
+    `#define EG_LAUNCH_SUFFIX ${cStr(l.suffix)}`,
+    `#define EG_LAUNCH_MAX_SIZE ${l.max_size}`,
+    '/* The variables whose values the key holds and the record checks, in key order. */',
+    `#define EG_LAUNCH_KEY_ENV ${l.key_env.map(cStr).join(', ')}`,
+    `#define EG_LAUNCH_NKEY_ENV ${l.key_env.length}`,
+    '',
+    'enum eg_launch_item {',
+    ...l.items.map((i, n) => `  EG_LAUNCH_${i.name} = ${n}, ${comment(i.doc)}`),
+    `  EG_LAUNCH_NITEMS = ${l.items.length}`,
+    '};',
+    '/* EG_LAUNCH_ITEMS(X): X(enum name, "word", number of value strings) for each item. */',
+    '#define EG_LAUNCH_ITEMS(X) \\',
+    ...l.items.map(
+      (i, n) => `  X(EG_LAUNCH_${i.name}, ${cStr(i.word)}, ${i.values})${n < l.items.length - 1 ? ' \\' : ''}`,
+    ),
+  ];
+  return guard('launch', 'launch.yaml', body);
 }

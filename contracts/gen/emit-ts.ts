@@ -3,7 +3,7 @@
  * of one module — `as const` data and the types derived from it, no logic — that passes `tsc --strict` and biome's
  * linter, and is byte-identical for the same specs. Names keep what the hand-written modules used before generation.
  */
-import type { Bit, ConfigSpec, Constant, ErrorsSpec, Field, FormatSpec, StateSpec } from './types.js';
+import type { Bit, ConfigSpec, Constant, ErrorsSpec, Field, FormatSpec, LaunchSpec, StateSpec } from './types.js';
 import { invalidMessage, magicBytes, typeSize, varId } from './types.js';
 
 const banner = (spec: string) =>
@@ -155,5 +155,25 @@ export function configModule(c: ConfigSpec): string {
     lines.push(`  ${varId(v)}: {`, ...parts.map((p) => `    ${p},`), '  },');
   }
   lines.push('} as const;', 'export type VariableId = keyof typeof VARIABLES;');
+  return `${lines.join('\n')}\n`;
+}
+
+export function launchModule(l: LaunchSpec): string {
+  const lines = [
+    banner('launch.yaml'),
+    '/** The launch record (docs/POLICY.md "The launcher and its records"): NUL-terminated strings, the magic, then items. */',
+    `export const LAUNCH_MAGIC = ${q(l.magic)};`,
+    `export const LAUNCH_KEY_TAG = ${q(l.key_tag)};`,
+    `export const LAUNCH_DIR = ${q(l.dir)};`,
+    `export const LAUNCH_SUFFIX = ${q(l.suffix)};`,
+    `export const LAUNCH_MAX_SIZE = ${l.max_size};`,
+    '/** The variables whose values the key holds and the record checks, in key order. */',
+    `export const LAUNCH_KEY_ENV = [${l.key_env.map(q).join(', ')}] as const;`,
+    '',
+    '/** Each item: its word and how many value strings follow it. */',
+    'export const LAUNCH_ITEM = {',
+    ...l.items.map((i) => `  ${i.name}: { word: ${q(i.word)}, values: ${i.values} }, // ${i.doc}`),
+    '} as const;',
+  ];
   return `${lines.join('\n')}\n`;
 }

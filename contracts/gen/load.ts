@@ -1,5 +1,5 @@
 /**
- * `loadSpecs(dir)`: reads `format.yaml`, `errors.yaml`, `state.yaml` and `config.yaml`, validates each against its
+ * `loadSpecs(dir)`: reads `format.yaml`, `errors.yaml`, `state.yaml`, `config.yaml` and `launch.yaml`, validates each against its
  * schema (`./schema.ts`) and cross-checks them. Contract: returns specs every emitter can trust (names unique and
  * well-formed, offsets aligned, inside the record and non-overlapping, bits distinct, defaults among the values) or
  * throws one `SpecError` listing every problem as `file: where: what`.
@@ -8,13 +8,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse } from 'yaml';
-import { configSchema, errorsSchema, formatSchema, NAME, stateSchema } from './schema.js';
+import { configSchema, errorsSchema, formatSchema, launchSchema, NAME, stateSchema } from './schema.js';
 import {
   type Bit,
   type ConfigSpec,
   type ErrorsSpec,
   type Field,
   type FormatSpec,
+  type LaunchSpec,
   type Specs,
   type StateSpec,
   typeSize,
@@ -33,9 +34,10 @@ const validators = {
   errors: ajv.compile<ErrorsSpec>(errorsSchema),
   state: ajv.compile<StateSpec>(stateSchema),
   config: ajv.compile<ConfigSpec>(configSchema),
+  launch: ajv.compile<LaunchSpec>(launchSchema),
 };
 
-/** Reads `contracts/{format,errors,state,config}.yaml` under `dir` and checks them (see the contract above). */
+/** Reads `contracts/{format,errors,state,config,launch}.yaml` under `dir` and checks them (see the contract above). */
 export function loadSpecs(dir: string): Specs {
   const problems: string[] = [];
   const read = <K extends keyof Specs>(key: K): Specs[K] => {
@@ -54,12 +56,19 @@ export function loadSpecs(dir: string): Specs {
     }
     return data as Specs[K];
   };
-  const specs: Specs = { format: read('format'), errors: read('errors'), state: read('state'), config: read('config') };
+  const specs: Specs = {
+    format: read('format'),
+    errors: read('errors'),
+    state: read('state'),
+    config: read('config'),
+    launch: read('launch'),
+  };
   if (problems.length === 0) {
     checkFormat(specs.format, problems);
     checkErrors(specs.errors, problems);
     checkState(specs.state, problems);
     checkConfig(specs.config, problems);
+    checkLaunch(specs.launch, problems);
   }
   if (problems.length > 0) throw new SpecError(problems);
   return specs;
@@ -219,4 +228,20 @@ function checkConfig(c: ConfigSpec, problems: string[]): void {
       problems.push(`${at}: invalid.use ${v.invalid.use} is neither "default" nor one of its values`);
     }
   }
+}
+
+function checkLaunch(l: LaunchSpec, problems: string[]): void {
+  unique(
+    'launch.yaml: items',
+    l.items.map((i) => i.name),
+    problems,
+  );
+  unique(
+    'launch.yaml: items',
+    l.items.map((i) => `word ${i.word}`),
+    problems,
+  );
+  unique('launch.yaml: key_env', l.key_env, problems);
+  if (l.items.at(-1)?.name !== 'END') problems.push('launch.yaml: items: the last item must be END');
+  if (l.magic === l.key_tag) problems.push('launch.yaml: magic and key_tag must differ');
 }

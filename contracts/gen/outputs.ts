@@ -4,9 +4,9 @@
  * whole files; the exec wrapper is a hand-written script holding one generated block, spliced into its current
  * text (`read` returns it).
  */
-import { configHeader, errorsHeader, formatHeader, stateHeader } from './emit-c.js';
+import { configHeader, errorsHeader, formatHeader, launchHeader, stateHeader } from './emit-c.js';
 import { spliceBlock, wrapperBlock } from './emit-sh.js';
-import { configModule, errorsModule, formatModule, stateModule } from './emit-ts.js';
+import { configModule, errorsModule, formatModule, launchModule, stateModule } from './emit-ts.js';
 import type { Specs } from './types.js';
 
 export const WRAPPER = 'layer/wrapper/wrapper';
@@ -21,6 +21,8 @@ export function renderAll(specs: Specs, read: (path: string) => string): Map<str
     ['policy/gen/errors.ts', errorsModule(specs.errors)],
     ['policy/gen/state.ts', stateModule(specs.state)],
     ['policy/gen/config.ts', configModule(specs.config)],
+    ['native/launcher/gen/launch.h', launchHeader(specs.launch)],
+    ['policy/gen/launch.ts', launchModule(specs.launch)],
     [WRAPPER, spliceBlock(WRAPPER, read(WRAPPER), wrapperBlock(specs.config))],
   ]);
 }

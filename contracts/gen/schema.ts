@@ -183,3 +183,31 @@ export const configSchema = {
     },
   },
 } as const;
+
+export const launchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['magic', 'key_tag', 'dir', 'suffix', 'max_size', 'key_env', 'items'],
+  properties: {
+    magic: { type: 'string', pattern: '^[ -~]+$' },
+    key_tag: { type: 'string', pattern: '^[ -~]+$' },
+    dir: { type: 'string', pattern: '^[a-z0-9._-]+(/[a-z0-9._-]+)*$' },
+    suffix: { type: 'string', pattern: '^\\.[a-z0-9]+$' },
+    max_size: { type: 'integer', minimum: 1024 },
+    key_env: { type: 'array', minItems: 1, items: { type: 'string', pattern: NAME } },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'word', 'values', 'doc'],
+        properties: {
+          name: { type: 'string', pattern: NAME },
+          word: { type: 'string', pattern: '^[a-z0-9]+$' },
+          values: { type: 'integer', minimum: 0, maximum: 2 },
+          doc: str,
+        },
+      },
+    },
+  },
+} as const;

@@ -82,11 +82,28 @@ export interface ConfigSpec {
   variables: Variable[];
 }
 
+export interface LaunchItem {
+  name: string;
+  word: string;
+  values: number;
+  doc: string;
+}
+export interface LaunchSpec {
+  magic: string;
+  key_tag: string;
+  dir: string;
+  suffix: string;
+  max_size: number;
+  key_env: string[];
+  items: LaunchItem[];
+}
+
 export interface Specs {
   format: FormatSpec;
   errors: ErrorsSpec;
   state: StateSpec;
   config: ConfigSpec;
+  launch: LaunchSpec;
 }
 
 /** Bytes of a field type. */
