@@ -52,6 +52,10 @@ export interface CachedPolicy {
   path: string;
   /** the compile's warnings, formatted as the compiler prints them */
   warnings: string[];
+  /** every names file the compile read, with the SHA-256 of its bytes (checked on a hit, recorded on a store) */
+  deps: { path: string; sha256: string }[];
+  /** false when the entry has no manifest (a names file changed during the compile): a later run compiles again */
+  manifest: boolean;
 }
 
 interface Manifest {
@@ -73,35 +77,57 @@ const sha256 = (...parts: (string | Uint8Array)[]): string => {
   return h.digest('hex');
 };
 
-/** The cache directory for `env` (see the contract), not yet created. */
-export function cacheDirFor(env: NodeJS.ProcessEnv): string {
+/** The user's cache home: `$XDG_CACHE_HOME` when it is an absolute path, else `$HOME/.cache`. */
+export function cacheHome(env: NodeJS.ProcessEnv): string {
   const xdg = env.XDG_CACHE_HOME;
-  if (xdg && isAbsolute(xdg)) return join(xdg, 'egress-guard', 'policies');
-  return join(env.HOME || homedir(), '.cache', 'egress-guard', 'policies');
+  if (xdg && isAbsolute(xdg)) return xdg;
+  return join(env.HOME || homedir(), '.cache');
 }
 
-/** Creates (or checks) the cache directory; undefined when it cannot be used safely. */
-export function openPolicyCache(env: NodeJS.ProcessEnv): PolicyCache | undefined {
-  const dir = cacheDirFor(env);
+/** The cache directory for `env` (see the contract), not yet created. */
+export function cacheDirFor(env: NodeJS.ProcessEnv): string {
+  return join(cacheHome(env), 'egress-guard', 'policies');
+}
+
+/**
+ * Creates (or checks) a private directory: a real directory owned by this user, set to mode 0700. Returns it, or
+ * undefined when it cannot be used safely (anything else there, or any I/O error).
+ */
+export function privateDir(dir: string): string | undefined {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = lstatSync(dir);
     if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid())) return undefined;
     if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
-    return new PolicyCache(dir);
+    return dir;
   } catch {
     return undefined;
   }
 }
 
+/** Creates (or checks) the cache directory; undefined when it cannot be used safely. */
+export function openPolicyCache(env: NodeJS.ProcessEnv): PolicyCache | undefined {
+  const dir = privateDir(cacheDirFor(env));
+  return dir === undefined ? undefined : new PolicyCache(dir);
+}
+
 let identity: string | undefined;
+let identityFiles: string[] = [];
+
+/** The files whose stamps make up the compiler identity (absolute paths; computed with it). */
+export function compilerFiles(): string[] {
+  compilerIdentity();
+  return identityFiles;
+}
 
 /** The compiler identity (see the contract): computed once per process. */
 export function compilerIdentity(): string {
   if (identity !== undefined) return identity;
+  const files: string[] = [];
   const codeDir = dirname(dirname(fileURLToPath(import.meta.url))); // policy/ (src) or dist/policy/
   const parts: string[] = [];
   const stamp = (path: string) => {
+    files.push(path);
     try {
       const st = statSync(path, { bigint: true });
       parts.push(`${path}:${st.size}:${st.mtimeNs}:${st.ino}`);
@@ -128,6 +154,7 @@ export function compilerIdentity(): string {
   }
   stamp(join(root, 'package.json'));
   identity = sha256(version, parts.sort().join('\n'));
+  identityFiles = files.sort();
   return identity;
 }
 
@@ -152,12 +179,12 @@ export class PolicyCache {
     }
     const path = join(this.dir, `${m.egp}.egp`);
     if (!this.goodEgp(path, m.egp, verify)) return undefined;
-    return { path, warnings: m.warnings };
+    return { path, warnings: m.warnings, deps: m.deps, manifest: true };
   }
 
   /**
    * Stores a compile's output: the `.egp` always, the manifest only when every names file is unchanged since
-   * `startedMs` (see the contract). Returns the entry's `.egp` path. Throws on I/O errors.
+   * `startedMs` (see the contract). Returns the entry. Throws on I/O errors.
    */
   store(
     key: string,
@@ -166,7 +193,7 @@ export class PolicyCache {
     warnings: string[],
     startedMs: number,
     verify: (bytes: Uint8Array) => void,
-  ): string {
+  ): CachedPolicy {
     const h = digest(egp);
     const path = join(this.dir, `${h}.egp`);
     const tmp = this.writeTemp(egp);
@@ -179,12 +206,9 @@ export class PolicyCache {
       rmSync(tmp, { force: true });
     }
     const stable = deps.every((d) => statSync(d).mtimeMs < startedMs - 1000);
+    const hashed = deps.map((d) => ({ path: d, sha256: digest(readFileSync(d)) }));
     if (stable) {
-      const manifest: Manifest = {
-        deps: deps.map((d) => ({ path: d, sha256: digest(readFileSync(d)) })),
-        egp: h,
-        warnings,
-      };
+      const manifest: Manifest = { deps: hashed, egp: h, warnings };
       const mtmp = this.writeTemp(Buffer.from(JSON.stringify(manifest)));
       try {
         renameSync(mtmp, join(this.dir, `${key}.json`));
@@ -192,7 +216,7 @@ export class PolicyCache {
         rmSync(mtmp, { force: true });
       }
     }
-    return path;
+    return { path, warnings, deps: hashed, manifest: stable };
   }
 
   private readManifest(key: string): Manifest | undefined {

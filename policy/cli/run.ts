@@ -49,7 +49,8 @@ import { fileURLToPath } from 'node:url';
 import { prebuiltLibrary } from '../../layer/build/prebuilt.js';
 import { GUARD_MODES, type GuardMode, parseWord, readGuardSettings } from '../config/rule.js';
 import { FLAG_ENFORCE, HEADER, MAGIC } from '../gen/format.js';
-import { openPolicyCache } from './run-cache.js';
+import { hashed, type LaunchFacts, writeLaunchRecord } from './launch-record.js';
+import { type CachedPolicy, openPolicyCache } from './run-cache.js';
 
 export const RUN_USAGE = `usage: egress-guard run [--policy policy.yaml|compiled.egp] [--mode audit|enforce|off] [--log stderr|off|PATH] [--no-cache] -- <command> [args…]
   Runs the command with the guard preloaded and returns its exit status.
@@ -166,19 +167,25 @@ export function withPreload(existing: string | undefined, lib: string): string {
   return [lib, ...others].join(':');
 }
 
-function isCompiled(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const head = Buffer.alloc(MAGIC.length);
-    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
-  } finally {
-    closeSync(fd);
-  }
+const isCompiled = (bytes: Uint8Array): boolean =>
+  bytes.length >= MAGIC.length && Buffer.from(bytes.subarray(0, MAGIC.length)).equals(MAGIC);
+
+/** A policy ready for the command. */
+interface Compiled {
+  /** the `.egp` the command gets */
+  path: string;
+  cleanup: () => void;
+  /** the policy file's bytes as this run read them */
+  bytes: Uint8Array;
+  /** the cache entry the `.egp` is (absent: a private temp copy) */
+  entry?: CachedPolicy;
 }
 
 interface Prepared {
   env: NodeJS.ProcessEnv;
   cleanup: () => void;
+  /** what the run depended on, for its launch record; absent when it must not have one (see ./launch-record.ts) */
+  facts?: LaunchFacts;
 }
 
 /**
@@ -188,11 +195,11 @@ interface Prepared {
  */
 async function compileYaml(
   policyPath: string,
+  bytes: Buffer,
   env: NodeJS.ProcessEnv,
   useCache: boolean,
   io: RunIo,
-): Promise<{ path: string; cleanup: () => void }> {
-  const bytes = readFileSync(policyPath);
+): Promise<Compiled> {
   const { loadCompiled } = await import('../match/compiled.js');
   const verify = (b: Uint8Array) => void loadCompiled(b, { verify: 'full' });
   const cache = useCache ? openPolicyCache(env) : undefined;
@@ -200,7 +207,7 @@ async function compileYaml(
   const hit = key === undefined ? undefined : cache?.lookup(key, verify);
   if (hit) {
     for (const w of hit.warnings) io.stderr(w);
-    return { path: hit.path, cleanup: () => {} };
+    return { path: hit.path, cleanup: () => {}, bytes, entry: hit };
   }
   const started = Date.now();
   const [{ compilePolicyTextSync }, { formatDiagnostic, PolicyError }] = await Promise.all([
@@ -220,7 +227,8 @@ async function compileYaml(
   if (cache && key !== undefined) {
     const deps = r.ast.rules.flatMap((rule) => (rule.target.kind === 'names-file' ? [rule.target.path] : []));
     try {
-      return { path: cache.store(key, r.bytes, deps, warnings, started, verify), cleanup: () => {} };
+      const entry = cache.store(key, r.bytes, deps, warnings, started, verify);
+      return { path: entry.path, cleanup: () => {}, bytes, entry };
     } catch {
       // a full disk or a vanished directory: run with a private copy, as without a cache
     }
@@ -228,7 +236,7 @@ async function compileYaml(
   const dir = mkdtempSync(join(tmpdir(), 'egress-guard-run-'));
   const path = join(dir, 'policy.egp');
   writeFileSync(path, r.bytes, { mode: 0o600 });
-  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }), bytes };
 }
 
 /** Resolves policy, library and environment for the command. Throws RunError. */
@@ -250,9 +258,12 @@ export async function prepareRun(args: RunArgs, io: RunIo): Promise<Prepared> {
   if (!existsSync(policyPath) || !statSync(policyPath).isFile()) {
     throw new RunError('E_RUN_POLICY_MISSING', `policy file ${policyPath} does not exist or is not a file`);
   }
-  const { path: compiled, cleanup } = isCompiled(policyPath)
-    ? { path: policyPath, cleanup: () => {} }
-    : await compileYaml(policyPath, baseEnv, args.cache !== false, io);
+  const bytes = readFileSync(policyPath);
+  const givenEgp = isCompiled(bytes);
+  const c: Compiled = givenEgp
+    ? { path: policyPath, cleanup: () => {}, bytes }
+    : await compileYaml(policyPath, bytes, baseEnv, args.cache !== false, io);
+  const { path: compiled, cleanup } = c;
   const env: NodeJS.ProcessEnv = { ...baseEnv };
   env.LD_PRELOAD = withPreload(baseEnv.LD_PRELOAD, lib);
   env.EGRESS_GUARD_POLICY = compiled;
@@ -260,7 +271,18 @@ export async function prepareRun(args: RunArgs, io: RunIo): Promise<Prepared> {
   if (args.log !== undefined) {
     env.EGRESS_GUARD_LOG = args.log === 'stderr' || args.log === 'off' ? args.log : resolve(cwd, args.log);
   }
-  return { env, cleanup };
+  let facts: LaunchFacts | undefined;
+  if (args.cache !== false && (givenEgp || c.entry?.manifest === true)) {
+    const policy = hashed(policyPath, bytes);
+    facts = {
+      library: lib,
+      policy,
+      names: c.entry?.deps ?? [],
+      egp: givenEgp ? policy : { path: compiled, sha256: basename(compiled, '.egp') }, // content-addressed
+      warnings: c.entry?.warnings ?? [],
+    };
+  }
+  return { env, cleanup, facts };
 }
 
 /** The file `command` names, as execvp would find it (PATH search when it has no slash); undefined if none. */
@@ -394,9 +416,13 @@ export async function runCommand(argv: string[], io: RunIo): Promise<number> {
     throw e;
   }
   try {
-    const exe = findExecutable(args.command[0] as string, prepared.env, io.cwd ?? process.cwd());
+    const cwd = io.cwd ?? process.cwd();
+    const exe = findExecutable(args.command[0] as string, prepared.env, cwd);
     if (exe !== undefined && isStaticElf(exe)) {
       logUncovered(exe, prepared.env, prepared.env.EGRESS_GUARD_POLICY as string, io);
+    } else if (exe !== undefined && prepared.facts !== undefined) {
+      const baseEnv = io.env ?? process.env;
+      writeLaunchRecord({ argv, command: args.command, cwd, baseEnv, env: prepared.env, exe, facts: prepared.facts });
     }
     return await execute(args.command, prepared.env, io);
   } finally {
