@@ -1,14 +1,15 @@
 #!/bin/sh
 # C formatting with the repository's .clang-format: `npm run format:c` rewrites every tracked C file in place;
 # `npm run format:c:check` (--check) changes nothing, lists the files that are not formatted and exits 1 if any.
-# Generated files are skipped (native/src/gen/*: `npm run gen` writes them; native/src/crc32_table.h).
+# Generated files are skipped (native/src/gen/*, native/launcher/gen/*: `npm run gen` writes them;
+# native/src/crc32_table.h).
 set -eu
 cd "$(dirname "$0")/.."
 if ! command -v clang-format >/dev/null 2>&1; then
   echo "format:c: clang-format is not installed (Debian: apt-get install clang-format)" >&2
   exit 1
 fi
-files=$(git ls-files '*.c' '*.h' | grep -v -e '^native/src/gen/' -e '^native/src/crc32_table\.h$')
+files=$(git ls-files '*.c' '*.h' | grep -v -e '^native/src/gen/' -e '^native/launcher/gen/' -e '^native/src/crc32_table\.h$')
 if [ "${1:-}" = "--check" ]; then
   bad=0
   for f in $files; do
