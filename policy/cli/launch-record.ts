@@ -100,7 +100,8 @@ export function encodeLaunchRecord(run: LaunchRun, prefix: string[]): Buffer {
     else item('ENV', name, v);
   }
   item('EXE', run.exe, stampOf(run.exe));
-  for (const f of [run.facts.library, ...compilerFiles()]) item('STAT', f, stampOf(f));
+  item('STAT', run.facts.library, stampOf(run.facts.library));
+  for (const [f, stamp] of compilerFiles()) item('STAT', f, stamp); // as the compiler identity saw them
   for (const f of [run.facts.policy, ...run.facts.names, run.facts.egp]) item('SHA256', f.path, f.sha256);
   for (const w of run.facts.warnings) item('WARN', w);
   for (const [name, value] of Object.entries(run.env)) {

@@ -112,10 +112,13 @@ export function openPolicyCache(env: NodeJS.ProcessEnv): PolicyCache | undefined
 }
 
 let identity: string | undefined;
-let identityFiles: string[] = [];
+let identityFiles: [string, string][] = [];
 
-/** The files whose stamps make up the compiler identity (absolute paths; computed with it). */
-export function compilerFiles(): string[] {
+/**
+ * The files whose stamps make up the compiler identity, each with its full stamp "dev:ino:size:mtime_ns:ctime_ns"
+ * as it was when the identity was computed (absolute paths, sorted; a file that could not be stat'ed has none).
+ */
+export function compilerFiles(): [path: string, stamp: string][] {
   compilerIdentity();
   return identityFiles;
 }
@@ -123,14 +126,14 @@ export function compilerFiles(): string[] {
 /** The compiler identity (see the contract): computed once per process. */
 export function compilerIdentity(): string {
   if (identity !== undefined) return identity;
-  const files: string[] = [];
+  const files: [string, string][] = [];
   const codeDir = dirname(dirname(fileURLToPath(import.meta.url))); // policy/ (src) or dist/policy/
   const parts: string[] = [];
   const stamp = (path: string) => {
-    files.push(path);
     try {
       const st = statSync(path, { bigint: true });
       parts.push(`${path}:${st.size}:${st.mtimeNs}:${st.ino}`);
+      files.push([path, `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`]);
     } catch {
       parts.push(`${path}:-`);
     }
@@ -154,7 +157,7 @@ export function compilerIdentity(): string {
   }
   stamp(join(root, 'package.json'));
   identity = sha256(version, parts.sort().join('\n'));
-  identityFiles = files.sort();
+  identityFiles = files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return identity;
 }
 
