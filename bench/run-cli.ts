@@ -5,6 +5,8 @@
  * (= npm run build, then node dist/bench/run-cli.js). Cases, each timed against a plain `/bin/true` run in the same
  * round (the order rotating round by round, so drift in machine speed hits both):
  *   warm   a YAML policy whose compiled form is in the cache (the normal case: the policy did not change)
+ *   launcher  the same through the native launcher (native/build/egress-guard-run) with its launch record in place:
+ *          the command is exec'd without starting Node.js (the bench checks the record is there first)
  *   cold   the same policy with an empty cache directory (compile + store)
  *   egp    a compiled `.egp` given directly (no compiler, no cache)
  *   node   `node -e 0`: what the Node.js runtime alone costs to start, for reference
@@ -14,10 +16,12 @@
  * among its rules). No network: `/bin/true` connects nowhere.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchDirFor, launchKey } from '../policy/cli/launch-record.js';
+import { LAUNCH_SUFFIX } from '../policy/gen/launch.js';
 import { type Spread, spread } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -30,6 +34,7 @@ const opt = (f: string) => {
 const rounds = Number(opt('--rounds') ?? 15);
 const policy = resolve(opt('--policy') ?? join(root, 'examples/policy.yaml'));
 const CLI = join(root, 'dist/policy/bin.js');
+const LAUNCHER = join(root, 'native/build/egress-guard-run');
 const work = mkdtempSync(join(tmpdir(), 'eg-bench-run-'));
 
 const spawntime = join(work, 'spawntime');
@@ -71,11 +76,20 @@ const runUnder = (policyFile: string, cacheHome: string) =>
 const warmHome = join(work, 'warm');
 const egp = join(work, 'policy.egp');
 timed([process.execPath, CLI, 'compile', policy, '-o', egp, '-q']);
-runUnder(policy, warmHome); // fills the warm cache (and the page cache)
+runUnder(policy, warmHome); // fills the warm cache (and the page cache), and writes the launch record
+const launcherArgs = ['--policy', policy, '--', '/bin/true'];
+const launcherEnv = { ...process.env, XDG_CACHE_HOME: warmHome };
+const record = join(
+  launchDirFor(launcherEnv),
+  `${launchKey(process.cwd(), launcherArgs.slice(0, 2), '/bin/true', launcherEnv)}${LAUNCH_SUFFIX}`,
+);
+if (!existsSync(record))
+  throw new Error(`the warm run wrote no launch record (${record}): the launcher arm would time Node.js`);
 
 let coldN = 0;
 const cases: Record<string, () => Timing> = {
   warm: () => runUnder(policy, warmHome),
+  launcher: () => timed([LAUNCHER, ...launcherArgs], launcherEnv),
   cold: () => runUnder(policy, join(work, `cold-${coldN++}`)),
   egp: () => runUnder(egp, warmHome),
   node: () => timed([process.execPath, '-e', '0']),
@@ -108,6 +122,6 @@ if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ policy, ro
 else {
   process.stdout.write(`egress-guard run -- /bin/true vs /bin/true, ${rounds} interleaved rounds, ${policy}\n`);
   for (const [k, s] of Object.entries(result)) {
-    process.stdout.write(`  ${k.padEnd(5)} adds wall ${fmt(s.wallMs)}, CPU ${fmt(s.cpuMs)}\n`);
+    process.stdout.write(`  ${k.padEnd(8)} adds wall ${fmt(s.wallMs)}, CPU ${fmt(s.cpuMs)}\n`);
   }
 }

@@ -13,7 +13,8 @@
  *   hooks     native/build/bench_hooks in its `child` mode (loops of socket+connect+accept+close and of
  *             getaddrinfo("localhost")), unguarded / audit / enforce, with the 100-rule policy of bench/policies.ts
  *   hookInstructions  the same loops under callgrind: exact instructions the guard adds per call (needs valgrind)
- *   runCli    bench/run-cli.ts: what `egress-guard run -- /bin/true` adds (warm cache, cold cache, .egp, node alone)
+ *   runCli    bench/run-cli.ts: what `egress-guard run -- /bin/true` adds (warm cache, the launcher, cold cache, .egp,
+ *             node alone); the launcher's figure is the `run` goal row
  *   deniedConnect  bench_hooks `child denied`: a refused connect() in a tight loop (enforce, the same policy), logged
  *             with the log rate limiter (default) and without it (EGRESS_GUARD_LOG_RATE=0), lines on a pipe
  *   decision  bench/native/decide.c on policies of 10, 1k, 100k, 1M rules (mkpolicy), per class of lookup
@@ -67,7 +68,10 @@ export const GOALS = {
   invokeAddedUs: 200,
   samplerCorePercent: 1,
   layerZipBytes: 1_000_000,
-  /** what `egress-guard run` adds before the command when the policy is unchanged (a warm compiled-policy cache) */
+  /**
+   * what `egress-guard run` adds before the command when the policy is unchanged: measured on the native launcher
+   * with its launch record in place (bench/run-cli.ts `launcher`; the Node CLI's own warm figure is reported beside it)
+   */
   runAddedMs: 50,
 };
 
@@ -509,7 +513,8 @@ function decisionGoal(set: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// 9: what `egress-guard run` adds before the command (bench/run-cli.ts: warm cache, cold cache, a .egp, node alone)
+// 9: what `egress-guard run` adds before the command (bench/run-cli.ts: warm cache, the launcher, cold cache, a .egp,
+// node alone)
 
 interface RunCliFigures {
   rounds: number;
@@ -648,8 +653,8 @@ async function main(): Promise<void> {
       rows.push([
         `9 egress-guard run -- /bin/true, ${k}`,
         `wall +${fmt(v.wallMs.median, 1)} ms; CPU +${fmt(v.cpuMs.median, 1)} ms (${fmt(v.cpuMs.min, 1)}–${fmt(v.cpuMs.max, 1)})`,
-        k === 'warm' ? `≤ ${GOALS.runAddedMs} ms` : '',
-        k === 'warm' ? ok(v.cpuMs.median <= GOALS.runAddedMs) : '',
+        k === 'launcher' ? `≤ ${GOALS.runAddedMs} ms` : '',
+        k === 'launcher' ? ok(v.cpuMs.median <= GOALS.runAddedMs) : '',
       ]);
     const l = step('layer', layer);
     for (const f of l ?? [])

@@ -112,7 +112,7 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
     expect(j.layer.map((l: { arch: string }) => l.arch).sort()).toEqual(['arm64', 'x86_64']);
     for (const l of j.layer) pos(l.zipBytes);
     // 9: what egress-guard run adds, every case, in the same results file
-    expect(Object.keys(j.runCli.added).sort()).toEqual(['cold', 'egp', 'node', 'warm']);
+    expect(Object.keys(j.runCli.added).sort()).toEqual(['cold', 'egp', 'launcher', 'node', 'warm']);
     for (const v of Object.values(j.runCli.added) as { cpuMs: { median: number }; wallMs: { median: number } }[]) {
       expect(Number.isFinite(v.cpuMs.median)).toBe(true);
       expect(Number.isFinite(v.wallMs.median)).toBe(true);
@@ -127,7 +127,7 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.rounds).toBe(1);
-    expect(Object.keys(j.added)).toEqual(['warm', 'cold', 'egp', 'node']);
+    expect(Object.keys(j.added)).toEqual(['warm', 'launcher', 'cold', 'egp', 'node']);
     for (const c of Object.values(j.added) as { wallMs: { n: number }; cpuMs: { n: number } }[]) {
       expect(c.wallMs.n).toBe(1);
       expect(c.cpuMs.n).toBe(1);
