@@ -12,6 +12,9 @@
  *   process once per trip (px_relay_cut_all), and the client side of each cut connection is then reset (SO_LINGER 0),
  *   so a client can never mistake a cut transfer for a complete one. A poll timeout of 100 ms bounds how long an idle
  *   connection takes to notice a trip made elsewhere (it moves no bytes meanwhile).
+ * - An upstream that hangs up after its answer: everything it sent is still delivered to the client before the
+ *   client side is shut down; only bytes the client sent that the upstream can no longer take make it a broken
+ *   transfer (reset).
  * - forward (plain HTTP) connections: the response head is rewritten (px_rewrite_response) so the client closes the
  *   connection after the response: one request per proxy connection, each one decided.
  */
@@ -183,6 +186,10 @@ void px_relay(int client, int upstream, const char *first, size_t first_len, int
       if (!d->eof && in_room(d) > 0) p[from_i].events |= POLLIN;
       if (d->len > d->off) p[to_i].events |= POLLOUT;
     }
+    /* A socket with nothing to do now is left out: poll reports a hang-up whatever the events asked, so a peer that
+     * has hung up while the other side is slow would otherwise wake this loop at once, over and over. */
+    for (int i = 0; i < 2; i++)
+      if (p[i].events == 0) p[i].fd = -1;
     int r = poll(p, 2, 100);
     if (r < 0 && errno != EINTR) break;
     if (r > 0) {
@@ -197,9 +204,11 @@ void px_relay(int client, int upstream, const char *first, size_t first_len, int
         if (down.len > down.off) failed = 1;
         else break;
       }
+      /* the upstream hung up after its answer ended: what it sent and the client has not taken yet is still delivered
+       * (the loop ends when the client side is shut down, above) */
       if (!failed && (p[1].revents & (POLLHUP | POLLERR)) && down.eof) {
         if (up.len > up.off) failed = 1;
-        else break;
+        else if (down.len == down.off) break;
       }
     } else if (px_meter_new_trip()) {
       trip = 1;

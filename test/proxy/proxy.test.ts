@@ -179,7 +179,41 @@ describe.skipIf(!ok)('egress proxy: static Go through HTTPS_PROXY/HTTP_PROXY', (
         expect(out.endsWith('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok')).toBe(true);
         expect(proxy.child.exitCode).toBe(null); // still serving
       } finally {
+        const gone = new Promise((r) => server.once('exit', r));
         server.kill('SIGKILL');
+        await gone; // its port is free for the next test
+        lab.ns.exec('sysctl', ['-q', '-w', 'net.ipv4.tcp_rmem=4096 131072 6291456']);
+        lab.ns.exec('sysctl', ['-q', '-w', 'net.ipv4.tcp_wmem=4096 16384 4194304']);
+      }
+    }, 60_000);
+
+    it('an upstream that answers and hangs up before a slow client has read it all: the client still gets it all', async () => {
+      // 2 MB answered and closed at once; the client leaves it unread for a second and socket buffers are small, so the
+      // proxy still holds part of the answer when the upstream has hung up. Dropping that tail would end the client's
+      // connection cleanly on a truncated response.
+      const size = 2_000_000;
+      const script =
+        "require('net').createServer((s) => { s.once('data', () => { " +
+        `s.end('HTTP/1.1 200 OK\\r\\nContent-Length: ${size}\\r\\n\\r\\n' + 'b'.repeat(${size})); }); })` +
+        ".listen(8081, '10.78.0.2', () => console.log('up'));";
+      for (const k of ['tcp_rmem', 'tcp_wmem']) lab.ns.exec('sysctl', ['-q', '-w', `net.ipv4.${k}=4096 16384 65536`]);
+      const server = lab.ns.spawn(process.execPath, ['-e', script]);
+      await new Promise<void>((r) => server.stdout?.once('data', () => r()));
+      try {
+        for (let i = 0; i < 3; i++) {
+          const out = await lab.raw(
+            'GET http://allowed.proxy.test:8081/e-tail HTTP/1.1\r\nHost: allowed.proxy.test\r\n\r\n',
+            1000,
+          );
+          expect(out.startsWith(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n`)).toBe(true);
+          const body = out.slice(out.indexOf('\r\n\r\n') + 4);
+          expect(body.length).toBe(size);
+          expect(body).toBe('b'.repeat(size));
+        }
+      } finally {
+        const gone = new Promise((r) => server.once('exit', r));
+        server.kill('SIGKILL');
+        await gone; // its port is free for the next test
         lab.ns.exec('sysctl', ['-q', '-w', 'net.ipv4.tcp_rmem=4096 131072 6291456']);
         lab.ns.exec('sysctl', ['-q', '-w', 'net.ipv4.tcp_wmem=4096 16384 4194304']);
       }
