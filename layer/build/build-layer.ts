@@ -2,7 +2,9 @@
  * Builds the egress-guard Lambda layer from the sources: one zip per architecture, `dist/layers/<zip>` plus
  * `dist/layers/SHA256SUMS`. What goes in each zip is the list in `./contents.ts`; how it is zipped is `./zip.ts`.
  *
- * Also writes the proxy-mode layer (`egress-guard-proxy-layer.zip`, one for both architectures, `PROXY_LAYER_FILES`).
+ * Also writes the proxy-mode layer (`egress-guard-proxy-layer.zip`, one for both architectures, `PROXY_LAYER_FILES`),
+ * and the native launcher of `egress-guard run` for each architecture built (`LAUNCHER_FILE`: in no zip, but beside
+ * them at `<out>/../launcher/<arch>/egress-guard-run`, i.e. `dist/launcher/…`, which the package ships).
  *
  * Phases: (1) build the inputs (`make` for native files, `npm run` for bundles), under a lock shared by every process
  * building this checkout; (2) stage them with explicit modes; (3) zip deterministically; (4) check the size goal;
@@ -26,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../../policy/compile/write-atomic.js';
 import {
   CHECKSUMS_FILE,
+  LAUNCHER_FILE,
   LAYER_ARCHES,
   LAYER_FILES,
   type LayerArch,
@@ -98,7 +101,7 @@ export function layerSources(arch: LayerArch, root = repoRoot(), opts: BuildOpti
 function buildSteps(arches: readonly LayerArch[], root: string, opts: BuildOptions): [string, string[]][] {
   const steps: [string, string[]][] = [];
   const makeTargets = new Map<string, string[]>();
-  for (const f of LAYER_FILES) {
+  for (const f of [...LAYER_FILES, LAUNCHER_FILE]) {
     if (f.from.kind === 'make') {
       const targets = makeTargets.get(f.from.dir) ?? [];
       for (const arch of arches) targets.push(inputPath(f, arch, root, opts));
@@ -261,6 +264,13 @@ export function buildLayers(
     const zip = join(dist, layerZipName(arch));
     writeFileAtomic(zip, bytes);
     results.push({ arch, zip, bytes: bytes.length, sha256: sha256(bytes), files: LAYER_FILES.map((f) => f.path) });
+  }
+  for (const arch of arches) {
+    const [[, from]] = existingInputs(arch, root, opts, [LAUNCHER_FILE]) as [[LayerFile, string]];
+    const out = join(dist, '..', 'launcher', arch, LAUNCHER_FILE.path);
+    mkdirSync(dirname(out), { recursive: true, mode: 0o755 });
+    writeFileAtomic(out, readFileSync(from));
+    chmodSync(out, LAUNCHER_FILE.mode);
   }
   const proxyZip = zipProxyLayer(root);
   writeFileAtomic(join(dist, PROXY_LAYER_ZIP), proxyZip);

@@ -51,6 +51,22 @@ export const PROXY_LAYER_FILES: readonly LayerFile[] = [
 /** File name of the proxy-mode layer zip (in the package: `dist/layers/<name>`). */
 export const PROXY_LAYER_ZIP = 'egress-guard-proxy-layer.zip';
 
+/**
+ * The native launcher of `egress-guard run` (docs/POLICY.md "The launcher and its records"): in no layer. The build
+ * puts one per architecture beside the zips, at `dist/launcher/<arch>/egress-guard-run` (`launcherPath`), which the
+ * package ships: from there it finds the CLI at `../../policy/bin.js`.
+ */
+export const LAUNCHER_FILE: LayerFile = {
+  path: 'egress-guard-run',
+  mode: 0o755,
+  from: { kind: 'make', dir: 'native', target: 'egress-guard-run' },
+};
+
+/** Where the launcher of `arch` goes, relative to the package root. */
+export function launcherPath(arch: LayerArch): string {
+  return `dist/launcher/${arch}/egress-guard-run`;
+}
+
 /** File name of the prebuilt zip of `arch` (in the package: `dist/layers/<name>`). */
 export function layerZipName(arch: LayerArch): string {
   return `egress-guard-layer-${arch}.zip`;

@@ -5,6 +5,8 @@
  * Node.js, Python, Java and provided.al2023 — inside a network namespace with no network when root is available. The
  * layer assets synthesised must be the zips the package ships, byte for byte (their SHA-256 in the package's
  * SHA256SUMS). Needs `npm run build` first (npm test does it); the layer zips are rebuilt here by the release build.
+ * The prebuilt launcher of `egress-guard run` (dist/launcher/<arch>/) is shipped too and starts a command from the
+ * installed package's launch record without Node.js and without a compiler.
  */
 import { type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReleaseAsync, repoRoot, sha256 } from '../../layer/build/build-layer.js';
+import { launcherPath } from '../../layer/build/contents.js';
 import { parseChecksums } from '../../layer/build/prebuilt.js';
 import { isRoot, runs } from '../support/capability.js';
 import { appLock } from './app-lock.js';
@@ -97,6 +100,8 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
       'package/dist/layers/egress-guard-layer-x86_64.zip',
       'package/dist/layers/egress-guard-layer-arm64.zip',
       'package/dist/layers/SHA256SUMS',
+      'package/dist/launcher/x86_64/egress-guard-run',
+      'package/dist/launcher/arm64/egress-guard-run',
       'package/docs/DEPLOY.md',
       'package/README.md',
     ]) {
@@ -162,13 +167,33 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
       { cwd: app, env },
     );
     expect(guarded.status, guarded.out).toBe(7);
-    // the library extracted once, and the compiled policy, under HOME
+    // the library extracted once, the compiled policy and the run's launch record, under HOME
     const cached = readdirSync(join(work, '.cache', 'egress-guard')).sort();
-    expect(cached).toHaveLength(2);
-    expect(cached[1]).toBe('policies');
+    expect(cached).toHaveLength(3);
+    expect(cached.slice(1)).toEqual(['launch', 'policies']);
     expect(
       readdirSync(join(work, '.cache', 'egress-guard', 'policies')).filter((n) => n.endsWith('.egp')),
     ).toHaveLength(1);
+
+    // The shipped launcher of this machine's architecture, with the same arguments: the record the run above wrote
+    // (or the one its first run writes) starts the command without Node.js — it runs as the launcher's own process.
+    const launcher = join(app, 'node_modules', pkg.name, launcherPath(process.arch === 'arm64' ? 'arm64' : 'x86_64'));
+    const launched = [] as { status: number | null; out: string; pid: number | undefined }[];
+    for (let i = 0; i < 2; i++) {
+      const [cmd, args] = offline(launcher, ['--policy', 'policy.yaml', '--', '/bin/sh', '-c', 'echo $$; exit 7']);
+      const child = spawn(cmd, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr?.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const status = await new Promise<number | null>((done) => child.on('close', done));
+      launched.push({ status, out, pid: child.pid });
+    }
+    for (const l of launched) expect(l.status, l.out).toBe(7);
+    expect(Number(launched[1]?.out.trim()), launched[1]?.out).toBe(launched[1]?.pid);
 
     // Act
     const cdk = join(root, 'node_modules', 'aws-cdk', 'bin', 'cdk');
