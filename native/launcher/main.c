@@ -10,7 +10,8 @@
  *   every check (record.c: private file, well formed, same arguments, cwd and variables, the command resolves to the
  *   same unchanged file, the library and the compiler's files have the same stamps, the policy, its names files and
  *   the `.egp` still hash to the recorded SHA-256), it writes the record's warnings to stderr and execs the command
- *   itself with the record's variables set: the command's process is this process (no Node.js, no extra process).
+ *   itself with the record's variables set and, as the Node CLI's child gets them, every signal at its default action
+ *   and none blocked: the command's process is this process (no Node.js, no extra process).
  * - On anything else — no `--`, no record, any check failing, any error — it execs the Node CLI unchanged:
  *   `node <package>/dist/policy/bin.js run <its arguments>` (`node` found on PATH, as the bin's `#!/usr/bin/env node`
  *   finds it), which runs the command and writes the record for the next time. The CLI is found next to this
@@ -20,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,21 @@ static int find_cli(char *out, size_t cap) {
     if (w > 0 && (size_t)w < cap && access(out, R_OK) == 0) return 0;
   }
   return -1;
+}
+
+/* What the Node CLI's child gets (libuv resets it before exec): signals 1-31 at their default action (31: the real-
+ * time signals are glibc's own) and no signal blocked. So an ignored SIGHUP (nohup) or SIGINT (a background job) is
+ * not ignored by the command on either path. */
+static void reset_signals(void) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int n = 1; n < 32; n++)
+    if (n != SIGKILL && n != SIGSTOP) sigaction(n, &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 /* The Node.js path: node <cli> run <args…>. Returns only when it cannot be started. */
@@ -78,6 +95,7 @@ int main(int argc, char **argv) {
   struct eg_launch l;
   if (split > 0 && split + 1 < argc && getcwd(cwd, sizeof cwd) != NULL &&
       eg_launch_load(argv + 1, (size_t)(split - 1), argv[split + 1], cwd, environ, &l) == 0) {
+    reset_signals();
     execve(l.exe, argv + split + 1, l.envp);
     /* could not exec after all: the Node CLI decides (and reports) */
   }

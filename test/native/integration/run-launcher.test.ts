@@ -250,6 +250,28 @@ describe.skipIf(!(needLibrary() && needBin() && needLauncher()))('run: the nativ
     expect(launch(t, undefined, cmd).fast).toBe(false);
   });
 
+  it('the command gets default signal actions and no blocked signal on both paths (an ignored SIGHUP is reset)', () => {
+    const s = setup();
+    const probe =
+      'import os, signal; print(os.getpid()); print(int(signal.getsignal(signal.SIGHUP)), signal.getsignal(signal.SIGINT) == signal.SIG_IGN, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))';
+    const go = () => {
+      // nohup-like: SIGHUP and SIGINT ignored in the launcher's parent, inherited by the launcher
+      const r = spawnSync(
+        'sh',
+        ['-c', 'trap "" HUP INT; exec "$@"', 'sh', LAUNCHER, '--policy', s.policy, '--', 'python3', '-c', probe],
+        { encoding: 'utf8', env: s.env, cwd: s.dir },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const [pid, dispositions] = r.stdout.trim().split('\n');
+      return { fast: Number(pid) === r.pid, dispositions };
+    };
+    const slow = go();
+    const fast = go();
+    expect([slow.fast, fast.fast]).toEqual([false, true]);
+    expect(slow.dispositions).toBe('0 False []'); // HUP at SIG_DFL, INT not ignored (Python's handler), none blocked
+    expect(fast.dispositions).toBe(slow.dispositions);
+  });
+
   it('run --help and usage errors are the Node CLI output, unchanged', () => {
     const s = setup();
     const cli = spawnSync(process.execPath, [BIN, 'run', '--help'], { encoding: 'utf8', env: s.env });
