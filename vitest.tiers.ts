@@ -17,6 +17,7 @@ export const UNIT_TESTS = [
   'test/native/unit.test.ts',
   'test/native/dnsname.test.ts',
   'test/native/differential.test.ts',
+  'test/native/launcher-sha256.test.ts',
   'test/hardening/reader-buffer.test.ts',
   'test/hardening/fuzz.test.ts',
   'test/compat/readme.test.ts',
