@@ -7,6 +7,12 @@
  * --agent PATH: the guarded runs use that egress-guard-agent binary (EGRESS_GUARD_AGENT) instead of the staged
  * layer's, to compare two versions of the agent in one run of everything else.
  *
+ *   node dist/bench/agent.js --compare OLD_AGENT [--invokes N]
+ *
+ * --compare: only the per-invoke figure, with three runtimes at once per language — unguarded, guarded with the agent
+ * OLD_AGENT, guarded with the staged layer's agent — invoked in rotating order, so both agents meet the same load;
+ * prints the medians of the per-triple differences (guarded − unguarded for each agent, new − old).
+ *
  * - init: from the spawn of the runtime command (guarded: `wrapper <command>`) to the runtime's first
  *   GET /2018-06-01/runtime/invocation/next reaching the Runtime API; Node (the demo's runtime loop) and Python (the
  *   demo's loop, standard library only). N rounds, guarded and plain alternating; the median of the per-round
@@ -41,6 +47,7 @@ const num = (f: string, d: number) => {
 const ROUNDS = num('--rounds', 20);
 const INVOKES = num('--invokes', 2000);
 const AGENT = args.includes('--agent') ? resolve(String(args[args.indexOf('--agent') + 1])) : undefined;
+const COMPARE = args.includes('--compare') ? resolve(String(args[args.indexOf('--compare') + 1])) : undefined;
 
 const work = mkdtempSync(join(tmpdir(), 'eg-bench-agent-'));
 const opt = join(work, 'opt');
@@ -90,7 +97,7 @@ interface Started {
   initMs: number;
 }
 
-async function start(fn: Fn, guarded: boolean, policy: string, mode = 'enforce'): Promise<Started> {
+async function start(fn: Fn, guarded: boolean, policy: string, mode = 'enforce', agent = AGENT): Promise<Started> {
   const api = new RuntimeApi();
   const address = await api.listen();
   const dir = mkdtempSync(join(work, 'run-'));
@@ -109,7 +116,7 @@ async function start(fn: Fn, guarded: boolean, policy: string, mode = 'enforce')
           EGRESS_GUARD_MODE: mode,
           EGRESS_GUARD_LOG: join(dir, 'guard.log'),
           EGRESS_GUARD_STATE: state,
-          ...(AGENT ? { EGRESS_GUARD_AGENT: AGENT } : {}),
+          ...(agent ? { EGRESS_GUARD_AGENT: agent } : {}),
         }
       : {}),
   };
@@ -156,8 +163,45 @@ function cpuSeconds(pid: number): number {
 
 const agentPid = (state: string) => Number(readFileSync(state).readBigUInt64LE(112));
 
+/** --compare: per-invoke overhead of two agents against the same unguarded runtime, triples in rotating order. */
+async function compare(fns: Fn[], policy: string, old: string): Promise<unknown[]> {
+  const out: unknown[] = [];
+  const ORDERS = [
+    [0, 1, 2],
+    [2, 1, 0],
+    [1, 2, 0],
+    [0, 2, 1],
+    [1, 0, 2],
+    [2, 0, 1],
+  ];
+  for (const fn of fns) {
+    const arms = [
+      await start(fn, false, policy),
+      await start(fn, true, policy, 'enforce', old),
+      await start(fn, true, policy, 'enforce', undefined),
+    ];
+    for (let i = 0; i < 50; i++) for (const a of arms) await timed(a, {});
+    const t: number[][] = [[], [], []];
+    for (let i = 0; i < INVOKES; i++) {
+      for (const k of ORDERS[i % ORDERS.length] as number[])
+        (t[k] as number[]).push(await timed(arms[k] as Started, { i }));
+    }
+    for (const a of arms) await stop(a);
+    const us = (a: number, b: number) =>
+      Math.round(spread((t[a] as number[]).map((x, i) => (x - (t[b] as number[])[i]!) * 1000)).median * 10) / 10;
+    out.push({ lang: fn.lang, invokes: INVOKES, oldAddedUs: us(1, 0), newAddedUs: us(2, 0), newMinusOldUs: us(2, 1) });
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const { fns, policy } = await setup();
+  if (COMPARE) {
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'agent-compare', old: COMPARE, invoke: await compare(fns, policy, COMPARE) })}\n`,
+    );
+    return;
+  }
   const init: unknown[] = [];
   const invoke: unknown[] = [];
   for (const fn of fns) {
