@@ -184,7 +184,7 @@ describe.skipIf(!(needLibrary() && needBin() && needLauncher()))('run: the nativ
     const [, logged] = warm(s, ['-p', s.policy, '--log=guard.log']);
     expect(variable(logged.env, 'EGRESS_GUARD_LOG')).toBe(join(s.dir, 'guard.log'));
     expect(launch(s).fast).toBe(true); // the first record is still there
-    const other = spawnSync(LAUNCHER, ['--policy', s.policy, '--', 'bash', '-c', 'echo $$'], {
+    const other = spawnSync(LAUNCHER, ['--policy', s.policy, '--', '/bin/sh', '-c', 'echo $$'], {
       encoding: 'utf8',
       env: s.env,
       cwd: s.dir,
@@ -250,26 +250,24 @@ describe.skipIf(!(needLibrary() && needBin() && needLauncher()))('run: the nativ
     expect(launch(t, undefined, cmd).fast).toBe(false);
   });
 
-  it('the command gets default signal actions and no blocked signal on both paths (an ignored SIGHUP is reset)', () => {
+  it("exit status: the command's own on both paths; a signal death is the process's own on the fast path", () => {
     const s = setup();
-    const probe =
-      'import os, signal; print(os.getpid()); print(int(signal.getsignal(signal.SIGHUP)), signal.getsignal(signal.SIGINT) == signal.SIG_IGN, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))';
-    const go = () => {
-      // nohup-like: SIGHUP and SIGINT ignored in the launcher's parent, inherited by the launcher
-      const r = spawnSync(
-        'sh',
-        ['-c', 'trap "" HUP INT; exec "$@"', 'sh', LAUNCHER, '--policy', s.policy, '--', 'python3', '-c', probe],
-        { encoding: 'utf8', env: s.env, cwd: s.dir },
-      );
-      expect(r.status, r.stderr).toBe(0);
-      const [pid, dispositions] = r.stdout.trim().split('\n');
-      return { fast: Number(pid) === r.pid, dispositions };
-    };
-    const slow = go();
-    const fast = go();
-    expect([slow.fast, fast.fast]).toEqual([false, true]);
-    expect(slow.dispositions).toBe('0 False []'); // HUP at SIG_DFL, INT not ignored (Python's handler), none blocked
-    expect(fast.dispositions).toBe(slow.dispositions);
+    const go = (script: string) =>
+      spawnSync(LAUNCHER, ['--policy', s.policy, '--', 'sh', '-c', script], {
+        encoding: 'utf8',
+        env: s.env,
+        cwd: s.dir,
+      });
+    expect([go('exit 7').status, go('exit 7').status]).toEqual([7, 7]); // the Node.js path, then the fast path
+    const fast = go('kill -TERM $$'); // the record of `sh` is in place: the script is not part of its key
+    expect(fast.signal).toBe('SIGTERM'); // the command is the launcher's process: a shell shows 143 for it
+    const viaNode = spawnSync(process.execPath, [BIN, 'run', '--policy', s.policy, '--', 'sh', '-c', 'kill -TERM $$'], {
+      encoding: 'utf8',
+      env: s.env,
+      cwd: s.dir,
+    });
+    expect(viaNode.signal).toBeNull(); // the Node CLI reports it as an exit status
+    expect(viaNode.status).toBe(143);
   });
 
   it('run --help and usage errors are the Node CLI output, unchanged', () => {
@@ -287,47 +285,72 @@ describe.skipIf(!(needLibrary() && needBin() && needLauncher()))('run: the nativ
 });
 
 const pyOk = needCommand('python3');
-describe.skipIf(!(needLibrary() && needBin() && needLauncher() && pyOk))('run: the launcher enforces', () => {
-  let allowed: Server;
-  let denied: Server;
-  let port = 0;
-  beforeAll(async () => {
-    allowed = createServer((c) => c.end());
-    await new Promise<void>((r) => allowed.listen(0, '127.0.0.1', r));
-    port = (allowed.address() as { port: number }).port;
-    denied = createServer((c) => c.end());
-    await new Promise<void>((r) => denied.listen(port, '127.0.0.2', r));
-  });
-  afterAll(() => {
-    allowed?.close();
-    denied?.close();
-  });
+describe.skipIf(!(needLibrary() && needBin() && needLauncher() && pyOk))(
+  'run: the launcher, with Python probes',
+  () => {
+    let allowed: Server;
+    let denied: Server;
+    let port = 0;
+    beforeAll(async () => {
+      allowed = createServer((c) => c.end());
+      await new Promise<void>((r) => allowed.listen(0, '127.0.0.1', r));
+      port = (allowed.address() as { port: number }).port;
+      denied = createServer((c) => c.end());
+      await new Promise<void>((r) => denied.listen(port, '127.0.0.2', r));
+    });
+    afterAll(() => {
+      allowed?.close();
+      denied?.close();
+    });
 
-  it('blocks the same connect on both paths (enforce), and lets the same one through', () => {
-    const s = setup();
-    const probe = [
-      'import os, socket, sys',
-      'print(os.getpid())',
-      'for host in ("127.0.0.1", "127.0.0.2"):',
-      '    try:',
-      `        socket.create_connection((host, ${port}), timeout=5).close(); print(host, "ok")`,
-      '    except OSError as e:',
-      '        print(host, e.__class__.__name__, e.errno)',
-    ].join('\n');
-    const go = () => {
-      const r = spawnSync(LAUNCHER, ['--policy', s.policy, '--', 'python3', '-c', probe], {
-        encoding: 'utf8',
-        env: s.env,
-        cwd: s.dir,
-      });
-      expect(r.status, r.stderr).toBe(0);
-      const [pid, ...rest] = r.stdout.trim().split('\n');
-      return { fast: Number(pid) === r.pid, lines: rest };
-    };
-    const slow = go();
-    const fast = go();
-    expect([slow.fast, fast.fast]).toEqual([false, true]);
-    expect(slow.lines).toEqual(['127.0.0.1 ok', '127.0.0.2 PermissionError 13']);
-    expect(fast.lines).toEqual(slow.lines);
-  });
-});
+    it('the command gets default signal actions and no blocked signal on both paths (an ignored SIGHUP is reset)', () => {
+      const s = setup();
+      const probe =
+        'import os, signal; print(os.getpid()); print(int(signal.getsignal(signal.SIGHUP)), signal.getsignal(signal.SIGINT) == signal.SIG_IGN, sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])))';
+      const go = () => {
+        // nohup-like: SIGHUP and SIGINT ignored in the launcher's parent, inherited by the launcher
+        const r = spawnSync(
+          'sh',
+          ['-c', 'trap "" HUP INT; exec "$@"', 'sh', LAUNCHER, '--policy', s.policy, '--', 'python3', '-c', probe],
+          { encoding: 'utf8', env: s.env, cwd: s.dir },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        const [pid, dispositions] = r.stdout.trim().split('\n');
+        return { fast: Number(pid) === r.pid, dispositions };
+      };
+      const slow = go();
+      const fast = go();
+      expect([slow.fast, fast.fast]).toEqual([false, true]);
+      expect(slow.dispositions).toBe('0 False []'); // HUP at SIG_DFL, INT not ignored (Python's handler), none blocked
+      expect(fast.dispositions).toBe(slow.dispositions);
+    });
+
+    it('blocks the same connect on both paths (enforce), and lets the same one through', () => {
+      const s = setup();
+      const probe = [
+        'import os, socket, sys',
+        'print(os.getpid())',
+        'for host in ("127.0.0.1", "127.0.0.2"):',
+        '    try:',
+        `        socket.create_connection((host, ${port}), timeout=5).close(); print(host, "ok")`,
+        '    except OSError as e:',
+        '        print(host, e.__class__.__name__, e.errno)',
+      ].join('\n');
+      const go = () => {
+        const r = spawnSync(LAUNCHER, ['--policy', s.policy, '--', 'python3', '-c', probe], {
+          encoding: 'utf8',
+          env: s.env,
+          cwd: s.dir,
+        });
+        expect(r.status, r.stderr).toBe(0);
+        const [pid, ...rest] = r.stdout.trim().split('\n');
+        return { fast: Number(pid) === r.pid, lines: rest };
+      };
+      const slow = go();
+      const fast = go();
+      expect([slow.fast, fast.fast]).toEqual([false, true]);
+      expect(slow.lines).toEqual(['127.0.0.1 ok', '127.0.0.2 PermissionError 13']);
+      expect(fast.lines).toEqual(slow.lines);
+    });
+  },
+);
