@@ -11,8 +11,8 @@
  *   launcher finds is only used after every check passes).
  * - Inputs: the key's strings (contracts/launch.yaml `key_tag`) and, in the record, the literal working directory,
  *   arguments, command word and `key_env` values; the stamp of the command's file, of the library and of every file
- *   of the compiler identity (./run-cache.ts); the SHA-256 of the policy's bytes as read by this run, of every names
- *   file as the cache entry recorded it, and of the `.egp`.
+ *   of the compiler identity (./run-cache.ts) and of the cache's `.egp`; the SHA-256 of the policy's bytes as read by
+ *   this run and of every names file as the cache entry recorded it.
  * - Output: `<dir>/<key>.launch`, mode 0600, in a directory of mode 0700 owned by this user (set up like the policy
  *   cache's), written to a temp file and renamed into place; an identical existing record is left alone. Never
  *   throws: a record that cannot be written only means the next run takes the Node.js path.
@@ -37,8 +37,12 @@ export interface LaunchFacts {
   policy: Hashed;
   /** the names files the compile read, as its cache entry recorded them */
   names: Hashed[];
-  /** the compiled policy the command gets (the policy itself when it was given as `.egp`) */
-  egp: Hashed;
+  /**
+   * the cache entry's `.egp` the command gets, checked by its stamp: the cache names it by the hash of its bytes and
+   * never modifies it in place (a corrupt one is replaced by a rename: a new inode). Absent when the policy was given
+   * as a `.egp`: then the policy's own hash covers it.
+   */
+  cachedEgp?: string;
   /** what the run wrote to stderr before the command (the compile's warnings) */
   warnings: string[];
 }
@@ -102,7 +106,8 @@ export function encodeLaunchRecord(run: LaunchRun, prefix: string[]): Buffer {
   item('EXE', run.exe, stampOf(run.exe));
   item('STAT', run.facts.library, stampOf(run.facts.library));
   for (const [f, stamp] of compilerFiles()) item('STAT', f, stamp); // as the compiler identity saw them
-  for (const f of [run.facts.policy, ...run.facts.names, run.facts.egp]) item('SHA256', f.path, f.sha256);
+  if (run.facts.cachedEgp !== undefined) item('STAT', run.facts.cachedEgp, stampOf(run.facts.cachedEgp));
+  for (const f of [run.facts.policy, ...run.facts.names]) item('SHA256', f.path, f.sha256);
   for (const w of run.facts.warnings) item('WARN', w);
   for (const [name, value] of Object.entries(run.env)) {
     if (value !== undefined && value !== run.baseEnv[name]) item('SET', name, value);

@@ -278,7 +278,7 @@ export async function prepareRun(args: RunArgs, io: RunIo): Promise<Prepared> {
       library: lib,
       policy,
       names: c.entry?.deps ?? [],
-      egp: givenEgp ? policy : { path: compiled, sha256: basename(compiled, '.egp') }, // content-addressed
+      cachedEgp: givenEgp ? undefined : compiled,
       warnings: c.entry?.warnings ?? [],
     };
   }

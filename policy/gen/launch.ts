@@ -17,8 +17,8 @@ export const LAUNCH_ITEM = {
   ENV: { word: 'env', values: 2 }, // NAME VALUE: a key_env variable and its value (each key_env name once, as env or unset)
   UNSET: { word: 'unset', values: 1 }, // NAME: a key_env variable that was not set
   EXE: { word: 'exe', values: 2 }, // PATH STAMP: the file the command resolved to by the PATH search, and its stamp (exactly one)
-  STAT: { word: 'stat', values: 2 }, // PATH STAMP: a file whose stamp must be unchanged (the library, the compiler's files)
-  SHA256: { word: 'sha256', values: 2 }, // PATH HEX: a file whose bytes must still hash to HEX (the policy, its names files, the .egp)
+  STAT: { word: 'stat', values: 2 }, // PATH STAMP: a file whose stamp must be unchanged (the library, the compiler's files, the cache's .egp)
+  SHA256: { word: 'sha256', values: 2 }, // PATH HEX: a file whose bytes must still hash to HEX (the policy, its names files)
   WARN: { word: 'warn', values: 1 }, // text run wrote to stderr before the command (the compile's warnings), written again
   SET: { word: 'set', values: 2 }, // NAME VALUE: a variable the command gets (replacing an inherited one)
   END: { word: 'end', values: 0 }, // the last item: a record without it is incomplete

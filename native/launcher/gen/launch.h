@@ -19,8 +19,8 @@ enum eg_launch_item {
   EG_LAUNCH_ENV = 3, /* NAME VALUE: a key_env variable and its value (each key_env name once, as env or unset) */
   EG_LAUNCH_UNSET = 4, /* NAME: a key_env variable that was not set */
   EG_LAUNCH_EXE = 5, /* PATH STAMP: the file the command resolved to by the PATH search, and its stamp (exactly one) */
-  EG_LAUNCH_STAT = 6, /* PATH STAMP: a file whose stamp must be unchanged (the library, the compiler's files) */
-  EG_LAUNCH_SHA256 = 7, /* PATH HEX: a file whose bytes must still hash to HEX (the policy, its names files, the .egp) */
+  EG_LAUNCH_STAT = 6, /* PATH STAMP: a file whose stamp must be unchanged (the library, the compiler's files, the cache's .egp) */
+  EG_LAUNCH_SHA256 = 7, /* PATH HEX: a file whose bytes must still hash to HEX (the policy, its names files) */
   EG_LAUNCH_WARN = 8, /* text run wrote to stderr before the command (the compile's warnings), written again */
   EG_LAUNCH_SET = 9, /* NAME VALUE: a variable the command gets (replacing an inherited one) */
   EG_LAUNCH_END = 10, /* the last item: a record without it is incomplete */

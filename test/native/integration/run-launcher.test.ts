@@ -226,7 +226,7 @@ describe.skipIf(!(needLibrary() && needBin() && needLauncher()))('run: the nativ
     expect(launch(s).fast).toBe(false);
     expect(statSync(rec).mode & 0o777).toBe(0o600);
     expect(launch(s).fast).toBe(true);
-    // the cached .egp altered in place: the launcher sees its hash change, the CLI compiles it again
+    // the cached .egp altered in place: the launcher sees its stamp change, the CLI compiles it again
     const egp = readFileSync(fast.policy);
     writeFileSync(fast.policy, flip(egp, 100));
     const r = launch(s);
