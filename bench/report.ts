@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { WRITE_VERSION } from '../policy/gen/format.js';
 import type { Spread } from './stats.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the JSON written by bench/run.ts; its shape is checked by test/bench
@@ -34,7 +35,9 @@ for (const h of j.hooks ?? [])
     );
 const goalNs = (set: string): number =>
   set === 'hot' ? g.decisionNsAt1M : (g.decisionSpreadNsAt1M ?? g.decisionNsAt1M);
-const big = (j.decision ?? []).filter((d: J) => d.rules === 1_000_000);
+// rows of the default format version (older JSON has no `format`: its only version)
+const defaultFormat = (d: J): boolean => (d.format ?? WRITE_VERSION) === WRITE_VERSION;
+const big = (j.decision ?? []).filter((d: J) => d.rules === 1_000_000 && defaultFormat(d));
 for (const d of big)
   p(
     `| 3 | decision at 1M rules, ${d.cls}, ${d.set} (${d.queries} queries) | ${sp({ median: d.nsMedian, min: d.nsMin, max: d.nsMax }, 1)} ns | ≤ ${goalNs(d.set)} ns | ${ok(d.nsMedian <= goalNs(d.set))} |`,
@@ -101,7 +104,7 @@ const classes = ['name', 'wildcard', 'ipv4', 'ipv6'];
 p(`| rules | file | ${classes.map((c) => `${c} hot | ${c} spread`).join(' | ')} |`);
 p(`|------:|-----:|${classes.map(() => '-----:|-----:').join('|')}|`);
 for (const n of sizes) {
-  const rows = j.decision.filter((d: J) => d.rules === n);
+  const rows = j.decision.filter((d: J) => d.rules === n && defaultFormat(d));
   const cell = (c: string, s: string) => {
     const d = rows.find((x: J) => x.cls === c && x.set === s);
     return d ? f(d.nsMedian, 0) : '–';
@@ -110,5 +113,30 @@ for (const n of sizes) {
   p(
     `| ${n.toLocaleString('en')} | ${kb >= 1024 ? `${f(kb / 1024, 1)} MiB` : `${f(kb, 1)} KiB`} | ${classes.map((c) => `${cell(c, 'hot')} | ${cell(c, 'spread')}`).join(' | ')} |`,
   );
+}
+const other = (j.decision ?? []).filter((d: J) => !defaultFormat(d));
+if (other.length > 0) {
+  const n = other[0].rules as number;
+  p();
+  p(
+    `The same ${n.toLocaleString('en')}-rule policy in each format version (run one after the other; ns, median of rounds):`,
+  );
+  p();
+  p(`| format | file | ${classes.map((c) => `${c} hot | ${c} spread`).join(' | ')} |`);
+  p(`|-------:|-----:|${classes.map(() => '-----:|-----:').join('|')}|`);
+  const versions = [
+    ...new Set(j.decision.filter((d: J) => d.rules === n).map((d: J) => d.format ?? WRITE_VERSION)),
+  ] as number[];
+  for (const v of versions.sort()) {
+    const rows = j.decision.filter((d: J) => d.rules === n && (d.format ?? WRITE_VERSION) === v);
+    const cell = (c: string, s: string) => {
+      const d = rows.find((x: J) => x.cls === c && x.set === s);
+      return d ? f(d.nsMedian, 0) : '–';
+    };
+    const kb = rows[0].fileBytes / 1024;
+    p(
+      `| ${v} | ${kb >= 1024 ? `${f(kb / 1024, 1)} MiB` : `${f(kb, 1)} KiB`} | ${classes.map((c) => `${cell(c, 'hot')} | ${cell(c, 'spread')}`).join(' | ')} |`,
+    );
+  }
 }
 process.stdout.write(`${out.join('\n')}\n`);
