@@ -14,7 +14,8 @@ const SHA256 = '2b4b2c2a4c969f33b5a43b3584277664fda695d794adf88306e27b29588f0502
 
 describe('generated medium CIDR policy', () => {
   it('compiles to the recorded bytes and warnings', () => {
-    const { bytes, warnings } = compilePolicyTextSync(cidrPolicyYaml(), 'cidr.yaml');
+    // format version 1: the digest was recorded from it (version 2 adds the trees over these same tables)
+    const { bytes, warnings } = compilePolicyTextSync(cidrPolicyYaml(), 'cidr.yaml', { formatVersion: 1 });
     expect(bytes.length).toBe(456400);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(SHA256);
     const counts: Record<string, number> = {};
