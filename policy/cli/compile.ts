@@ -1,5 +1,6 @@
 /**
- * `egress-guard compile <policy.yaml> [-o <file>]`: compiles a policy to the binary `.egp` file (docs/FORMAT.md).
+ * `egress-guard compile <policy.yaml> [-o <file>] [--format-version 1|2]`: compiles a policy to the binary `.egp`
+ * file (docs/FORMAT.md; default version WRITE_VERSION).
  * Default output: the input path with `.yaml`/`.yml` replaced by `.egp` (`.egp` appended to any other name).
  * Written to a temp file and renamed: on any error nothing is written and no old output is touched.
  * Warnings go to stderr; a one-line summary to stdout. Exit: 0 written, 1 policy errors, 2 usage or I/O error.
@@ -7,14 +8,16 @@
 import { resolve } from 'node:path';
 import { compilePolicyFileSync } from '../compile/compile.js';
 import { writeFileAtomic } from '../compile/write-atomic.js';
+import { WRITE_VERSION } from '../gen/format.js';
 import { parse, str } from './args.js';
 import { printDiagnostics, reportError } from './report.js';
 import { type CliIO, EXIT_OK, UsageError } from './types.js';
 
-export const COMPILE_USAGE = `usage: egress-guard compile <policy.yaml> [-o <file.egp>]
+export const COMPILE_USAGE = `usage: egress-guard compile <policy.yaml> [-o <file.egp>] [--format-version 1|2]
   Compiles the policy to the binary allowlist the interposer maps.
   -o, --output FILE   where to write (default: the policy path with .yaml/.yml replaced by .egp)
   -q, --quiet         print nothing on success (warnings are still printed)
+  --format-version N  write format version 1 or 2 (default ${WRITE_VERSION}; version 1 for a guard layer older than version 2)
   exit status: 0 written, 1 the policy has errors (nothing written), 2 usage or I/O error
 `;
 
@@ -27,6 +30,7 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<number>
     const { values, positionals } = parse(argv, {
       output: { type: 'string', short: 'o' },
       quiet: { type: 'boolean', short: 'q' },
+      'format-version': { type: 'string' },
     });
     if (values.help) {
       io.stdout(COMPILE_USAGE);
@@ -35,8 +39,10 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<number>
     if (positionals.length !== 1) throw new UsageError('E_USAGE', 'give exactly one policy file');
     const input = positionals[0]!;
     const out = str(values.output) ?? defaultOutput(input);
+    const fv = str(values['format-version']) ?? String(WRITE_VERSION);
+    if (fv !== '1' && fv !== '2') throw new UsageError('E_USAGE', `--format-version must be 1 or 2, not ${fv}`);
     const t0 = performance.now();
-    const r = compilePolicyFileSync(input, undefined, { cwd: io.cwd });
+    const r = compilePolicyFileSync(input, undefined, { cwd: io.cwd, formatVersion: fv === '1' ? 1 : 2 });
     printDiagnostics(io, r.warnings);
     writeFileAtomic(resolve(io.cwd, out), r.bytes);
     if (!values.quiet) {

@@ -24,6 +24,16 @@ describe('egress-guard CLI', () => {
     expect(readFileSync(join(dir, 'tiny.egp')).equals(readFileSync(join(GOLDEN, 'tiny.v2.egp')))).toBe(true);
   });
 
+  it('compile --format-version 1 writes the version 1 golden bytes; another value is a usage error', async () => {
+    const r = await runCli(['compile', 'tiny.yaml', '-o', 'v1.egp', '--format-version', '1'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'v1.egp')).equals(readFileSync(join(GOLDEN, 'tiny.egp')))).toBe(true);
+    const bad = await runCli(['compile', 'tiny.yaml', '-o', 'v3.egp', '--format-version', '3'], dir);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--format-version must be 1 or 2/);
+    expect(existsSync(join(dir, 'v3.egp'))).toBe(false);
+  });
+
   it('compile -o writes where asked; -q prints nothing', async () => {
     const r = await runCli(['compile', 'tiny.yaml', '-o', 'out/../x.bin', '-q'], dir);
     expect(r).toMatchObject({ status: 0, stdout: '' });
