@@ -9,7 +9,16 @@
  * installed package's launch record without Node.js and without a compiler.
  */
 import { type SpawnOptions, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +111,7 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
       'package/dist/layers/SHA256SUMS',
       'package/dist/launcher/x86_64/egress-guard-run',
       'package/dist/launcher/arm64/egress-guard-run',
+      'package/bin/egress-guard-run',
       'package/docs/DEPLOY.md',
       'package/README.md',
     ]) {
@@ -144,6 +154,11 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
     const bin = join(work, 'bin');
     mkdirSync(bin);
     symlinkSync(process.execPath, join(bin, 'node'));
+    // and the two coreutils every real PATH has, with which the `egress-guard-run` bin finds this machine's launcher
+    for (const tool of ['readlink', 'uname']) {
+      const at = spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      symlinkSync(at, join(bin, tool));
+    }
     const env = { PATH: bin, HOME: work, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_VALIDATION: 'false' };
     for (const tool of ['cc', 'gcc', 'make', 'aarch64-linux-gnu-gcc', 'zip']) {
       expect(spawnSync('/bin/sh', ['-c', `command -v ${tool}`], { env }).status, tool).not.toBe(0);
@@ -175,9 +190,12 @@ describe('the npm package, installed from its tarball into a fresh CDK app', () 
       readdirSync(join(work, '.cache', 'egress-guard', 'policies')).filter((n) => n.endsWith('.egp')),
     ).toHaveLength(1);
 
-    // The shipped launcher of this machine's architecture, with the same arguments: the record the run above wrote
-    // (or the one its first run writes) starts the command without Node.js — it runs as the launcher's own process.
-    const launcher = join(app, 'node_modules', pkg.name, launcherPath(process.arch === 'arm64' ? 'arm64' : 'x86_64'));
+    // The package's `egress-guard-run` bin, with the same arguments: it execs the shipped launcher of this machine's
+    // architecture, and the record the run above wrote (or the one its first run writes) starts the command without
+    // Node.js — it runs as the bin's own process.
+    const shipped = join(app, 'node_modules', pkg.name, launcherPath(process.arch === 'arm64' ? 'arm64' : 'x86_64'));
+    expect(existsSync(shipped), shipped).toBe(true);
+    const launcher = join(app, 'node_modules', '.bin', 'egress-guard-run');
     const launched = [] as { status: number | null; out: string; pid: number | undefined }[];
     for (let i = 0; i < 2; i++) {
       const [cmd, args] = offline(launcher, ['--policy', 'policy.yaml', '--', '/bin/sh', '-c', 'echo $$; exit 7']);
