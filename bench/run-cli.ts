@@ -5,8 +5,9 @@
  * (= npm run build, then node dist/bench/run-cli.js). Cases, each timed against a plain `/bin/true` run in the same
  * round (the order rotating round by round, so drift in machine speed hits both):
  *   warm   a YAML policy whose compiled form is in the cache (the normal case: the policy did not change)
- *   launcher  the same through the native launcher (native/build/egress-guard-run) with its launch record in place:
- *          the command is exec'd without starting Node.js (the bench checks the record is there first)
+ *   launcher  the same through the package's `egress-guard-run` bin (bin/egress-guard-run, which execs the native
+ *          launcher native/build/egress-guard-run) with its launch record in place: the command is exec'd without
+ *          starting Node.js (the bench checks the record is there first)
  *   cold   the same policy with an empty cache directory (compile + store)
  *   egp    a compiled `.egp` given directly (no compiler, no cache)
  *   node   `node -e 0`: what the Node.js runtime alone costs to start, for reference
@@ -34,7 +35,7 @@ const opt = (f: string) => {
 const rounds = Number(opt('--rounds') ?? 15);
 const policy = resolve(opt('--policy') ?? join(root, 'examples/policy.yaml'));
 const CLI = join(root, 'dist/policy/bin.js');
-const LAUNCHER = join(root, 'native/build/egress-guard-run');
+const LAUNCHER = join(root, 'bin/egress-guard-run'); // the bin users call: sh, then the native launcher
 const work = mkdtempSync(join(tmpdir(), 'eg-bench-run-'));
 
 const spawntime = join(work, 'spawntime');
