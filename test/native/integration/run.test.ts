@@ -282,7 +282,7 @@ describe.skipIf(!needLibrary())('run: through cli()', () => {
         stderr += t;
       },
       cwd: ROOT,
-      env: { PATH: process.env.PATH },
+      env: { PATH: process.env.PATH, XDG_CACHE_HOME: CACHE_HOME }, // never the user's own cache
       stdio: ['ignore', fd, 'pipe'] as ['ignore', number, 'pipe'],
     };
     try {
