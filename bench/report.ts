@@ -79,9 +79,16 @@ if (j.deniedConnect) {
     `| 1b | denied connect in a loop, enforce, lines to a pipe | ${f(d.limitedNs, 0)} ns per call with the log rate limiter (${d.linesLimited} lines), ${f(d.unlimitedNs, 0)} ns without (${d.linesUnlimited} lines): ×${sp(d.unlimitedOverLimited, 2)}; unguarded ${f(d.unguardedNs, 0)} ns | — | |`,
   );
 }
+const RUN_CASE: Record<string, string> = {
+  launcher: 'policy unchanged, through the `egress-guard-run` bin (native launcher, launch record in place)',
+  warm: 'policy unchanged, through the Node CLI (warm cache)',
+  cold: 'cold cache, Node CLI',
+  egp: 'a compiled .egp, Node CLI',
+  node: '`node -e 0` alone, for reference',
+};
 for (const [k, v] of Object.entries<J>(j.runCli?.added ?? {}))
   p(
-    `| 9 | \`egress-guard run -- /bin/true\` added, ${k === 'node' ? '`node -e 0` alone, for reference' : k === 'egp' ? 'a compiled .egp' : `${k} cache`} (${j.runCli.rounds} rounds) | CPU +${sp(v.cpuMs, 1)} ms; wall +${f(v.wallMs.median, 1)} ms | ${k === 'warm' ? `≤ ${g.runAddedMs} ms` : '—'} | ${k === 'warm' ? ok(v.cpuMs.median <= g.runAddedMs) : ''} |`,
+    `| 9 | \`egress-guard run -- /bin/true\` added, ${RUN_CASE[k] ?? k} (${j.runCli.rounds} rounds) | CPU +${sp(v.cpuMs, 1)} ms; wall +${f(v.wallMs.median, 1)} ms | ${k === 'launcher' ? `≤ ${g.runAddedMs} ms` : '—'} | ${k === 'launcher' ? ok(v.cpuMs.median <= g.runAddedMs) : ''} |`,
   );
 for (const l of j.layer ?? [])
   p(
