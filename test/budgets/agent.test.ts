@@ -15,42 +15,42 @@ const ok =
   needNetns() && needCommand('python3') && need('awslambdaric', hasRic(), 'pip install awslambdaric (.ci/run does)');
 const BOUND = 2 * MiB;
 
-describe.skipIf(!ok).each(['node', 'python-ric'] as RuntimeKind[])('budgets through the agent (%s)', (runtime) => {
-  let w: World;
-  let kit: Kit;
-  let policy = '';
+/** The layer kit, the two-namespace world and an enforce policy allowing the peer with `budgets` (YAML lines). */
+interface Setup {
+  w: World;
+  kit: Kit;
+  policy: string;
+}
+function setUp(prefix: string, budgets: string): Setup {
+  const s = {} as Setup;
   beforeAll(async () => {
-    kit = await makeKit();
-    w = await createWorld(runtime === 'node' ? 'egan' : 'egap');
-    policy = join(kit.dir, 'budgets.egp');
-    const text = `version: 1
-mode: enforce
-allow:
-  - name: peer
-    ip: ${PEER_IP}
-budgets:
-  perInvoke:
-    rxBytes: ${MiB}
-    txBytes: ${MiB}
-`;
-    writeFileSync(policy, compilePolicyTextSync(text, 'budgets.yaml').bytes);
+    s.kit = await makeKit();
+    s.w = await createWorld(prefix);
+    s.policy = join(s.kit.dir, `${prefix}.egp`);
+    const text = `version: 1\nmode: enforce\nallow:\n  - name: peer\n    ip: ${PEER_IP}\nbudgets:\n  perInvoke:\n${budgets}`;
+    writeFileSync(s.policy, compilePolicyTextSync(text, `${prefix}.yaml`).bytes);
   }, 300_000);
   afterAll(() => {
-    w?.destroy();
-    kit?.destroy();
+    s.w?.destroy();
+    s.kit?.destroy();
   });
+  return s;
+}
+
+describe.skipIf(!ok).each(['node', 'python-ric'] as RuntimeKind[])('budgets through the agent (%s)', (runtime) => {
+  const s = setUp(runtime === 'node' ? 'egan' : 'egap', `    rxBytes: ${MiB}\n    txBytes: ${MiB}\n`);
 
   it('a 5 MiB download and a 5 MiB upload stop within 2 MiB, fail typed; the next invoke is its own', async () => {
     const r = await runFunction({
-      kit,
+      kit: s.kit,
       runtime,
       handler: 'budget.handler',
-      ns: w.fn,
-      env: { EGRESS_GUARD_POLICY: policy, LAMBDA_TASK_ROOT: join(ROOT, 'test/budgets/functions') },
+      ns: s.w.fn,
+      env: { EGRESS_GUARD_POLICY: s.policy, LAMBDA_TASK_ROOT: join(ROOT, 'test/budgets/functions') },
       invokes: [
-        { requestId: 'down', event: { download: `${w.witness}/bytes/${5 * MiB}` } },
-        { requestId: 'up', event: { upload: { url: `${w.witness}/upload`, bytes: 5 * MiB } } },
-        { requestId: 'next', event: { download: `${w.witness}/bytes/${100 * KiB}` } },
+        { requestId: 'down', event: { download: `${s.w.witness}/bytes/${5 * MiB}` } },
+        { requestId: 'up', event: { upload: { url: `${s.w.witness}/upload`, bytes: 5 * MiB } } },
+        { requestId: 'next', event: { download: `${s.w.witness}/bytes/${100 * KiB}` } },
       ],
     });
     const [down, up, next] = r.outcomes;
@@ -60,8 +60,8 @@ budgets:
     expect(next, all).toMatchObject({ requestId: 'next', ok: true, body: { moved: 100 * KiB } });
 
     // the peer is the witness
-    const downSeen = await w.nextWitness('download');
-    const upSeen = await w.nextWitness('upload');
+    const downSeen = await s.w.nextWitness('download');
+    const upSeen = await s.w.nextWitness('upload');
     expect(downSeen.acked).toBeLessThanOrEqual(BOUND);
     expect(upSeen.complete).toBe(false);
     expect(upSeen.received).toBeLessThanOrEqual(BOUND);
@@ -92,44 +92,23 @@ budgets:
 // buffer and the cut discards it: the wire sees far less than the budget. The sampler looks once a second at most
 // (EGRESS_GUARD_SAMPLE_MS=1000), so the decision falls to the agent's end-of-invoke check.
 describe.skipIf(!ok)("budgets through the agent: the interposer's trip fails the invoke by itself", () => {
-  let w: World;
-  let kit: Kit;
-  let policy = '';
   const BUDGET = 256 * KiB;
-  beforeAll(async () => {
-    kit = await makeKit();
-    w = await createWorld('egas');
-    policy = join(kit.dir, 'stall.egp');
-    const text = `version: 1
-mode: enforce
-allow:
-  - name: peer
-    ip: ${PEER_IP}
-budgets:
-  perInvoke:
-    txBytes: ${BUDGET}
-`;
-    writeFileSync(policy, compilePolicyTextSync(text, 'stall.yaml').bytes);
-  }, 300_000);
-  afterAll(() => {
-    w?.destroy();
-    kit?.destroy();
-  });
+  const s = setUp('egas', `    txBytes: ${BUDGET}\n`);
 
   it('a send past the budget into a closed window: the invoke fails typed though the wire saw less', async () => {
     const r = await runFunction({
-      kit,
+      kit: s.kit,
       runtime: 'python-ric',
       handler: 'budget.handler',
-      ns: w.fn,
+      ns: s.w.fn,
       env: {
-        EGRESS_GUARD_POLICY: policy,
+        EGRESS_GUARD_POLICY: s.policy,
         EGRESS_GUARD_SAMPLE_MS: '1000',
         LAMBDA_TASK_ROOT: join(ROOT, 'test/budgets/functions'),
       },
       invokes: [
-        { requestId: 'stall', event: { stall: { url: `${w.witness}/stall`, bytes: MiB } } },
-        { requestId: 'next', event: { download: `${w.witness}/bytes/${10 * KiB}` } },
+        { requestId: 'stall', event: { stall: { url: `${s.w.witness}/stall`, bytes: MiB } } },
+        { requestId: 'next', event: { download: `${s.w.witness}/bytes/${10 * KiB}` } },
       ],
     });
     const all = `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
