@@ -238,6 +238,21 @@ export type StateFields = Partial<Record<(typeof U64)[number], bigint> & Record<
   requestId?: string;
 };
 
+/** Each given field of `f` as [offset, bytes]: the one encoding of writeState and patchState. */
+function encodeFields(f: StateFields): [number, Buffer][] {
+  const out: [number, Buffer][] = [];
+  for (const k of [...U64, ...U32]) {
+    const v = f[k];
+    if (v === undefined) continue;
+    const wide = typeof v === 'bigint';
+    const b = Buffer.alloc(wide ? 8 : 4);
+    if (wide) b.writeBigUInt64LE(v);
+    else b.writeUInt32LE(v);
+    out.push([STATE_FIELD[k].offset, b]);
+  }
+  return out;
+}
+
 /** Writes a fresh file as the agent does at invoke start (thresholds default to "not armed"). */
 export function writeState(path: string, f: StateFields): void {
   const b = Buffer.alloc(STATE_SIZE);
@@ -247,14 +262,7 @@ export function writeState(path: string, f: StateFields): void {
   for (const k of ['rx_trip_at', 'tx_trip_at', 'total_trip_at'] as const) {
     b.writeBigUInt64LE(STATE_NO_LIMIT, STATE_FIELD[k].offset);
   }
-  for (const k of U64) {
-    const v = f[k];
-    if (v !== undefined) b.writeBigUInt64LE(v, STATE_FIELD[k].offset);
-  }
-  for (const k of U32) {
-    const v = f[k];
-    if (v !== undefined) b.writeUInt32LE(v, STATE_FIELD[k].offset);
-  }
+  for (const [off, bytes] of encodeFields(f)) b.set(bytes, off);
   if (f.requestId !== undefined) {
     b.writeUInt32LE(f.requestId.length, STATE_FIELD.request_id_len.offset);
     b.write(f.requestId, STATE_FIELD.request_id.offset, 'latin1');
@@ -266,21 +274,7 @@ export function writeState(path: string, f: StateFields): void {
 export function patchState(path: string, f: StateFields): void {
   const fd = openSync(path, 'r+');
   try {
-    const put = (b: Buffer, off: number) => writeSync(fd, b, 0, b.length, off);
-    for (const k of U64) {
-      const v = f[k];
-      if (v === undefined) continue;
-      const b = Buffer.alloc(8);
-      b.writeBigUInt64LE(v);
-      put(b, STATE_FIELD[k].offset);
-    }
-    for (const k of U32) {
-      const v = f[k];
-      if (v === undefined) continue;
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(v);
-      put(b, STATE_FIELD[k].offset);
-    }
+    for (const [off, bytes] of encodeFields(f)) writeSync(fd, bytes, 0, bytes.length, off);
   } finally {
     closeSync(fd);
   }
