@@ -97,7 +97,11 @@ function metering(row: ResultRow, matrix: MatrixResult[]): string {
   if (row.runtime === 'Go' && row.client === 'static')
     return 'not metered: the guard never loads (see the proxy-mode row)';
   const r = matrix.find((m) => m.file === meteringKey(row));
-  if (r === undefined) return 'not measured';
+  return r === undefined ? 'not measured' : meteringCell(r);
+}
+
+/** ✅ and the client when every check of the matrix held, else ❌ and the checks that failed. */
+function meteringCell(r: MatrixResult): string {
   const failed = Object.entries(r.checks)
     .filter(([, v]) => !v)
     .map(([k]) => k);
@@ -153,6 +157,13 @@ export function renderTable(files: ResultsFile[], matrix: MatrixResult[] = []): 
   if (facts.length > 0) {
     lines.push('', 'Measured details:');
     for (const f of facts) lines.push(`- **${f.runtime}** — ${f.title}: ${f.outcome}.`);
+  }
+  // matrix results that belong to no row of the table (e.g. the arm64 layer's run)
+  const rowKeys = new Set(orderedRows(files).map(meteringKey));
+  const extra = matrix.filter((m) => !rowKeys.has(m.file));
+  if (extra.length > 0) {
+    lines.push('', 'Also metered under the Lambda emulator:');
+    for (const m of extra) lines.push(`- **${m.runtime}** — ${meteringCell(m)}.`);
   }
   lines.push(END);
   return lines.join('\n');

@@ -23,6 +23,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { stageLayer } from '../../../layer/build/build-layer.js';
+import type { LayerArch } from '../../../layer/build/contents.js';
 import { createWorld, expectDownload, KiB, MiB, type World } from '../../metering/world.js';
 import { compilePolicy, type GuardLog, ROOT, scratchDir } from '../../support/guard.js';
 import type { MeteringChecks } from './results.js';
@@ -40,6 +41,8 @@ export interface Deployment {
   env?: Record<string, string>;
   /** proxy mode: the proxy-mode layer's extension is added to /opt */
   proxyExtension?: boolean;
+  /** which architecture's layer is staged in /opt (default x86_64) */
+  arch?: LayerArch;
 }
 
 export interface MatrixLab {
@@ -56,7 +59,7 @@ export async function openMatrix(prefix: string, d: Deployment): Promise<MatrixL
     const dir = mkdtempSync(join(scratchDir(), 'matrix-'));
     const opt = join(dir, 'opt');
     mkdirSync(opt);
-    stageLayer('x86_64', opt);
+    stageLayer(d.arch ?? 'x86_64', opt);
     if (d.proxyExtension) {
       mkdirSync(join(opt, 'extensions'));
       copyFileSync(join(ROOT, 'layer/extensions/egress-guard-proxy'), join(opt, 'extensions/egress-guard-proxy'));
