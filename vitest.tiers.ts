@@ -23,7 +23,7 @@ export const UNIT_TESTS = [
   'test/compat/readme.test.ts',
   'test/demo/runtime-api.test.ts',
   'test/layer/wrapper.test.ts',
-  'test/proxy/binary.test.ts',
+  'test/native/executables.test.ts',
 ];
 
 /** Every test file of every tier. */
