@@ -57,9 +57,8 @@ static int request(const char *hostport, const char *method, const char *path, c
   if (fd < 0) return -1;
   char head[1024];
   size_t blen = body ? strlen(body) : 0;
-  int hl = snprintf(head, sizeof head,
-                    "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n", method, path,
-                    hostport, blen);
+  int hl = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
+                    method, path, hostport, blen);
   if (hl <= 0 || (size_t)hl >= sizeof head || send_all(fd, head, (size_t)hl) != 0 ||
       (blen > 0 && send_all(fd, body, blen) != 0)) {
     close(fd);
