@@ -7,8 +7,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../../support/guard.js';
 
@@ -97,4 +106,60 @@ export function buildJava(): string {
 /** `true` when the ELF file has no PT_INTERP (program interpreter): statically linked. */
 export function isStaticElf(path: string): boolean {
   return !/Requesting program interpreter|INTERP/.test(run('readelf', ['-l', path]));
+}
+
+/** The .NET runtime's version (`dotnet-<version>` in the tools cache, unpacked there by .ci/run). */
+export const DOTNET_VERSION = readFileSync(join(ROOT, 'test/support/DOTNET_VERSION'), 'utf8').trim();
+const DOTNET_DIR = join(
+  process.env.EGRESS_GUARD_TOOLS ?? join(homedir(), '.cache/egress-guard-tools'),
+  `dotnet-${DOTNET_VERSION}`,
+);
+
+/** The `dotnet` host of the tools cache's .NET runtime; undefined when it does not run. */
+export function findDotnet(): string | undefined {
+  const bin = join(DOTNET_DIR, 'dotnet');
+  return spawnSync(bin, ['--list-runtimes'], { stdio: 'ignore', timeout: 20_000 }).status === 0 ? bin : undefined;
+}
+
+/** The assemblies C# programs of the suite are compiled against: the runtime's own (no reference pack is served). */
+const DOTNET_REFS = [
+  'System.Private.CoreLib',
+  'System.Private.Uri',
+  'System.Runtime',
+  'System.Runtime.Extensions',
+  'System.Console',
+  'System.Collections',
+  'System.Net.Http',
+  'System.Net.Sockets',
+  'System.Net.Primitives',
+  'System.Net.NameResolution',
+  'System.Text.RegularExpressions',
+  'System.Text.Json',
+  'System.Memory',
+  'System.Threading',
+  'System.Threading.Tasks',
+];
+
+/**
+ * Compiles one C# file with Mono's `mcs` against the runtime's assemblies into `<name>.dll` with the
+ * `<name>.runtimeconfig.json` that makes `dotnet <name>.dll` run it on the tools cache's .NET runtime (globalization
+ * invariant: the machine need not have ICU). Returns the path of the dll.
+ */
+export function buildDotnet(name: string, src: string): string {
+  const dotnet = findDotnet();
+  if (dotnet === undefined) throw new Error(`compat build: no .NET runtime at ${DOTNET_DIR} (run .ci/run)`);
+  const fx = join(DOTNET_DIR, 'shared', 'Microsoft.NETCore.App', DOTNET_VERSION);
+  const key = readFileSync(src, 'utf8') + run('mcs', ['--version']) + DOTNET_VERSION;
+  const dir = cached(`dotnet-${name}`, key, (out) => {
+    const refs = DOTNET_REFS.map((r) => `-r:${join(fx, `${r}.dll`)}`);
+    run('mcs', ['-nostdlib', '-noconfig', '-optimize+', `-out:${join(out, `${name}.dll`)}`, ...refs, src]);
+    const config = {
+      runtimeOptions: {
+        framework: { name: 'Microsoft.NETCore.App', version: DOTNET_VERSION },
+        configProperties: { 'System.Globalization.Invariant': true },
+      },
+    };
+    writeFileSync(join(out, `${name}.runtimeconfig.json`), `${JSON.stringify(config, null, 2)}\n`);
+  });
+  return join(dir, `${name}.dll`);
 }
