@@ -9,7 +9,7 @@ import { readMatrixResults } from '../runtimes/support/results.js';
 import { BEGIN, END, README, renderTable, spliceReadme } from './render-table.js';
 import { type ResultsFile, readAllResults } from './support/results.js';
 
-const FILES = ['c', 'go', 'java', 'node', 'python', 'ruby', 'rust', 'shell'];
+const FILES = ['c', 'dotnet', 'go', 'java', 'node', 'python', 'ruby', 'rust', 'shell'];
 
 describe('compat: README table', () => {
   it('every runtime test file has recorded results', () => {
@@ -17,7 +17,17 @@ describe('compat: README table', () => {
   });
 
   it('every runtime of the matrix has recorded results', () => {
-    expect(readMatrixResults().map((f) => f.file)).toEqual(['arm64', 'c', 'go', 'java', 'node', 'python', 'ruby', 'rust']);
+    expect(readMatrixResults().map((f) => f.file)).toEqual([
+      'arm64',
+      'c',
+      'dotnet',
+      'go',
+      'java',
+      'node',
+      'python',
+      'ruby',
+      'rust',
+    ]);
   });
 
   it('the README table is exactly what the recorded results render to', () => {

@@ -26,7 +26,7 @@ export const BEGIN =
 export const END = '<!-- compat-table:end -->';
 
 /** Table order of runtimes; rows keep their file's order within a runtime. */
-const RUNTIME_ORDER = ['Node.js', 'Python', 'Java', 'Ruby', 'Rust', 'C', 'Go', 'curl', 'shell'];
+const RUNTIME_ORDER = ['Node.js', 'Python', 'Java', '.NET', 'Ruby', 'Rust', 'C', 'Go', 'curl', 'shell'];
 /** Column order (kept here, not imported from scenario.ts, which needs the test harness). */
 const STEP_COLUMNS: [StepId, string][] = [
   ['allowed', 'allowed name + HTTP'],
@@ -85,6 +85,7 @@ function meteringKey(row: ResultRow): string | undefined {
     'Node.js': 'node',
     Python: 'python',
     Java: 'java',
+    '.NET': 'dotnet',
     Ruby: 'ruby',
     Rust: 'rust',
     C: 'c',
