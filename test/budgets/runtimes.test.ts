@@ -1,22 +1,32 @@
-// Budgets live in the interposer, so every runtime it guards gets them: a Java HttpClient and a Ruby Net::HTTP
-// transfer, with a 1 MiB budget, stop within 2 MiB like Node's and Python's (overshoot.test.ts). The peer is the
-// witness. (.NET cannot be installed on this machine: docs/METERING.md says what it gets and why it is not tested.)
+// Budgets live in the interposer, so every runtime it guards gets them: a Java HttpClient, a Ruby Net::HTTP and a
+// .NET HttpClient transfer (CoreCLR: test/compat/dotnet.test.ts says where it comes from), with a 1 MiB budget, stop
+// within 2 MiB like Node's and Python's (overshoot.test.ts). The peer is the witness.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { needCommand, needNetns } from '../support/capability.js';
+import { DOTNET_VERSION, findDotnet } from '../compat/support/build.js';
+import { need, needCommand, needNetns } from '../support/capability.js';
 import { clientCommand, createWorld, MiB, type World } from './world.js';
 
-const ok = needNetns() && needCommand('java', '-version') && needCommand('ruby');
+const ok =
+  needNetns() &&
+  needCommand('java', '-version') &&
+  needCommand('ruby') &&
+  needCommand('mcs') &&
+  need(
+    'the .NET runtime',
+    findDotnet() !== undefined,
+    `no .NET runtime ${DOTNET_VERSION} in the tools cache (.ci/run)`,
+  );
 const FIVE = 5 * MiB;
 const BOUND = 2 * MiB;
 
-describe.skipIf(!ok)('Java and Ruby get byte budgets', () => {
+describe.skipIf(!ok)('Java, Ruby and .NET get byte budgets', () => {
   let w: World;
   beforeAll(async () => {
     w = await createWorld('egbr');
   });
   afterAll(() => w?.destroy());
 
-  it.each(['java', 'ruby'] as const)('%s download: cut within 2 MiB', async (lang) => {
+  it.each(['java', 'ruby', 'dotnet'] as const)('%s download: cut within 2 MiB', async (lang) => {
     const [cmd, args] = clientCommand(lang, 'download', `${w.witness}/bytes/${FIVE}`);
     const r = await w.runGuarded(cmd, args, { budgets: { rxBytes: MiB } });
     const seen = await w.nextWitness('download');
@@ -29,7 +39,7 @@ describe.skipIf(!ok)('Java and Ruby get byte budgets', () => {
     console.log(`${lang} download: app ${r.state.ioRx}, peer acked ${seen.acked}, wire ${r.wire.rx}`);
   });
 
-  it.each(['java', 'ruby'] as const)('%s upload: the peer never gets the whole request', async (lang) => {
+  it.each(['java', 'ruby', 'dotnet'] as const)('%s upload: the peer never gets the whole request', async (lang) => {
     const [cmd, args] = clientCommand(lang, 'upload', `${w.witness}/upload`, FIVE);
     const r = await w.runGuarded(cmd, args, { budgets: { txBytes: MiB } });
     const seen = await w.nextWitness('upload');

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { compilePolicyTextSync } from '../../policy/index.js';
+import { buildDotnet, findDotnet } from '../compat/support/build.js';
 import { Netns, runChild } from '../support/netns.js';
 import { arm, type Budgets, createState, disarm, readState, type StateView } from './state.js';
 
@@ -329,7 +330,7 @@ export async function createWorld(prefix: string, opts: { s3?: boolean } = {}): 
 }
 
 /** The runtimes the tests drive, with the command that runs a client case. */
-export type Lang = 'node' | 'python' | 'java' | 'ruby';
+export type Lang = 'node' | 'python' | 'java' | 'ruby' | 'dotnet';
 export function clientCommand(lang: Lang, kase: string, url: string, bytes?: number): [string, string[]] {
   const extra = bytes === undefined ? [] : [String(bytes)];
   switch (lang) {
@@ -341,6 +342,8 @@ export function clientCommand(lang: Lang, kase: string, url: string, bytes?: num
       return ['java', [join(CLIENTS, 'Transfer.java'), kase, url, ...extra]];
     case 'ruby':
       return ['ruby', [join(CLIENTS, 'transfer.rb'), kase, url, ...extra]];
+    case 'dotnet':
+      return [findDotnet() ?? 'dotnet', [buildDotnet('Transfer', join(CLIENTS, 'Transfer.cs')), kase, url, ...extra]];
   }
 }
 
