@@ -90,42 +90,62 @@ function sameKey(bytes: Uint8Array, oa: number, la: number, ob: number, lb: numb
   return true;
 }
 
-export function buildNameTable(list: NameList, strings: ByteArena, sets: SetInterner): BuiltNameTable {
+/** The distinct keys of a list in ascending byte order: key g is pair `order[starts[g]]`, its pairs `order[starts[g],
+ * starts[g + 1])`. */
+export interface KeyGroups {
+  order: Uint32Array;
+  starts: Uint32Array;
+  count: number;
+}
+
+export function groupKeys(list: NameList): KeyGroups {
   const n = list.count;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   sortRange(list, order, 0, n, 0);
-  const { bytes, off, len, rule } = list;
-  const out = new Uint32Array(n * 4);
-  let entries = 0;
-  const rules: number[] = [];
+  const { bytes, off, len } = list;
+  const starts = new Uint32Array(n + 1);
+  let count = 0;
   let i = 0;
   while (i < n) {
     const first = order[i]!;
-    const o = off[first]!;
-    const l = len[first]!;
-    rules.length = 0;
-    rules.push(rule[first]!);
+    starts[count++] = i;
     let j = i + 1;
-    while (j < n && sameKey(bytes, o, l, off[order[j]!]!, len[order[j]!]!)) {
-      rules.push(rule[order[j]!]!);
-      j++;
-    }
-    if (rules.length > 1) {
-      rules.sort((a, b) => a - b);
-      let w = 1;
-      for (let k = 1; k < rules.length; k++) if (rules[k] !== rules[w - 1]) rules[w++] = rules[k]!;
-      rules.length = w;
-    }
-    out[entries * 4] = hashBytes(bytes, o, l);
-    out[entries * 4 + 1] = strings.appendFrom(bytes, o, l);
-    out[entries * 4 + 2] = l;
-    out[entries * 4 + 3] = sets.intern(rules);
-    entries++;
+    while (j < n && sameKey(bytes, off[first]!, len[first]!, off[order[j]!]!, len[order[j]!]!)) j++;
     i = j;
   }
-  const entryWords = out.subarray(0, entries * 4);
-  return { entries: entryWords, slots: buildSlots(entryWords, entries) };
+  starts[count] = n;
+  return { order, starts: starts.subarray(0, count + 1), count };
+}
+
+/** The rules of key group g, ascending, without duplicates, into `out` (cleared first). */
+export function groupRules(list: NameList, g: KeyGroups, k: number, out: number[]): number[] {
+  out.length = 0;
+  for (let j = g.starts[k]!; j < g.starts[k + 1]!; j++) out.push(list.rule[g.order[j]!]!);
+  if (out.length > 1) {
+    out.sort((a, b) => a - b);
+    let w = 1;
+    for (let q = 1; q < out.length; q++) if (out[q] !== out[w - 1]) out[w++] = out[q]!;
+    out.length = w;
+  }
+  return out;
+}
+
+export function buildNameTable(list: NameList, strings: ByteArena, sets: SetInterner): BuiltNameTable {
+  const g = groupKeys(list);
+  const { bytes, off, len } = list;
+  const out = new Uint32Array(g.count * 4);
+  const rules: number[] = [];
+  for (let k = 0; k < g.count; k++) {
+    const first = g.order[g.starts[k]!]!;
+    const o = off[first]!;
+    const l = len[first]!;
+    out[k * 4] = hashBytes(bytes, o, l);
+    out[k * 4 + 1] = strings.appendFrom(bytes, o, l);
+    out[k * 4 + 2] = l;
+    out[k * 4 + 3] = sets.intern(groupRules(list, g, k, rules));
+  }
+  return { entries: out, slots: buildSlots(out, g.count) };
 }
 
 function buildSlots(entries: Uint32Array, n: number): Uint32Array {
