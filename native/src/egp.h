@@ -1,5 +1,5 @@
 /*
- * egp.h — reader of the compiled policy format (docs/FORMAT.md, versions 1 and 2).
+ * egp.h — reader of the compiled policy format (docs/FORMAT.md, versions 1, 2 and 3).
  *
  * Contract: egp_parse() validates a buffer exactly as FORMAT.md "How a reader validates" says and fills an egp_t of
  * pointers into that buffer; it never allocates and never reads outside [buf, buf+size). The decide functions
@@ -45,7 +45,7 @@ struct egp_tree {
 typedef struct egp {
   const uint8_t *base;
   uint64_t size;
-  uint32_t version; /* 1 or 2 */
+  uint32_t version; /* 1, 2 or 3 */
   uint32_t flags;
   uint32_t n_rules, n_ports, n_words, n_strings;
   uint32_t n_exact_slots, n_exact, n_wild_slots, n_wild, n_v4, n_v6;
@@ -53,6 +53,8 @@ typedef struct egp {
   const uint8_t *exact_slots, *exact, *wild_slots, *wild, *v4, *v6;
   const uint8_t *v4_index, *v6_keys, *v6_index; /* version 2 */
   uint32_t n_v4_index, n_v6_keys, n_v6_index;
+  const uint8_t *table3[2], *name_lens; /* version 3: EXACT_TABLE, WILD_TABLE; NAME_LENS (2 x 32 bytes) */
+  uint32_t n_table3[2];                 /* slots of each (0 or a power of two) */
   struct egp_tree v4_tree, v6_tree;
   uint64_t budget_rx, budget_tx, budget_total;
   /* Derived at parse time (an optimisation, not part of the format): bit L set when some entry of the table has a
@@ -105,6 +107,9 @@ const char *egp_rule_name(const egp_t *p, int32_t rule, uint32_t *len);
 
 /* FNV-1a 32 + murmur3 finaliser (FORMAT.md "Hash"). */
 uint32_t egp_hash(const uint8_t *key, size_t len);
+
+/* The version 3 name hash h3 (FORMAT.md "Version 3 name tables"); reads only key[0, len). */
+uint32_t egp_hash3(const uint8_t *key, size_t len);
 
 /* zlib CRC-32 */
 uint32_t egp_crc32(uint32_t crc, const void *buf, size_t len);

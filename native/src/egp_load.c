@@ -1,7 +1,7 @@
 /*
  * egp_load.c — validate a compiled policy (docs/FORMAT.md "How a reader validates") and map it from a path.
  *
- * egp_parse() performs checks 1–10 in order and reports the first that fails with a stable code and a static
+ * egp_parse() performs checks 1–10 in order (of versions 1, 2 and 3) and reports the first that fails with a stable code and a static
  * description; O(n) checks on large tables are left to use time (egp_match.c bounds-checks every element it reads).
  * egp_open() uses only open/lseek/pread/mmap/close (no stat: fstat has a GLIBC_2.33 symbol, see docs/LAMBDA.md "glibc and
  * architectures"), copies files up to 1 MiB into a private read-only
@@ -135,7 +135,7 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
     if (off < table_end)
       return fail(err, EGP_E_SECTION_BOUNDS, "section starts inside the header or section table", id, off);
     if (id > nreq) continue;                        /* ids this version does not know are skipped (never read) */
-    uint64_t len = (uint64_t)elem_size[id] * count; /* count < 2^32, element size <= 24: no overflow */
+    uint64_t len = (uint64_t)elem_size[id] * count; /* count < 2^32, element size <= 32: no overflow */
     if (off > size || len > size - off)
       return fail(err, EGP_E_SECTION_BOUNDS, "section runs past the end of the file", id, off);
     sec_off[id] = off;
@@ -178,6 +178,11 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   p->n_v6_keys = sec_cnt[EGP_SEC_V6_KEYS];
   p->v6_index = b + sec_off[EGP_SEC_V6_INDEX];
   p->n_v6_index = sec_cnt[EGP_SEC_V6_INDEX];
+  p->table3[0] = b + sec_off[EGP_SEC_EXACT_TABLE]; /* version 3 only (counts 0 before: never read) */
+  p->n_table3[0] = sec_cnt[EGP_SEC_EXACT_TABLE];
+  p->table3[1] = b + sec_off[EGP_SEC_WILD_TABLE];
+  p->n_table3[1] = sec_cnt[EGP_SEC_WILD_TABLE];
+  p->name_lens = b + sec_off[EGP_SEC_NAME_LENS];
   p->budget_rx = egp_rd64(b + EGP_HDR_BUDGET_RX);
   p->budget_tx = egp_rd64(b + EGP_HDR_BUDGET_TX);
   p->budget_total = egp_rd64(b + EGP_HDR_BUDGET_TOTAL);
@@ -208,13 +213,27 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
   /* 8. rule sets */
   if (p->n_words < 1 || egp_rd32(p->words) != 0)
     return fail(err, EGP_E_RULESETS, "RULESETS word 0 is not the empty set", 0, 0);
-  /* 9. hash slots */
+  /* 9. hash slots (version 3: sections 5-8 empty, the name tables 0 or a power of two, NAME_LENS two sets) */
+  if (version >= 3 && (p->n_exact_slots != 0 || p->n_exact != 0))
+    return fail(err, EGP_E_SLOTS, "EXACT_SLOTS count is not 0 or a power of two above the entries", p->n_exact,
+                p->n_exact_slots);
+  if (version >= 3 && (p->n_wild_slots != 0 || p->n_wild != 0))
+    return fail(err, EGP_E_SLOTS, "WILD_SLOTS count is not 0 or a power of two above the entries", p->n_wild,
+                p->n_wild_slots);
   if (!check_slots(p->n_exact_slots, p->n_exact))
     return fail(err, EGP_E_SLOTS, "EXACT_SLOTS count is not 0 or a power of two above the entries", p->n_exact,
                 p->n_exact_slots);
   if (!check_slots(p->n_wild_slots, p->n_wild))
     return fail(err, EGP_E_SLOTS, "WILD_SLOTS count is not 0 or a power of two above the entries", p->n_wild,
                 p->n_wild_slots);
+  if (version >= 3) {
+    if (p->n_table3[0] & (p->n_table3[0] - 1))
+      return fail(err, EGP_E_SLOTS, "EXACT_TABLE count is not 0 or a power of two", 0, p->n_table3[0]);
+    if (p->n_table3[1] & (p->n_table3[1] - 1))
+      return fail(err, EGP_E_SLOTS, "WILD_TABLE count is not 0 or a power of two", 0, p->n_table3[1]);
+    if (sec_cnt[EGP_SEC_NAME_LENS] != EGP_NAME_LENS_COUNT)
+      return fail(err, EGP_E_SLOTS, "NAME_LENS count is not 2", EGP_NAME_LENS_COUNT, sec_cnt[EGP_SEC_NAME_LENS]);
+  }
   /* 10. intervals */
   if (p->n_v4 < 1 || egp_rd32(p->v4) != 0)
     return fail(err, EGP_E_INTERVALS, "V4_INTERVALS empty or not starting at 0", 0, 0);
@@ -234,7 +253,8 @@ int egp_parse(egp_t *p, const void *buf, size_t size, int verify_full, struct eg
                   p->n_v6_index);
     if (egp_rd64(p->v6_keys) != 0) return fail(err, EGP_E_INTERVALS, "V6_KEYS not starting at 0", 0, 0);
   }
-  /* derived length filters (see egp.h); entries are read bounds-checked: the sections were validated above */
+  /* derived length filters (see egp.h; version 3 stores them: NAME_LENS); entries are read bounds-checked: the
+   * sections were validated above (empty in version 3) */
   p->exact_all_lens = len_filter(p->exact, p->n_exact, p->exact_lens);
   p->wild_all_lens = len_filter(p->wild, p->n_wild, p->wild_lens);
   err->code = EGP_OK;

@@ -22,6 +22,46 @@ uint32_t egp_hash(const uint8_t *key, size_t len) {
   return h;
 }
 
+static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+
+static inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85EBCA6Bu;
+  h ^= h >> 13;
+  h *= 0xC2B2AE35u;
+  h ^= h >> 16;
+  return h;
+}
+
+/* h3 over `len` bytes at k, which must be followed by at least 7 readable bytes that are all zero (the padding of
+ * FORMAT.md's "bytes at or past len read as 0"): one 8-byte load per step. */
+static inline uint32_t hash3_padded(const uint8_t *k, size_t len) {
+  uint32_t a = 0x9E3779B9u ^ (uint32_t)len, b = 0x85EBCA77u ^ (uint32_t)len;
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t w = egp_rd64(k + i);
+    a = rotl32((a ^ (uint32_t)w) * 0xCC9E2D51u, 15);
+    b = rotl32((b ^ (uint32_t)(w >> 32)) * 0x1B873593u, 13);
+  }
+  return fmix32(a ^ rotl32(b, 16));
+}
+
+uint32_t egp_hash3(const uint8_t *key, size_t len) {
+  uint8_t buf[256 + 8] = {0};
+  if (len > 256) { /* not a name (<= 253 bytes): hash it in place, the tail through the buffer */
+    size_t whole = len & ~(size_t)7;
+    uint32_t a = 0x9E3779B9u ^ (uint32_t)len, b = 0x85EBCA77u ^ (uint32_t)len;
+    for (size_t i = 0; i < len; i += 8) {
+      uint64_t w = 0;
+      memcpy(&w, key + i, i < whole ? 8 : len - i);
+      a = rotl32((a ^ (uint32_t)w) * 0xCC9E2D51u, 15);
+      b = rotl32((b ^ (uint32_t)(w >> 32)) * 0x1B873593u, 13);
+    }
+    return fmix32(a ^ rotl32(b, 16));
+  }
+  memcpy(buf, key, len);
+  return hash3_padded(buf, len);
+}
+
 int egp_normalize_name(const char *name, size_t len, char out[256]) {
   if (len > 0 && name[len - 1] == '.') len--;
   if (len == 0 || len > 253) return -1;
@@ -80,6 +120,19 @@ static void scan_set(const egp_t *p, uint32_t set, int port, int proto, int32_t 
   }
 }
 
+/* A version 3 name set: SET_INLINE | rule, or a RULESETS word index (FORMAT.md "Version 3 name tables"). */
+static void scan_name_set3(const egp_t *p, uint32_t set, int port, int proto, int32_t *deny, int32_t *allow) {
+  if (!(set & (uint32_t)EGP_SET_INLINE)) {
+    scan_set(p, set, port, proto, deny, allow);
+    return;
+  }
+  uint32_t ri = set & ~(uint32_t)EGP_SET_INLINE;
+  int is_deny;
+  if (ri >= p->n_rules || !rule_matches(p, ri, port, proto, &is_deny)) return;
+  int32_t *best = is_deny ? deny : allow;
+  if ((int32_t)ri < *best) *best = (int32_t)ri;
+}
+
 /* Hash-table lookup (FORMAT.md "Lookup") of key with hash h: the set of its entry, or 0 when not found. */
 static uint32_t table_find(const egp_t *p, const uint8_t *slots, uint32_t cap, const uint8_t *entries,
                            uint32_t n_entries, const uint8_t *key, size_t len, uint32_t h) {
@@ -100,15 +153,6 @@ static uint32_t table_find(const egp_t *p, const uint8_t *slots, uint32_t cap, c
     i = (i + 1) & (cap - 1);
   }
   return 0;
-}
-
-static uint32_t fmix(uint32_t h) {
-  h ^= h >> 16;
-  h *= 0x85EBCA6Bu;
-  h ^= h >> 13;
-  h *= 0xC2B2AE35u;
-  h ^= h >> 16;
-  return h;
 }
 
 static inline int has_len(const uint64_t lens[4], size_t l) { return l < 256 && (lens[l >> 6] >> (l & 63)) & 1; }
@@ -132,8 +176,15 @@ static inline uint64_t dots8(const uint8_t *b, size_t n, size_t back) {
  * Performance: the FNV-1a hashes of the name and of its suffixes are computed four at a time in one pass over the
  * bytes, the chains interleaved in registers (they are independent, so the multiplies overlap), and the
  * slots of every candidate are prefetched before any is probed, so the cache misses of a large table overlap. */
+static void scan_name3(const egp_t *p, const char *name, size_t len, int port, int proto, int32_t *deny,
+                       int32_t *allow);
+
 static void scan_name(const egp_t *p, const char *name, size_t len, int port, int proto, int32_t *deny,
                       int32_t *allow) {
+  if (p->version >= 3) {
+    scan_name3(p, name, len, port, proto, deny, allow);
+    return;
+  }
   const uint8_t *k = (const uint8_t *)name;
   size_t start[MAX_CANDS];
   uint32_t h[MAX_CANDS];
@@ -187,7 +238,7 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
     if (g + 3 < nc) h[g + 3] = h3;
   }
   for (int c = 0; c < nc; c++) {
-    h[c] = fmix(h[c]);
+    h[c] = fmix32(h[c]);
     __builtin_prefetch(is_exact[c] ? p->exact_slots + 4ull * (h[c] & (p->n_exact_slots - 1))
                                    : p->wild_slots + 4ull * (h[c] & (p->n_wild_slots - 1)));
   }
@@ -203,6 +254,78 @@ static void scan_name(const egp_t *p, const char *name, size_t len, int port, in
                                : table_find(p, p->wild_slots, p->n_wild_slots, p->wild, p->n_wild, k + start[c],
                                             len - start[c], h[c]);
     scan_set(p, set, port, proto, deny, allow);
+  }
+}
+
+/* Version 3 (FORMAT.md "Version 3 name tables"): the candidates in the order of versions 1 and 2, the first one
+ * whose key is found gives the one set to scan (it carries the others' rules). For speed every candidate is hashed and
+ * its first slot line prefetched before any is read; then the first slot of each is read and, where its hash and
+ * length match, the key's line and the set's rule (or RULESETS) line are prefetched; only then are keys compared in
+ * order. So on a large table the misses of all candidates overlap: slot lines, then key and rule lines. */
+static int find3(const egp_t *p, int t, const uint8_t *key, size_t len, uint32_t h, uint32_t *set) {
+  const uint8_t *tab = p->table3[t];
+  uint32_t cap = p->n_table3[t];
+  uint32_t i = h & (cap - 1);
+  for (uint32_t step = 0; step < cap; step++) {
+    const uint8_t *s = tab + (uint64_t)EGP_SLOT_SIZE * i;
+    uint32_t kl = egp_rd16(s + 8);
+    if (kl == 0) return 0;
+    if (egp_rd32(s) == h && kl == len) {
+      uint32_t off = egp_rd32(s + 4);
+      if ((uint64_t)off + len <= p->n_strings && memcmp(p->strings + off, key, len) == 0) {
+        *set = egp_rd32(s + 12);
+        return 1;
+      }
+    }
+    i = (i + 1) & (cap - 1);
+  }
+  return 0;
+}
+
+static inline int lens3_has(const egp_t *p, int t, size_t l) {
+  return l < 256 && (p->name_lens[32 * t + (l >> 3)] >> (l & 7)) & 1;
+}
+
+static void scan_name3(const egp_t *p, const char *name, size_t len, int port, int proto, int32_t *deny,
+                       int32_t *allow) {
+  if (len == 0 || len > EGP_MAX_NAME_LEN) return;
+  uint8_t buf[256 + 8];
+  memcpy(buf, name, len);
+  memset(buf + len, 0, 8); /* h3 reads whole words: the bytes past the name are zero */
+  uint8_t start[MAX_CANDS], tab[MAX_CANDS];
+  uint32_t h[MAX_CANDS];
+  int nc = 0;
+  if (p->n_table3[0] != 0 && lens3_has(p, 0, len)) start[nc] = 0, tab[nc++] = 0;
+  if (p->n_table3[1] != 0)
+    for (size_t base = 0; base + 1 < len; base += 8) { /* the dots, eight bytes at a time, in ascending order */
+      uint64_t m = dots8(buf + base, len - base < 8 ? len - base : 8, base);
+      for (; m != 0; m &= m - 1) {
+        size_t i = base + ((size_t)__builtin_ctzll(m) >> 3);
+        if (i + 1 < len && nc < MAX_CANDS && lens3_has(p, 1, len - i - 1)) start[nc] = (uint8_t)(i + 1), tab[nc++] = 1;
+      }
+    }
+  for (int c = 0; c < nc; c++) {
+    h[c] = hash3_padded(buf + start[c], len - start[c]);
+    __builtin_prefetch(p->table3[tab[c]] + (uint64_t)EGP_SLOT_SIZE * (h[c] & (p->n_table3[tab[c]] - 1)));
+  }
+  for (int c = 0; c < nc; c++) {
+    const uint8_t *s = p->table3[tab[c]] + (uint64_t)EGP_SLOT_SIZE * (h[c] & (p->n_table3[tab[c]] - 1));
+    if (egp_rd32(s) != h[c] || egp_rd16(s + 8) != len - start[c]) continue;
+    uint32_t off = egp_rd32(s + 4), set = egp_rd32(s + 12);
+    if (off < p->n_strings) __builtin_prefetch(p->strings + off);
+    if (set & (uint32_t)EGP_SET_INLINE) {
+      uint32_t ri = set & ~(uint32_t)EGP_SET_INLINE;
+      if (ri < p->n_rules) __builtin_prefetch(p->rules + (uint64_t)EGP_RULE_SIZE * ri + 8);
+    } else if (set < p->n_words) {
+      __builtin_prefetch(p->words + 4ull * set);
+    }
+  }
+  for (int c = 0; c < nc; c++) {
+    uint32_t set;
+    if (find3(p, tab[c], buf + start[c], len - start[c], h[c], &set)) {
+      scan_name_set3(p, set, port, proto, deny, allow);
+      return;
+    }
   }
 }
 

@@ -66,6 +66,7 @@ static uint32_t intern(struct sets *s, const uint32_t *r, uint32_t n) {
 }
 
 /* --- names --- */
+#define MAX_LABELS 128 /* a name of at most 253 bytes has at most 127 dots */
 struct kr {
   const char *key;
   uint32_t len, rule;
@@ -117,6 +118,115 @@ static void build_names(struct kr *kv, size_t n, struct sets *sets, struct vec *
   }
   free(tmp);
   free(hashes);
+}
+
+/* --- version 3 name tables (FORMAT.md "Version 3 name tables") --- */
+struct grp {
+  const struct kr *kv; /* the pairs of one key, rules ascending */
+  size_t n;
+};
+static size_t groups(const struct kr *kv, size_t n, struct grp *out) {
+  size_t ng = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && kv[j].len == kv[i].len && memcmp(kv[j].key, kv[i].key, kv[i].len) == 0) j++;
+    out[ng++] = (struct grp){kv + i, j - i};
+    i = j;
+  }
+  return ng;
+}
+static int u32cmp(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+struct wildx { /* the WILD keys by h3, to find the wildcard ancestors of a key */
+  const struct grp *g;
+  uint32_t *tab, cap;
+};
+static const struct grp *wild_find(const struct wildx *w, const char *key, uint32_t len) {
+  if (w->cap == 0) return NULL;
+  for (uint32_t i = egp_hash3((const uint8_t *)key, len) & (w->cap - 1); w->tab[i]; i = (i + 1) & (w->cap - 1)) {
+    const struct grp *g = &w->g[w->tab[i] - 1];
+    if (g->kv[0].len == len && memcmp(g->kv[0].key, key, len) == 0) return g;
+  }
+  return NULL;
+}
+/* One table: slots (cap x 16 bytes) into slots_out, key lengths into lens (32 bytes). */
+static void build_table3(const struct grp *g, size_t ng, const struct wildx *w, struct sets *sets, struct vec *strings,
+                         struct vec *slots_out, uint8_t lens[32]) {
+  uint32_t cap = 0;
+  if (ng > 0)
+    for (cap = 1; cap < 2 * ng;) cap <<= 1;
+  uint8_t *slots = calloc(cap ? cap : 1, EGP_SLOT_SIZE);
+  uint32_t *rules = NULL;
+  size_t rcap = 0;
+  for (size_t k = 0; k < ng; k++) {
+    const char *key = g[k].kv[0].key;
+    uint32_t len = g[k].kv[0].len, nr = 0;
+    for (int pass = 0; pass < 2; pass++) { /* pass 0 counts, pass 1 fills: own rules, then each ancestor's */
+      const struct grp *src[MAX_LABELS];
+      size_t ns = 0;
+      src[ns++] = &g[k];
+      for (uint32_t d = 0; d + 1 < len && ns < MAX_LABELS; d++)
+        if (key[d] == '.') {
+          const struct grp *a = wild_find(w, key + d + 1, len - d - 1);
+          if (a) src[ns++] = a;
+        }
+      size_t total = 0;
+      for (size_t q = 0; q < ns; q++) total += src[q]->n;
+      if (pass == 0) {
+        if (total > rcap) rcap = total, rules = realloc(rules, 4 * rcap);
+        continue;
+      }
+      for (size_t q = 0; q < ns; q++)
+        for (size_t j = 0; j < src[q]->n; j++) rules[nr++] = src[q]->kv[j].rule;
+    }
+    qsort(rules, nr, 4, u32cmp);
+    uint32_t u = 0;
+    for (uint32_t j = 0; j < nr; j++)
+      if (u == 0 || rules[u - 1] != rules[j]) rules[u++] = rules[j];
+    uint32_t set = u == 1 ? ((uint32_t)EGP_SET_INLINE | rules[0]) : intern(sets, rules, u);
+    static const uint8_t z[64] = {0};
+    if (len <= EGP_SLOT_ALIGN && strings->n % EGP_SLOT_ALIGN + len > EGP_SLOT_ALIGN)
+      vput(strings, z, EGP_SLOT_ALIGN - strings->n % EGP_SLOT_ALIGN);
+    uint32_t off = (uint32_t)strings->n;
+    vput(strings, key, len);
+    uint32_t h = egp_hash3((const uint8_t *)key, len), i = h & (cap - 1);
+    while (slots[EGP_SLOT_SIZE * i + 8] | slots[EGP_SLOT_SIZE * i + 9]) i = (i + 1) & (cap - 1);
+    uint8_t *s = slots + EGP_SLOT_SIZE * i;
+    uint16_t l16 = (uint16_t)len;
+    memcpy(s, &h, 4);
+    memcpy(s + 4, &off, 4);
+    memcpy(s + 8, &l16, 2);
+    memcpy(s + 12, &set, 4);
+    lens[len >> 3] |= (uint8_t)(1u << (len & 7));
+  }
+  if (cap) vput(slots_out, slots, (size_t)EGP_SLOT_SIZE * cap);
+  free(slots);
+  free(rules);
+}
+static void build_names3(struct kr *ex, size_t nex, struct kr *wi, size_t nw, struct sets *sets, struct vec *strings,
+                         struct vec *exact_out, struct vec *wild_out, struct vec *lens_out) {
+  qsort(ex, nex, sizeof *ex, kr_cmp);
+  qsort(wi, nw, sizeof *wi, kr_cmp);
+  struct grp *ge = malloc(sizeof *ge * (nex + 1)), *gw = malloc(sizeof *gw * (nw + 1));
+  size_t nge = groups(ex, nex, ge), ngw = groups(wi, nw, gw);
+  struct wildx w = {gw, NULL, 0};
+  if (ngw)
+    for (w.cap = 1; w.cap < 2 * ngw;) w.cap <<= 1;
+  w.tab = calloc(w.cap ? w.cap : 1, 4);
+  for (size_t k = 0; k < ngw; k++) {
+    uint32_t i = egp_hash3((const uint8_t *)gw[k].kv[0].key, gw[k].kv[0].len) & (w.cap - 1);
+    while (w.tab[i]) i = (i + 1) & (w.cap - 1);
+    w.tab[i] = (uint32_t)k + 1;
+  }
+  uint8_t lens[64] = {0};
+  build_table3(ge, nge, &w, sets, strings, exact_out, lens);
+  build_table3(gw, ngw, &w, sets, strings, wild_out, lens + 32);
+  vput(lens_out, lens, 64);
+  free(w.tab);
+  free(ge);
+  free(gw);
 }
 
 /* --- intervals --- */
@@ -260,7 +370,7 @@ int egpw_build_version(const struct egpw_rule *in, size_t n, uint32_t flags, int
     for (size_t i = 0; i < n; i++)
       if (in[i].action == pass) rules[k++] = &in[i];
   struct vec rec = {0}, ports = {0}, strings = {0}, es = {0}, ee = {0}, ws = {0}, we = {0}, v4 = {0}, v6 = {0},
-             v4i = {0}, v6k = {0}, v6i = {0};
+             v4i = {0}, v6k = {0}, v6i = {0}, et = {0}, wt = {0}, nl = {0};
   struct sets sets = {0};
   vput32(&sets.words, 0);
   struct kr *exact = malloc(sizeof *exact * (n + 1)), *wild = malloc(sizeof *wild * (n + 1));
@@ -291,8 +401,12 @@ int egpw_build_version(const struct egpw_rule *in, size_t n, uint32_t flags, int
       return -1;
     }
   }
-  build_names(exact, nex, &sets, &strings, &es, &ee);
-  build_names(wild, nw, &sets, &strings, &ws, &we);
+  if (version >= 3) {
+    build_names3(exact, nex, wild, nw, &sets, &strings, &et, &wt, &nl);
+  } else {
+    build_names(exact, nex, &sets, &strings, &es, &ee);
+    build_names(wild, nw, &sets, &strings, &ws, &we);
+  }
   build_intervals(iv4, n4, 0, &sets, &v4);
   build_intervals(iv6, n6, 1, &sets, &v6);
   if (version >= 2) {
@@ -307,17 +421,21 @@ int egpw_build_version(const struct egpw_rule *in, size_t n, uint32_t flags, int
     build_tree(v6k.b, 8, nv6, 8, EGP_V6_FANOUT, &v6i);
   }
 
-  int nsec = version >= 2 ? 13 : 10;
-  struct vec *secs[13] = {&rec, &ports, &sets.words, &strings, &es, &ee, &ws, &we, &v4, &v6, &v4i, &v6k, &v6i};
+  int nsec = version >= 3 ? 16 : version >= 2 ? 13 : 10;
+  struct vec *secs[16] = {&rec, &ports, &sets.words, &strings, &es,  &ee, &ws, &we,
+                          &v4,  &v6,    &v4i,        &v6k,     &v6i, &et, &wt, &nl};
   static const uint32_t esz_by_id[EGP_SEC_COUNT + 1] = EGP_SEC_ELEMENT_SIZES;
   struct vec f = {0};
   uint8_t hdr[64] = {0};
   vput(&f, hdr, 64);
-  uint8_t table[16 * 13] = {0};
+  uint8_t table[16 * 16] = {0};
   vput(&f, table, 16 * (size_t)nsec);
-  uint64_t offs[13];
+  uint64_t offs[16];
   for (int s = 0; s < nsec; s++) {
-    align_to(&f, version >= 2 && (s == 8 || s >= 10) ? EGP_TREE_ALIGN : 8);
+    int id = s + 1;
+    int tree = version >= 2 && (id == EGP_SEC_V4_INTERVALS || (id >= EGP_SEC_V4_INDEX && id <= EGP_SEC_V6_INDEX));
+    int names3 = version >= 3 && (id == EGP_SEC_STRINGS || id == EGP_SEC_EXACT_TABLE || id == EGP_SEC_WILD_TABLE);
+    align_to(&f, tree ? EGP_TREE_ALIGN : names3 ? EGP_SLOT_ALIGN : 8);
     offs[s] = f.n;
     if (secs[s]->n) vput(&f, secs[s]->b, secs[s]->n);
   }
@@ -349,7 +467,7 @@ int egpw_build_version(const struct egpw_rule *in, size_t n, uint32_t flags, int
   memcpy(f.b + 32, &body, 4);
   *out = f.b;
   *out_len = f.n;
-  for (int s = 0; s < 13; s++) free(secs[s]->b);
+  for (int s = 0; s < 16; s++) free(secs[s]->b);
   free(sets.tab);
   free(exact);
   free(wild);

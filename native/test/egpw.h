@@ -24,7 +24,7 @@ struct egpw_rule {
 /* Build a file from rules (any order: the writer puts allow rules first, stable). flags: FORMAT.md header flags.
  * Returns 0 and a malloc'ed buffer, or -1 on a bad rule. */
 int egpw_build(const struct egpw_rule *rules, size_t n, uint32_t flags, uint8_t **out, size_t *out_len);
-/* The same in a given format version (1 or 2); egpw_build writes EGP_WRITE_VERSION. */
+/* The same in a given format version (1, 2 or 3); egpw_build writes EGP_WRITE_VERSION. */
 int egpw_build_version(const struct egpw_rule *rules, size_t n, uint32_t flags, int version, uint8_t **out,
                        size_t *out_len);
 

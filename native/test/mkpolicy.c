@@ -1,7 +1,7 @@
 /*
  * mkpolicy — write a compiled policy from a line-based rule list with the test writer (egpw.c). Test/bench aid only;
  * the product's compiler is `egress-guard compile` (policy/).
- *   mkpolicy OUT [enforce] [loopback] [v1|v2] < rules      (v1/v2: the format version; default EGP_WRITE_VERSION)
+ *   mkpolicy OUT [enforce] [loopback] [v1|v2|v3] < rules      (vN: the format version; default EGP_WRITE_VERSION)
  *   rule line: <allow|deny> <tcp|udp|any> <host|wild|cidr> <target> <ports|*> <display-name>
  *   ports: "*" or "80,443,8000-8100" (at most 4 ranges)
  */
@@ -15,7 +15,7 @@
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: mkpolicy OUT [enforce] [loopback] [v1|v2] < rules\n");
+    fprintf(stderr, "usage: mkpolicy OUT [enforce] [loopback] [v1|v2|v3] < rules\n");
     return 2;
   }
   uint32_t flags = 0;
@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
     if (strcmp(argv[i], "loopback") == 0) flags |= EGP_FLAG_ALLOW_LOOPBACK;
     if (strcmp(argv[i], "v1") == 0) version = 1;
     if (strcmp(argv[i], "v2") == 0) version = 2;
+    if (strcmp(argv[i], "v3") == 0) version = 3;
   }
   size_t cap = 1024, n = 0;
   struct egpw_rule *rules = malloc(cap * sizeof *rules);

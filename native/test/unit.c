@@ -249,12 +249,12 @@ static void rejections(void) {
   check(trunc_ok, "rejects every truncation of tiny.egp", "a truncated file was accepted");
   b = copy(), expect_reject(b, EGP_HEADER_SIZE - 1, EGP_E_TOO_SMALL, "a file shorter than the header"), free(b);
   b = copy(), b[0] ^= 1, expect_reject(b, base_len, EGP_E_MAGIC, "a wrong magic"), free(b);
-  b = copy(), b[8] = 3, expect_reject(b, base_len, EGP_E_VERSION, "version 3"), free(b);
+  b = copy(), b[8] = 4, expect_reject(b, base_len, EGP_E_VERSION, "version 4"), free(b);
   b = copy(), b[8] = 0, expect_reject(b, base_len, EGP_E_VERSION, "version 0"), free(b);
   {
-    b = copy(), b[8] = 3;
+    b = copy(), b[8] = 4;
     egp_parse(&p, b, base_len, 1, &err);
-    check(err.expected == 2 && err.got == 3, "version error reports expected 2 (the newest), got 3", NULL);
+    check(err.expected == 3 && err.got == 4, "version error reports expected 3 (the newest), got 4", NULL);
     free(b);
   }
   b = copy(), b[10] = 32, expect_reject(b, base_len, EGP_E_HEADER_SIZE, "header_size 32"), free(b);
@@ -598,6 +598,60 @@ static void tree_equivalence_tests(void) {
   free(t);
 }
 
+/* Version 3's name tables decide every name as version 1's: a policy of nested exact and wildcard names (allow and
+ * deny, ports, one name under several wildcards, a wildcard under a wildcard) in both versions, and 100,000 names
+ * (listed, below wildcards, unlisted, deep) decided by both at three port/protocol forms. */
+static void name_equivalence_tests(void) {
+  enum { N = 3000 };
+  static const char *labels[] = {"a", "b", "api", "svc", "x1", "eu-west-1", "internal", "cdn", "q", "data"};
+  static const char *tlds[] = {"com", "net", "io"};
+  struct egpw_rule *rules = calloc(N, sizeof *rules);
+  char(*t)[96] = calloc(N, 96);
+  for (int i = 0; i < N; i++) {
+    char *o = t[i];
+    int depth = 1 + (int)(xs32() % 4), w = 0;
+    for (int d = 0; d < depth; d++) w += snprintf(o + w, 96 - (size_t)w, "%s.", labels[xs32() % 10]);
+    snprintf(o + w, 96 - (size_t)w, "%s", tlds[xs32() % 3]);
+    int kind = xs32() % 3 == 0 ? EGPW_WILD : EGPW_HOST, nports = xs32() % 4 == 0;
+    rules[i] = (struct egpw_rule){t[i],        (int)(xs32() % 5 == 0), 1 + (int)(xs32() % 3), kind, t[i], nports,
+                                  {{443, 443}}};
+  }
+  uint8_t *b1, *b3;
+  size_t l1, l3;
+  egp_t p1, p3;
+  struct egp_error err;
+  int ok = egpw_build_version(rules, N, EGP_FLAG_ENFORCE, 1, &b1, &l1) == 0 &&
+           egpw_build_version(rules, N, EGP_FLAG_ENFORCE, 3, &b3, &l3) == 0 && egp_parse(&p1, b1, l1, 1, &err) == 0 &&
+           egp_parse(&p3, b3, l3, 1, &err) == 0 && p3.version == 3;
+  check(ok, "a names policy builds in versions 1 and 3", ok ? NULL : err.what);
+  if (!ok) return;
+  int same = 1, total = 0, allowed = 0;
+  char why[256] = "";
+  for (uint32_t k = 0; k < 100000; k++) {
+    char q[128];
+    int w = 0;
+    for (int d = (int)(xs32() % 3); d > 0; d--) w += snprintf(q + w, sizeof q - (size_t)w, "%s.", labels[xs32() % 10]);
+    snprintf(q + w, sizeof q - (size_t)w, "%s", k % 4 == 3 ? tlds[xs32() % 3] : t[xs32() % N]);
+    int port = k % 3 == 0 ? EGP_PORT_UNKNOWN : k % 3 == 1 ? 443 : 80;
+    int proto = k % 3 == 0 ? EGP_PROTO_UNKNOWN : 1 + (int)(k % 2);
+    egp_decision d1, d3;
+    egp_decide_name(&p1, q, strlen(q), port, proto, &d1);
+    egp_decide_name(&p3, q, strlen(q), port, proto, &d3);
+    total++;
+    allowed += d1.allow;
+    if (d1.allow != d3.allow || d1.rule != d3.rule) {
+      if (same) snprintf(why, sizeof why, "%s: v1 %d/%d, v3 %d/%d", q, d1.allow, d1.rule, d3.allow, d3.rule);
+      same = 0;
+    }
+  }
+  check(same && total == 100000 && allowed > 10000 && allowed < 90000,
+        "100,000 names decide the same in versions 1 and 3 (both outcomes)", why);
+  free(b1);
+  free(b3);
+  free(rules);
+  free(t);
+}
+
 /* Policies over 1 MiB: the body CRC is checked only with verify_full (FORMAT.md check 4); bounds checks still hold. */
 static void large_file_tests(void) {
   enum { N = 30000 };
@@ -638,6 +692,9 @@ int main(int argc, char **argv) {
   golden(dir, "tiny.v2", "tiny");
   golden(dir, "names.v2", "names");
   golden(dir, "cidrs.v2", "cidrs");
+  golden(dir, "tiny.v3", "tiny");
+  golden(dir, "names.v3", "names");
+  golden(dir, "cidrs.v3", "cidrs");
   char path[1024];
   snprintf(path, sizeof path, "%s/tiny.egp", dir);
   base_buf = slurp(path, &base_len);
@@ -650,7 +707,9 @@ int main(int argc, char **argv) {
   json_tests();
   writer_tests(1);
   writer_tests(2);
+  writer_tests(3);
   tree_equivalence_tests();
+  name_equivalence_tests();
   large_file_tests();
   printf("# passed %d failed %d\n", passed, failed);
   return failed ? 1 : 0;

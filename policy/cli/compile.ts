@@ -1,5 +1,5 @@
 /**
- * `egress-guard compile <policy.yaml> [-o <file>] [--format-version 1|2]`: compiles a policy to the binary `.egp`
+ * `egress-guard compile <policy.yaml> [-o <file>] [--format-version 1|2|3]`: compiles a policy to the binary `.egp`
  * file (docs/FORMAT.md; default version WRITE_VERSION).
  * Default output: the input path with `.yaml`/`.yml` replaced by `.egp` (`.egp` appended to any other name).
  * Written to a temp file and renamed: on any error nothing is written and no old output is touched.
@@ -13,11 +13,11 @@ import { parse, str } from './args.js';
 import { printDiagnostics, reportError } from './report.js';
 import { type CliIO, EXIT_OK, UsageError } from './types.js';
 
-export const COMPILE_USAGE = `usage: egress-guard compile <policy.yaml> [-o <file.egp>] [--format-version 1|2]
+export const COMPILE_USAGE = `usage: egress-guard compile <policy.yaml> [-o <file.egp>] [--format-version 1|2|3]
   Compiles the policy to the binary allowlist the interposer maps.
   -o, --output FILE   where to write (default: the policy path with .yaml/.yml replaced by .egp)
   -q, --quiet         print nothing on success (warnings are still printed)
-  --format-version N  write format version 1 or 2 (default ${WRITE_VERSION}; version 1 for a guard layer older than version 2)
+  --format-version N  write format version 1, 2 or 3 (default ${WRITE_VERSION}; an older one for a guard layer that predates the default)
   exit status: 0 written, 1 the policy has errors (nothing written), 2 usage or I/O error
 `;
 
@@ -40,9 +40,11 @@ export async function compileCommand(argv: string[], io: CliIO): Promise<number>
     const input = positionals[0]!;
     const out = str(values.output) ?? defaultOutput(input);
     const fv = str(values['format-version']) ?? String(WRITE_VERSION);
-    if (fv !== '1' && fv !== '2') throw new UsageError('E_USAGE', `--format-version must be 1 or 2, not ${fv}`);
+    if (fv !== '1' && fv !== '2' && fv !== '3') {
+      throw new UsageError('E_USAGE', `--format-version must be 1, 2 or 3, not ${fv}`);
+    }
     const t0 = performance.now();
-    const r = compilePolicyFileSync(input, undefined, { cwd: io.cwd, formatVersion: fv === '1' ? 1 : 2 });
+    const r = compilePolicyFileSync(input, undefined, { cwd: io.cwd, formatVersion: Number(fv) as 1 | 2 | 3 });
     printDiagnostics(io, r.warnings);
     writeFileAtomic(resolve(io.cwd, out), r.bytes);
     if (!values.quiet) {

@@ -31,7 +31,7 @@ export interface CompileOptions {
   /** directory a relative policy path (and so its names files) is resolved against; default `process.cwd()` */
   cwd?: string;
   /** format version of the output (docs/FORMAT.md "History"); default WRITE_VERSION */
-  formatVersion?: 1 | 2;
+  formatVersion?: 1 | 2 | 3;
 }
 
 /** `filename` is shown in diagnostics and locates names files (relative to `opts.cwd`). */

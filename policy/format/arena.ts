@@ -30,6 +30,13 @@ export class ByteArena {
     return at;
   }
 
+  /** Appends n zero bytes (alignment padding). */
+  pad(n: number): void {
+    this.reserve(n);
+    this.buf.fill(0, this.length, this.length + n);
+    this.length += n;
+  }
+
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.length);
   }

@@ -1,5 +1,6 @@
 /**
- * The name hash of the format (docs/FORMAT.md, "Hash"): FNV-1a 32 over the key bytes, then the murmur3 finaliser.
+ * The name hashes of the format: versions 1 and 2 (docs/FORMAT.md, "Hash"): FNV-1a 32 over the key bytes, then the
+ * murmur3 finaliser; version 3: `hash3Bytes` below.
  * `hashBytes(buf, off, len)` hashes a byte range without copying; `hashString` hashes an ASCII string.
  */
 
@@ -30,4 +31,39 @@ function finalise(x: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * The version 3 name hash (docs/FORMAT.md, "Version 3 name tables"): two 32-bit lanes, eight key bytes per step (the
+ * little-endian words at 8i and 8i + 4, bytes past the key read as 0), then the murmur3 finaliser. Four dependent
+ * steps for a 27-byte name where FNV-1a takes 27.
+ */
+export function hash3Bytes(buf: Uint8Array, off: number, len: number): number {
+  const at = (k: number): number => (k < len ? buf[off + k]! : 0);
+  const word = (k: number): number => at(k) | (at(k + 1) << 8) | (at(k + 2) << 16) | (at(k + 3) << 24);
+  let a = 0x9e3779b9 ^ len;
+  let b = 0x85ebca77 ^ len;
+  for (let i = 0; i < len; i += 8) {
+    a = rotl(Math.imul(a ^ word(i), 0xcc9e2d51), 15);
+    b = rotl(Math.imul(b ^ word(i + 4), 0x1b873593), 13);
+  }
+  return finalise(a ^ rotl(b, 16));
+}
+
+/** `hash3Bytes` of an ASCII string. */
+export function hash3String(s: string): number {
+  const len = s.length;
+  const at = (k: number): number => (k < len ? s.charCodeAt(k) & 0xff : 0);
+  const word = (k: number): number => at(k) | (at(k + 1) << 8) | (at(k + 2) << 16) | (at(k + 3) << 24);
+  let a = 0x9e3779b9 ^ len;
+  let b = 0x85ebca77 ^ len;
+  for (let i = 0; i < len; i += 8) {
+    a = rotl(Math.imul(a ^ word(i), 0xcc9e2d51), 15);
+    b = rotl(Math.imul(b ^ word(i + 4), 0x1b873593), 13);
+  }
+  return finalise(a ^ rotl(b, 16));
+}
+
+function rotl(x: number, r: number): number {
+  return (x << r) | (x >>> (32 - r));
 }

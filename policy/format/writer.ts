@@ -1,7 +1,9 @@
 /**
- * `encodePolicy(ir, {version})`: writes a compiled policy file exactly as docs/FORMAT.md specifies, in version 1 or 2
- * (default `WRITE_VERSION`). Version 2 is version 1 plus the interval trees (sections 11–13, built from the same
- * intervals) and 64-byte alignment of V4_INTERVALS and of the tree sections.
+ * `encodePolicy(ir, {version})`: writes a compiled policy file exactly as docs/FORMAT.md specifies, in version 1, 2 or
+ * 3 (default `WRITE_VERSION`). Version 2 is version 1 plus the interval trees (sections 11–13, built from the same
+ * intervals) and 64-byte alignment of V4_INTERVALS and of the tree sections. Version 3 is version 2 with the name
+ * tables of sections 14–16 (`./nametable3.ts`) instead of sections 5–8 (present, empty), and STRINGS and the name
+ * tables 64-byte aligned.
  *
  * Deterministic: the output depends only on `ir` (rule order, the name pairs, the ranges) — STRINGS holds the rule
  * names in rule order, then the EXACT keys, then the WILD keys (each in entry order); rule sets are interned in the
@@ -15,10 +17,13 @@ import {
   FLAG_ENFORCE,
   HEADER_SIZE,
   MAGIC,
+  NAME_LENS_COUNT,
   NO_BUDGET,
   SECTION_ENTRY_SIZE,
   Section,
   type SectionId,
+  SLOT_ALIGN,
+  SLOT_SIZE,
   TREE_ALIGN,
   V4_FANOUT,
   V6_FANOUT,
@@ -29,6 +34,7 @@ import { crc32 } from './crc32.js';
 import { buildV4, buildV6 } from './intervals.js';
 import type { IrPolicy } from './ir.js';
 import { buildNameTable } from './nametable.js';
+import { buildNameTables3 } from './nametable3.js';
 import { SetInterner } from './sets.js';
 import { leafFirstKeys, treeIndex } from './trees.js';
 
@@ -36,12 +42,12 @@ const utf8 = new TextEncoder();
 const align8 = (n: number): number => (n + 7) & ~7;
 
 export interface EncodeOptions {
-  /** format version to write: 1 or 2 (docs/FORMAT.md "History"); default WRITE_VERSION */
-  version?: 1 | 2;
+  /** format version to write: 1, 2 or 3 (docs/FORMAT.md "History"); default WRITE_VERSION */
+  version?: 1 | 2 | 3;
 }
 
 export function encodePolicy(ir: IrPolicy, opts: EncodeOptions = {}): Uint8Array {
-  const version = opts.version ?? (WRITE_VERSION as 1 | 2);
+  const version = opts.version ?? (WRITE_VERSION as 1 | 2 | 3);
   const strings = new ByteArena();
   const sets = new SetInterner();
 
@@ -69,8 +75,10 @@ export function encodePolicy(ir: IrPolicy, opts: EncodeOptions = {}): Uint8Array
     portsView.setUint16(i * 2, p, true);
   });
 
-  const exact = buildNameTable(ir.exact, strings, sets);
-  const wild = buildNameTable(ir.wild, strings, sets);
+  const none = { entries: new Uint32Array(0), slots: new Uint32Array(0) };
+  const exact = version >= 3 ? none : buildNameTable(ir.exact, strings, sets);
+  const wild = version >= 3 ? none : buildNameTable(ir.wild, strings, sets);
+  const names3 = version >= 3 ? buildNameTables3(ir.exact, ir.wild, strings, sets) : undefined;
   const v4 = buildV4(ir.v4, sets);
   const v6 = buildV6(ir.v6, sets);
 
@@ -110,9 +118,25 @@ export function encodePolicy(ir: IrPolicy, opts: EncodeOptions = {}): Uint8Array
       { id: Section.V6_INDEX, count: v6Index.length, bytes: u64le(v6Index) },
     );
   }
-  // version 2: a tree node or leaf is one cache line when its section starts on one (the mapping is page-aligned)
-  const align = (id: SectionId): number =>
-    version >= 2 && (id === Section.V4_INTERVALS || id >= Section.V4_INDEX) ? TREE_ALIGN : 8;
+  if (names3) {
+    const lens = new Uint8Array(NAME_LENS_COUNT * ELEMENT_SIZE[Section.NAME_LENS]);
+    lens.set(names3.exact.lens, 0);
+    lens.set(names3.wild.lens, ELEMENT_SIZE[Section.NAME_LENS]);
+    sections.push(
+      { id: Section.EXACT_TABLE, count: names3.exact.slots.length / SLOT_SIZE, bytes: names3.exact.slots },
+      { id: Section.WILD_TABLE, count: names3.wild.slots.length / SLOT_SIZE, bytes: names3.wild.slots },
+      { id: Section.NAME_LENS, count: NAME_LENS_COUNT, bytes: lens },
+    );
+  }
+  // version 2: a tree node or leaf is one cache line when its section starts on one (the mapping is page-aligned);
+  // version 3: also STRINGS (no key of up to 64 bytes crosses a line) and the name tables (four slots per line)
+  const align = (id: SectionId): number => {
+    if (version >= 2 && (id === Section.V4_INTERVALS || (id >= Section.V4_INDEX && id <= Section.V6_INDEX))) {
+      return TREE_ALIGN;
+    }
+    const names3Aligned = id === Section.STRINGS || id === Section.EXACT_TABLE || id === Section.WILD_TABLE;
+    return version >= 3 && names3Aligned ? SLOT_ALIGN : 8;
+  };
 
   const tableEnd = HEADER_SIZE + SECTION_ENTRY_SIZE * sections.length;
   let pos = align8(tableEnd);

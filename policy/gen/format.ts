@@ -3,7 +3,7 @@
 /** The magic, `"EGRDPOL\x01"`. */
 export const MAGIC = Uint8Array.of(0x45, 0x47, 0x52, 0x44, 0x50, 0x4f, 0x4c, 0x01);
 /** The newest format version, and the oldest a reader accepts. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 export const MIN_FORMAT_VERSION = 1;
 /** size of the header, and the value of its header_size field */
 export const HEADER_SIZE = 64;
@@ -37,6 +37,14 @@ export const LEAF_INTERVALS = 8;
 export const V4_FANOUT = 16;
 /** version 2: u64 keys per V6_INDEX node */
 export const V6_FANOUT = 8;
+/** version 3: bytes per name slot (EXACT_TABLE, WILD_TABLE): the entry inlined */
+export const SLOT_SIZE = 16;
+/** version 3: offset alignment of STRINGS and of the name tables (four slots per cache line; no key of up to 64 bytes crosses a line) */
+export const SLOT_ALIGN = 64;
+/** version 3: bit of a slot's set field: the low 31 bits are one rule index, not a RULESETS word index */
+export const SET_INLINE = 2147483648;
+/** version 3: NAME_LENS elements: the key lengths of EXACT_TABLE, then of WILD_TABLE */
+export const NAME_LENS_COUNT = 2;
 
 /** Header fields: byte offset and size. */
 export const HEADER = {
@@ -74,6 +82,9 @@ export const Section = {
   V4_INDEX: 11,
   V6_KEYS: 12,
   V6_INDEX: 13,
+  EXACT_TABLE: 14,
+  WILD_TABLE: 15,
+  NAME_LENS: 16,
 } as const;
 export type SectionId = (typeof Section)[keyof typeof Section];
 
@@ -92,6 +103,9 @@ export const ELEMENT_SIZE: Readonly<Record<SectionId, number>> = {
   11: 4,
   12: 8,
   13: 8,
+  14: 16,
+  15: 16,
+  16: 32,
 };
 /** The first format version that has (and requires) each section, indexed by id. */
 export const SECTION_SINCE: Readonly<Record<SectionId, number>> = {
@@ -108,6 +122,9 @@ export const SECTION_SINCE: Readonly<Record<SectionId, number>> = {
   11: 2,
   12: 2,
   13: 2,
+  14: 3,
+  15: 3,
+  16: 3,
 };
 
 export const Action = {

@@ -6,8 +6,8 @@
  * past RULESETS, or a rule index ≥ rule_count counts as "not found" (never an exception, never an out-of-range read).
  */
 
-import { hashBytes, hashString } from '../format/hash.js';
-import { FLAG_ALLOW_LOOPBACK, FLAG_ENFORCE, NO_BUDGET, Section } from '../gen/format.js';
+import { hash3Bytes, hash3String, hashBytes, hashString } from '../format/hash.js';
+import { FLAG_ALLOW_LOOPBACK, FLAG_ENFORCE, NO_BUDGET, SET_INLINE, Section, SLOT_SIZE } from '../gen/format.js';
 import { isAscii, normalizeName } from '../names/normalize.js';
 import { type Addr, parseAddr, toQueryAddress } from '../net/ip.js';
 import { v4TreeFind, v6TreeFind } from './trees.js';
@@ -59,7 +59,7 @@ export class CompiledPolicy {
   readonly allowLoopback: boolean;
   readonly budgets: CompiledBudgets;
   readonly size: number;
-  /** format version of the file (1 or 2) */
+  /** format version of the file (1, 2 or 3) */
   readonly version: number;
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
@@ -118,9 +118,9 @@ export class CompiledPolicy {
   decideName(name: string, port?: number, proto?: QueryProto): DecisionResult {
     const n = normalizeName(name);
     const cands = this.nameCandidates(n);
-    const deny = this.lowestMatch(cands, 1, port, proto);
+    const deny = this.lowestMatch(cands, true, 1, port, proto);
     if (deny !== null) return this.result('deny', deny);
-    const allow = this.lowestMatch(cands, 0, port, proto);
+    const allow = this.lowestMatch(cands, true, 0, port, proto);
     if (allow !== null) return this.result('allow', allow);
     if (this.allowLoopback && n === 'localhost') {
       return { decision: 'allow', rule: 'builtin:loopback', ruleIndex: null };
@@ -139,13 +139,13 @@ export class CompiledPolicy {
     const a = toQueryAddress(parsed);
     const ipSet = [this.intervalSet(a)];
     const nameSets = boundName === undefined ? [] : this.nameCandidates(normalizeName(boundName));
-    let r = this.lowestMatch(ipSet, 1, port, proto);
+    let r = this.lowestMatch(ipSet, false, 1, port, proto);
     if (r !== null) return this.result('deny', r);
-    r = this.lowestMatch(nameSets, 1, port, proto);
+    r = this.lowestMatch(nameSets, true, 1, port, proto);
     if (r !== null) return this.result('deny', r);
-    r = this.lowestMatch(ipSet, 0, port, proto);
+    r = this.lowestMatch(ipSet, false, 0, port, proto);
     if (r !== null) return this.result('allow', r);
-    r = this.lowestMatch(nameSets, 0, port, proto);
+    r = this.lowestMatch(nameSets, true, 0, port, proto);
     if (r !== null) return this.result('allow', r);
     if (this.allowLoopback && (a.v === 4 ? a.n >>> 24 === 127 : a.n === 1n)) {
       return { decision: 'allow', rule: 'builtin:loopback', ruleIndex: null };
@@ -153,20 +153,22 @@ export class CompiledPolicy {
     return { decision: 'deny', rule: 'default', ruleIndex: null };
   }
 
-  /** Set word index of the EXACT (or WILD) entry for `key`, 0 when absent. */
+  /**
+   * The set of the EXACT (or WILD) entry for `key`, 0 when absent: a RULESETS word index, or in version 3 possibly
+   * `SET_INLINE | rule` (a set of one rule).
+   */
   lookup(table: 'exact' | 'wild', key: string): number {
+    // normalised names are ASCII: hash and compare the string's char codes directly (no encoding per lookup)
+    const k = isAscii(key) ? null : utf8.encode(key);
+    if (this.s.version >= 3) return this.find3(table, key, k) ?? 0;
     const slotsId = table === 'exact' ? Section.EXACT_SLOTS : Section.WILD_SLOTS;
     const entriesId = table === 'exact' ? Section.EXACT_ENTRIES : Section.WILD_ENTRIES;
     const slots = this.s[slotsId];
     const entries = this.s[entriesId];
     const cap = slots.count;
     if (cap === 0) return 0;
-    // normalised names are ASCII: hash and compare the string's char codes directly (no encoding per lookup)
-    const ascii = isAscii(key);
-    const k = ascii ? null : utf8.encode(key);
     const klen = k ? k.length : key.length;
     const h = k ? hashBytes(k, 0, k.length) : hashString(key);
-    const strings = this.s[Section.STRINGS];
     let i = h & (cap - 1);
     for (let probes = 0; probes < cap; probes++) {
       const s = this.view.getUint32(slots.offset + i * 4, true);
@@ -175,11 +177,8 @@ export class CompiledPolicy {
         const e = entries.offset + (s - 1) * 16;
         const keyOff = this.view.getUint32(e + 4, true);
         const keyLen = this.view.getUint32(e + 8, true);
-        if (this.view.getUint32(e, true) === h && keyLen === klen && keyOff + keyLen <= strings.count) {
-          let eq = true;
-          const base = strings.offset + keyOff;
-          for (let b = 0; b < keyLen && eq; b++) eq = this.bytes[base + b] === (k ? k[b] : key.charCodeAt(b));
-          if (eq) return this.view.getUint32(e + 12, true);
+        if (this.view.getUint32(e, true) === h && keyLen === klen && this.keyEquals(keyOff, keyLen, key, k)) {
+          return this.view.getUint32(e + 12, true);
         }
       }
       i = (i + 1) & (cap - 1);
@@ -188,34 +187,91 @@ export class CompiledPolicy {
   }
 
   /**
+   * Version 3 lookup (docs/FORMAT.md "Version 3 name tables"): the length set, then the slots with the entry inline.
+   * The found slot's set, or null when the key is not found.
+   */
+  private find3(table: 'exact' | 'wild', key: string, k: Uint8Array | null): number | null {
+    const t = this.s[table === 'exact' ? Section.EXACT_TABLE : Section.WILD_TABLE];
+    const cap = t.count;
+    const klen = k ? k.length : key.length;
+    if (cap === 0 || klen < 1 || klen > 253) return null;
+    const lens = this.s[Section.NAME_LENS].offset + (table === 'exact' ? 0 : 32);
+    if ((this.bytes[lens + (klen >> 3)]! & (1 << (klen & 7))) === 0) return null;
+    const h = k ? hash3Bytes(k, 0, k.length) : hash3String(key);
+    let i = h & (cap - 1);
+    for (let probes = 0; probes < cap; probes++) {
+      const o = t.offset + i * SLOT_SIZE;
+      const keyLen = this.view.getUint16(o + 8, true);
+      if (keyLen === 0) return null;
+      if (this.view.getUint32(o, true) === h && keyLen === klen) {
+        if (this.keyEquals(this.view.getUint32(o + 4, true), keyLen, key, k)) return this.view.getUint32(o + 12, true);
+      }
+      i = (i + 1) & (cap - 1);
+    }
+    return null;
+  }
+
+  /** STRINGS[off, off + len) equals the key (`k` its UTF-8 bytes, or null when `key` is ASCII); false when outside. */
+  private keyEquals(off: number, len: number, key: string, k: Uint8Array | null): boolean {
+    const strings = this.s[Section.STRINGS];
+    if (off + len > strings.count) return false;
+    const base = strings.offset + off;
+    for (let b = 0; b < len; b++) if (this.bytes[base + b] !== (k ? k[b] : key.charCodeAt(b))) return false;
+    return true;
+  }
+
+  /**
    * Every rule index in the name candidates of normalised `name` (ascending, no duplicates), whatever its action,
    * ports or protocol; `exact: false` leaves the EXACT entry out (`'*.' + suffix` then gives the rules covering
    * the whole wildcard). For tools (the compiler's warnings), not for decisions.
    */
   candidateRules(name: string, exact = true): number[] {
-    const sets = this.nameCandidates(name);
-    if (!exact) sets.shift();
     const out = new Set<number>();
-    const words = this.s[Section.RULESETS];
-    for (const set of sets) {
-      if (set === 0 || set >= words.count) continue;
-      const n = this.view.getUint32(words.offset + set * 4, true);
-      if (set + 1 + n > words.count) continue;
-      for (let k = 0; k < n; k++) {
-        const r = this.view.getUint32(words.offset + (set + 1 + k) * 4, true);
-        if (r < this.raw.length) out.add(r);
-      }
-    }
+    for (const set of this.nameCandidates(name, exact)) this.forEachRule(set, true, (r) => out.add(r));
     return [...out].sort((a, b) => a - b);
   }
 
-  /** The sets of every name candidate of normalised `name`: the EXACT entry, then WILD entries of each suffix. */
-  private nameCandidates(name: string): number[] {
-    const out = [this.lookup('exact', name)];
-    for (let i = name.indexOf('.'); i >= 0; i = name.indexOf('.', i + 1)) {
-      out.push(this.lookup('wild', name.slice(i + 1)));
+  /**
+   * The sets of the name candidates of normalised `name`: versions 1 and 2 the EXACT entry (unless `exact` is false),
+   * then the WILD entry of each suffix; version 3 only the first of these found (its set carries the rest).
+   */
+  private nameCandidates(name: string, exact = true): number[] {
+    if (this.s.version >= 3) {
+      if ((isAscii(name) ? name.length : utf8.encode(name).length) > 253) return []; // no name: no candidates
+      const first = (table: 'exact' | 'wild', key: string): number | null =>
+        this.find3(table, key, isAscii(key) ? null : utf8.encode(key));
+      const set = exact ? first('exact', name) : null;
+      if (set !== null) return [set];
+      for (let i = name.indexOf('.'); i >= 0; i = name.indexOf('.', i + 1)) {
+        const w = first('wild', name.slice(i + 1));
+        if (w !== null) return [w];
+      }
+      return [];
     }
+    const out = exact ? [this.lookup('exact', name)] : [];
+    for (let i = name.indexOf('.'); i >= 0; i = name.indexOf('.', i + 1))
+      out.push(this.lookup('wild', name.slice(i + 1)));
     return out;
+  }
+
+  /**
+   * Calls f for every rule index (< rule_count) of a set: a RULESETS word index, or for a name set (`name`) of version 3
+   * also `SET_INLINE | rule` (interval sets are word indices in every version).
+   */
+  private forEachRule(set: number, name: boolean, f: (rule: number) => void): void {
+    if (name && this.s.version >= 3 && set >= SET_INLINE) {
+      const r = set - SET_INLINE;
+      if (r < this.raw.length) f(r);
+      return;
+    }
+    const words = this.s[Section.RULESETS];
+    if (set === 0 || set >= words.count) return;
+    const n = this.view.getUint32(words.offset + set * 4, true);
+    if (set + 1 + n > words.count) return;
+    for (let k = 0; k < n; k++) {
+      const r = this.view.getUint32(words.offset + (set + 1 + k) * 4, true);
+      if (r < this.raw.length) f(r);
+    }
   }
 
   /** Set of the IP interval containing `a` (version 1: binary search for the last start ≤ a; 2: the trees). */
@@ -247,19 +303,20 @@ export class CompiledPolicy {
   }
 
   /** Lowest rule index with `action` in any of `sets` that matches the use, or null. */
-  private lowestMatch(sets: number[], action: number, port: number | undefined, proto: QueryProto | undefined) {
+  private lowestMatch(
+    sets: number[],
+    name: boolean,
+    action: number,
+    port: number | undefined,
+    proto: QueryProto | undefined,
+  ): number | null {
     let best: number | null = null;
-    const words = this.s[Section.RULESETS];
     for (const set of sets) {
-      if (set === 0 || set >= words.count) continue;
-      const n = this.view.getUint32(words.offset + set * 4, true);
-      if (set + 1 + n > words.count) continue;
-      for (let k = 0; k < n; k++) {
-        const r = this.view.getUint32(words.offset + (set + 1 + k) * 4, true);
-        if (r >= this.raw.length || (best !== null && r >= best)) continue;
+      this.forEachRule(set, name, (r) => {
+        if (best !== null && r >= best) return;
         const rule = this.raw[r]!;
         if (rule.action === action && this.matchesUse(rule, port, proto)) best = r;
-      }
+      });
     }
     return best;
   }

@@ -20,6 +20,7 @@ import {
   MAX_SECTIONS,
   MIN_FORMAT_VERSION,
   MIN_SECTIONS,
+  NAME_LENS_COUNT,
   Proto,
   RULE_SIZE,
   SECTION_ALIGN,
@@ -38,7 +39,7 @@ export interface SectionRef {
   count: number;
 }
 
-/** Every section the file's version has; those it has not (11–13 in version 1) are `{offset: 0, count: 0}`. */
+/** Every section the file's version has; those it has not (11–16 in version 1, 14–16 in 2) are `{offset: 0, count: 0}`. */
 export type Sections = Record<SectionId, SectionRef> & { version: number };
 
 export interface VerifyOptions {
@@ -122,7 +123,7 @@ function checkChecksums(bytes: Uint8Array, view: DataView, tableEnd: number, opt
 
 /**
  * Check 5: table order, each known section's bounds, the required ids, then overlaps. Ids the file's version does not
- * have (unknown ones, and 11–13 in version 1) are skipped.
+ * have (unknown ones, 11–16 in version 1, 14–16 in version 2) are skipped.
  */
 function locateSections(view: DataView, size: number, tableEnd: number, version: number): Sections {
   const found = new Map<number, SectionRef>();
@@ -199,7 +200,8 @@ function checkRules(bytes: Uint8Array, view: DataView, s: Sections): void {
   }
 }
 
-/** Checks 8, 9 and 10: the empty rule set first, hash slot counts, interval tables starting at 0 / `::`. */
+/** Checks 8, 9 and 10: the empty rule set first, hash slot counts (version 3: the name tables' shapes), interval
+ * tables starting at 0 / `::`. */
 function checkTables(bytes: Uint8Array, view: DataView, s: Sections): void {
   const sets = s[Section.RULESETS];
   if (sets.count < 1 || view.getUint32(sets.offset, true) !== 0) {
@@ -211,8 +213,18 @@ function checkTables(bytes: Uint8Array, view: DataView, s: Sections): void {
   ] as const) {
     const cap = s[slotsId].count;
     const n = s[entriesId].count;
-    const ok = cap === 0 ? n === 0 : (cap & (cap - 1)) === 0 && cap > n;
+    const ok = cap === 0 ? n === 0 : (cap & (cap - 1)) === 0 && cap > n && s.version < 3;
     if (!ok) throw new FormatError('E_POLICY_SLOTS', `section ${slotsId}: ${cap} slots for ${n} entries`);
+  }
+  if (s.version >= 3) {
+    // version 3: the name tables are sections 14-16 (sections 5-8 are empty, checked above)
+    for (const id of [Section.EXACT_TABLE, Section.WILD_TABLE] as const) {
+      const cap = s[id].count;
+      if ((cap & (cap - 1)) !== 0) throw new FormatError('E_POLICY_SLOTS', `section ${id}: ${cap} slots`);
+    }
+    if (s[Section.NAME_LENS].count !== NAME_LENS_COUNT) {
+      throw new FormatError('E_POLICY_SLOTS', `NAME_LENS has ${s[Section.NAME_LENS].count} elements, not 2`);
+    }
   }
   const v4 = s[Section.V4_INTERVALS];
   const v6 = s[Section.V6_INTERVALS];
@@ -223,7 +235,7 @@ function checkTables(bytes: Uint8Array, view: DataView, s: Sections): void {
     throw new FormatError('E_POLICY_INTERVALS', 'V6_INTERVALS must start at ::');
   }
   if (s.version < 2) return;
-  // version 2: the trees' sizes follow from the interval counts; their keys are read bounds-checked
+  // version 2 and later: the trees' sizes follow from the interval counts; their keys are read bounds-checked
   const v4Keys = treeShape(v4.count, V4_FANOUT).nodes * V4_FANOUT;
   if (s[Section.V4_INDEX].count !== v4Keys) {
     throw new FormatError('E_POLICY_INTERVALS', `V4_INDEX has ${s[Section.V4_INDEX].count} keys, expected ${v4Keys}`);

@@ -113,6 +113,9 @@ function buildCases(): Case[] {
     ['tiny.v2', readFileSync(join(GOLDEN, 'tiny.v2.egp'))],
     ['cidrs.v2', readFileSync(join(GOLDEN, 'cidrs.v2.egp'))],
     ['probe.v2', Buffer.from(compilePolicyTextSync(PROBE_POLICY, 'probe.yaml', { formatVersion: 2 }).bytes)],
+    ['names.v3', readFileSync(join(GOLDEN, 'names.v3.egp'))],
+    ['tiny.v3', readFileSync(join(GOLDEN, 'tiny.v3.egp'))],
+    ['probe.v3', Buffer.from(compilePolicyTextSync(PROBE_POLICY, 'probe.yaml', { formatVersion: 3 }).bytes)],
   ];
   const variants: (Variant & { path: string })[] = [];
   for (const [tag, good] of bases) {

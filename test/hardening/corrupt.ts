@@ -11,7 +11,9 @@
  *   count huge or off by one, every field of the first RULES record out of range, a PORTS range with lo > hi,
  *   RULESETS word 0 ≠ 0 and sets running past the end or naming rules ≥ rule_count, hash slots pointing past the
  *   entries, entries with keys outside STRINGS, interval sets pointing anywhere, a bit flip in every byte of every
- *   section's first element; in version 2, tree keys (V4_INDEX, V6_KEYS, V6_INDEX) all-ones, zero or unsorted.
+ *   section's first element; in version 2, tree keys (V4_INDEX, V6_KEYS, V6_INDEX) all-ones, zero or unsorted; in
+ *   version 3, name slots whose key, length, hash or set lie (outside STRINGS, an empty marker inside a chain, an
+ *   inline rule ≥ rule_count, the empty set), every slot full, and NAME_LENS all-ones or all-zero.
  */
 import { crc32 } from 'node:zlib';
 
@@ -32,6 +34,9 @@ export const SECTION_NAMES: Record<number, string> = {
   11: 'V4_INDEX',
   12: 'V6_KEYS',
   13: 'V6_INDEX',
+  14: 'EXACT_TABLE',
+  15: 'WILD_TABLE',
+  16: 'NAME_LENS',
 };
 
 export interface Section {
@@ -246,6 +251,40 @@ export function corruptVariants(good: Buffer, tag: string): Variant[] {
       for (let i = 0; i < t.count; i++) keys.copy(b, t.offset + (t.count - 1 - i) * size, i * size, (i + 1) * size);
     });
     if (t.count > 1) fixed(`${n}.key1=0`, (b) => b.fill(0, t.offset + size, t.offset + 2 * size));
+  }
+  // version 3's name tables: slots that lie (a lookup still reads only inside the sections and always stops)
+  for (const [id, what] of [
+    [14, 'exact3'],
+    [15, 'wild3'],
+  ] as const) {
+    const t = secs.find((x) => x.id === id);
+    if (!t || t.count === 0) continue;
+    const used: number[] = [];
+    for (let i = 0; i < t.count && used.length < 4; i++)
+      if (good.readUInt16LE(t.offset + 16 * i + 8) !== 0) used.push(i);
+    for (const i of used) {
+      const o = t.offset + 16 * i;
+      fixed(`${what}.slot${i}.key_off=huge`, (b) => b.writeUInt32LE(0xfffffff0, o + 4));
+      fixed(`${what}.slot${i}.key_len=max`, (b) => b.writeUInt16LE(0xffff, o + 8));
+      fixed(`${what}.slot${i}.key_len=0`, (b) => b.writeUInt16LE(0, o + 8));
+      fixed(`${what}.slot${i}.hash^`, (b) => b.writeUInt32LE((b.readUInt32LE(o) ^ 1) >>> 0, o));
+      fixed(`${what}.slot${i}.set=0`, (b) => b.writeUInt32LE(0, o + 12));
+      fixed(`${what}.slot${i}.set=huge`, (b) => b.writeUInt32LE(0x7fffffff, o + 12));
+      fixed(`${what}.slot${i}.set=inline-huge`, (b) => b.writeUInt32LE(0xffffffff, o + 12));
+      fixed(`${what}.slot${i}.set=inline-rule_count`, (b) => b.writeUInt32LE((0x80000000 | rules.count) >>> 0, o + 12));
+      fixed(`${what}.slot${i}.set=last-word`, (b) => b.writeUInt32LE(sets.count - 1, o + 12));
+    }
+    if (used.length > 0) {
+      const first = t.offset + 16 * used[0]!;
+      fixed(`${what}.slots-all-full`, (b) => {
+        for (let i = 0; i < t.count; i++) b.copy(b, t.offset + 16 * i, first, first + 16);
+      });
+    }
+  }
+  const lens = secs.find((x) => x.id === 16);
+  if (lens && lens.count > 0) {
+    fixed('NAME_LENS.all-ones', (b) => b.fill(0xff, lens.offset, lens.offset + 32 * lens.count));
+    fixed('NAME_LENS.all-zero', (b) => b.fill(0, lens.offset, lens.offset + 32 * lens.count));
   }
   return out;
 }

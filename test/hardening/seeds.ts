@@ -66,11 +66,12 @@ function hostile(sizeByte: number, s: string | Buffer): Buffer {
 /** name → bytes of every egp seed. */
 export function egpSeeds(): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  for (const name of ['tiny', 'names', 'cidrs', 'tiny.v2', 'names.v2', 'cidrs.v2'])
+  for (const name of ['tiny', 'names', 'cidrs', 'tiny.v2', 'names.v2', 'cidrs.v2', 'tiny.v3', 'names.v3', 'cidrs.v3'])
     out.set(`golden-${name}.egp`, readFileSync(join(GOLDEN, `${name}.egp`)));
   for (const [name, text] of Object.entries(POLICIES)) {
     out.set(`${name}.egp`, compilePolicyTextSync(text, `${name}.yaml`, { formatVersion: 1 }).bytes);
     out.set(`${name}.v2.egp`, compilePolicyTextSync(text, `${name}.yaml`, { formatVersion: 2 }).bytes);
+    out.set(`${name}.v3.egp`, compilePolicyTextSync(text, `${name}.yaml`, { formatVersion: 3 }).bytes);
   }
   return out;
 }

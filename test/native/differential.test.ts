@@ -4,8 +4,8 @@
  * random queries over several policies compiled by the real compiler: exact and wildcard names (overlapping allow and
  * deny), IPv4/IPv6 CIDRs with holes, IPv4-mapped addresses, port lists and ranges, tcp/udp/any, bound names,
  * unknown ports/protocols, loopback allowed or denied. Deterministic (seeded PRNG) so a failure reproduces.
- * Every policy is compiled in both format versions (docs/FORMAT.md "History"); the version 2 file must also decide
- * every query exactly as the version 1 file of the same policy.
+ * Every policy is compiled in every format version (docs/FORMAT.md "History"); the version 2 and 3 files must also
+ * decide every query exactly as the version 1 file of the same policy.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -225,7 +225,7 @@ const POLICIES: Array<{
   { label: 'mixed, 1500 rules', seed: 44, size: 1500, flavour: 'mixed', loopback: false, queries: 25_000 },
 ];
 
-describe.skipIf(!haveCc).each([1, 2] as const)(
+describe.skipIf(!haveCc).each([1, 2, 3] as const)(
   'C matcher (egpq) agrees with the TS reference matcher, format version %i',
   (version) => {
     let dir = '';
@@ -271,7 +271,7 @@ describe.skipIf(!haveCc).each([1, 2] as const)(
             q.q === 'name' ? v1.decideName(q.name, q.port, q.proto) : v1.decideAddr(q.ip, q.port, q.proto, q.bound);
           if (old.decision !== want.decision || old.rule !== want.rule || old.ruleIndex !== want.ruleIndex) {
             if (mismatches.length < 5)
-              mismatches.push(`${toLine(q)} → v1 ${JSON.stringify(old)} vs v2 ${JSON.stringify(want)}`);
+              mismatches.push(`${toLine(q)} → v1 ${JSON.stringify(old)} vs v${version} ${JSON.stringify(want)}`);
           }
         }
         seen[want.decision]++;

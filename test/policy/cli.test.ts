@@ -24,14 +24,20 @@ describe('egress-guard CLI', () => {
     expect(readFileSync(join(dir, 'tiny.egp')).equals(readFileSync(join(GOLDEN, 'tiny.v2.egp')))).toBe(true);
   });
 
-  it('compile --format-version 1 writes the version 1 golden bytes; another value is a usage error', async () => {
-    const r = await runCli(['compile', 'tiny.yaml', '-o', 'v1.egp', '--format-version', '1'], dir);
-    expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'v1.egp')).equals(readFileSync(join(GOLDEN, 'tiny.egp')))).toBe(true);
-    const bad = await runCli(['compile', 'tiny.yaml', '-o', 'v3.egp', '--format-version', '3'], dir);
+  it('compile --format-version 1|2|3 writes the golden bytes of that version; another value is a usage error', async () => {
+    for (const [v, golden] of [
+      ['1', 'tiny.egp'],
+      ['2', 'tiny.v2.egp'],
+      ['3', 'tiny.v3.egp'],
+    ] as const) {
+      const r = await runCli(['compile', 'tiny.yaml', '-o', `v${v}.egp`, '--format-version', v], dir);
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(join(dir, `v${v}.egp`)).equals(readFileSync(join(GOLDEN, golden)))).toBe(true);
+    }
+    const bad = await runCli(['compile', 'tiny.yaml', '-o', 'v4.egp', '--format-version', '4'], dir);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--format-version must be 1 or 2/);
-    expect(existsSync(join(dir, 'v3.egp'))).toBe(false);
+    expect(bad.stderr).toMatch(/--format-version must be 1, 2 or 3/);
+    expect(existsSync(join(dir, 'v4.egp'))).toBe(false);
   });
 
   it('compile -o writes where asked; -q prints nothing', async () => {

@@ -147,9 +147,12 @@ describe('compiled decisions equal the reference semantics', () => {
       writeFileSync(join(dir, file), text);
       const r = await compilePolicyText(text, file, { cwd: dir });
       const compiled = loadCompiled(r.bytes);
-      // the same policy in format version 2 (interval trees) decides every address query alike
-      const v2 = loadCompiled((await compilePolicyText(text, file, { cwd: dir, formatVersion: 2 })).bytes);
-      expect(v2.version).toBe(2);
+      // the same policy in every format version (docs/FORMAT.md "History") decides every query alike
+      const versions = [];
+      for (const v of [1, 2, 3] as const) {
+        versions.push(loadCompiled((await compilePolicyText(text, file, { cwd: dir, formatVersion: v })).bytes));
+        expect(versions[versions.length - 1]!.version).toBe(v);
+      }
       const ref = new Reference(r.ast);
       const ctx = (q: unknown) => `seed ${seed}, query ${JSON.stringify(q)}\n${text}`;
       for (let i = 0; i < QUERIES; i++) {
@@ -163,6 +166,11 @@ describe('compiled decisions equal the reference semantics', () => {
         same(compiled.decideName(name, port, proto), ref.decideName(name, port, proto), () =>
           ctx({ name, port, proto }),
         );
+        for (const p of versions) {
+          same(p.decideName(name, port, proto), ref.decideName(name, port, proto), () =>
+            ctx({ name, port, proto, version: p.version }),
+          );
+        }
         // address query: near rule boundaries, IPv4, IPv4-mapped, IPv6, loopback
         let ip: string;
         const c = randV4Cidr(g);
@@ -179,9 +187,11 @@ describe('compiled decisions equal the reference semantics', () => {
         same(compiled.decideAddr(ip, aport, aproto, bound), ref.decideAddr(ip, aport, aproto, bound), () =>
           ctx({ ip, aport, aproto, bound }),
         );
-        same(v2.decideAddr(ip, aport, aproto, bound), ref.decideAddr(ip, aport, aproto, bound), () =>
-          ctx({ ip, aport, aproto, bound, version: 2 }),
-        );
+        for (const p of versions) {
+          same(p.decideAddr(ip, aport, aproto, bound), ref.decideAddr(ip, aport, aproto, bound), () =>
+            ctx({ ip, aport, aproto, bound, version: p.version }),
+          );
+        }
         compared += 2;
         tally[compiled.decideName(name, port, proto).ruleIndex === null ? 'nameOther' : 'nameRule']++;
         tally[compiled.decideAddr(ip, aport, aproto, bound).ruleIndex === null ? 'addrOther' : 'addrRule']++;

@@ -174,11 +174,16 @@ describe('reader checks (docs/FORMAT.md "How a reader validates")', () => {
     ['valid file', (b) => b, 'ok'],
     ['too small', (b) => b.slice(0, 63), 'E_POLICY_TOO_SMALL'],
     ['bad magic', (b) => put(b, 0, 1, 0x46), 'E_POLICY_MAGIC'],
-    ['other version', (b) => put(b, 8, 2, 3), 'E_POLICY_VERSION'],
+    ['other version', (b) => put(b, 8, 2, 4), 'E_POLICY_VERSION'],
     ['version 0', (b) => put(b, 8, 2, 0), 'E_POLICY_VERSION'],
     [
       'a version 1 file that says version 2 (its trees are missing)',
       (b) => fixCrc(put(b, 8, 2, 2)),
+      'E_POLICY_SECTION_MISSING',
+    ],
+    [
+      'a version 1 file that says version 3 (its trees and name tables are missing)',
+      (b) => fixCrc(put(b, 8, 2, 3)),
       'E_POLICY_SECTION_MISSING',
     ],
     ['header size', (b) => put(b, 10, 2, 72), 'E_POLICY_HEADER_SIZE'],
@@ -241,7 +246,7 @@ describe('reader checks (docs/FORMAT.md "How a reader validates")', () => {
       loadCompiled(b);
       expect.unreachable();
     } catch (e) {
-      expect((e as FormatError).detail).toEqual({ expected: 2, got: 7 }); // expected: the newest version
+      expect((e as FormatError).detail).toEqual({ expected: 3, got: 7 }); // expected: the newest version
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Golden fixtures: test/fixtures/golden/<name>.yaml must compile to exactly <name>.egp (format version 1) and
- * <name>.v2.egp (version 2), and the reference matcher over each must give every decision listed in
+ * Golden fixtures: test/fixtures/golden/<name>.yaml must compile to exactly <name>.egp (format version 1),
+ * <name>.v2.egp (version 2) and <name>.v3.egp (version 3), and the reference matcher over each must give every decision listed in
  * <name>.queries.jsonl (the same files the C reader's tests use). Regenerate after an intended format or compiler change with `UPDATE_GOLDEN=1 npx vitest run
  * test/policy/golden.test.ts`, then review the diff of the .jsonl files by hand.
  */
@@ -30,7 +30,7 @@ function run(bytes: Uint8Array, q: GoldenQuery): Expected {
 }
 
 const FIXTURES = Object.keys(GOLDEN_QUERIES).flatMap((name) =>
-  [1, 2].map((version) => ({ name, version: version as 1 | 2 })),
+  [1, 2, 3].map((version) => ({ name, version: version as 1 | 2 | 3 })),
 );
 
 describe.each(FIXTURES)('golden fixture $name, format version $version', ({ name, version }) => {

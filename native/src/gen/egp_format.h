@@ -6,7 +6,7 @@
 
 #define EGP_MAGIC "EGRDPOL\001"
 #define EGP_MAGIC_LEN 8
-#define EGP_VERSION 2 /* the newest version */
+#define EGP_VERSION 3 /* the newest version */
 #define EGP_MIN_VERSION 1 /* the oldest version a reader accepts */
 #define EGP_HEADER_SIZE 64 /* size of the header, and the value of its header_size field */
 #define EGP_SECTION_ENTRY_SIZE 16 /* bytes per section-table entry */
@@ -24,6 +24,10 @@
 #define EGP_LEAF_INTERVALS 8 /* version 2: intervals (or V6_KEYS) per leaf of the interval trees */
 #define EGP_V4_FANOUT 16 /* version 2: u32 keys per V4_INDEX node */
 #define EGP_V6_FANOUT 8 /* version 2: u64 keys per V6_INDEX node */
+#define EGP_SLOT_SIZE 16 /* version 3: bytes per name slot (EXACT_TABLE, WILD_TABLE): the entry inlined */
+#define EGP_SLOT_ALIGN 64 /* version 3: offset alignment of STRINGS and of the name tables (four slots per cache line; no key of up to 64 bytes crosses a line) */
+#define EGP_SET_INLINE 2147483648 /* version 3: bit of a slot's set field: the low 31 bits are one rule index, not a RULESETS word index */
+#define EGP_NAME_LENS_COUNT 2 /* version 3: NAME_LENS elements: the key lengths of EXACT_TABLE, then of WILD_TABLE */
 
 /* Header fields: byte offset from the start of the file. */
 #define EGP_HDR_MAGIC 0 /* u8[8], 8 bytes */
@@ -58,9 +62,12 @@
 #define EGP_SEC_V4_INDEX 11
 #define EGP_SEC_V6_KEYS 12
 #define EGP_SEC_V6_INDEX 13
-#define EGP_SEC_COUNT 13
-#define EGP_SEC_ELEMENT_SIZES {0, 24, 4, 4, 1, 4, 16, 4, 16, 8, 24, 4, 8, 8}
-#define EGP_SEC_REQUIRED_BY_VERSION {0, 10, 13}
+#define EGP_SEC_EXACT_TABLE 14
+#define EGP_SEC_WILD_TABLE 15
+#define EGP_SEC_NAME_LENS 16
+#define EGP_SEC_COUNT 16
+#define EGP_SEC_ELEMENT_SIZES {0, 24, 4, 4, 1, 4, 16, 4, 16, 8, 24, 4, 8, 8, 16, 16, 32}
+#define EGP_SEC_REQUIRED_BY_VERSION {0, 10, 13, 16}
 
 enum { EGP_ACTION_ALLOW = 0, EGP_ACTION_DENY = 1 };
 enum { EGP_PROTO_TCP = 1, EGP_PROTO_UDP = 2, EGP_PROTO_BOTH = 3 };

@@ -25,7 +25,7 @@ async function brokenPolicies(): Promise<[string, string, string][]> {
   const badMagic = Buffer.from(good);
   badMagic[0] = 0x58;
   const version = Buffer.from(good);
-  version.writeUInt16LE(3, 8);
+  version.writeUInt16LE(4, 8); // newer than every version a reader reads (docs/FORMAT.md "Versions")
   return [
     ['missing file', join(dir, 'does-not-exist.egp'), 'E_POLICY_MISSING'],
     ['a directory', dir, 'E_POLICY_'],
