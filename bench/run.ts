@@ -300,7 +300,9 @@ function decision(): DecisionRow[] {
     writeFileSync(q, s.queries);
     // the largest size also in every other format version, alternated with the default's run (BENCHMARKS.md "Notes")
     const versions =
-      n === sizes[sizes.length - 1] ? [WRITE_VERSION, ...[1, 2].filter((v) => v !== WRITE_VERSION)] : [WRITE_VERSION];
+      n === sizes[sizes.length - 1]
+        ? [WRITE_VERSION, ...[1, 2, 3].filter((v) => v !== WRITE_VERSION)]
+        : [WRITE_VERSION];
     const files = versions.map((v) => {
       const egp = bin(`s${n}.v${v}.egp`);
       const r = spawnSync(join(NATIVE, 'build/mkpolicy'), [egp, 'enforce', `v${v}`], {

@@ -48,7 +48,7 @@ static inline int counted_memcmp(const void *a, const void *b, size_t n) {
 #undef memcmp
 #undef __builtin_prefetch
 
-enum { MAXT = 4096, NSEC = 13 };
+enum { MAXT = 4096, NSEC = 16 };
 static const uint8_t *lo_addr, *hi_addr;
 static uintptr_t lines[MAXT], pages[MAXT];
 static int nlines, npages;
@@ -81,15 +81,18 @@ int main(int argc, char **argv) {
   }
   lo_addr = p.base;
   hi_addr = p.base + p.size;
-  const char *secname[NSEC] = {"RULES",         "PORTS",      "RULESETS",     "STRINGS",      "EXACT_SLOTS",
-                               "EXACT_ENTRIES", "WILD_SLOTS", "WILD_ENTRIES", "V4_INTERVALS", "V6_INTERVALS",
-                               "V4_INDEX",      "V6_KEYS",    "V6_INDEX"};
-  const uint8_t *sec[NSEC] = {p.rules, p.ports, p.words, p.strings,  p.exact_slots, p.exact,   p.wild_slots,
-                              p.wild,  p.v4,    p.v6,    p.v4_index, p.v6_keys,     p.v6_index};
-  const uint64_t secsz[NSEC] = {24ull * p.n_rules,      4ull * p.n_ports,  4ull * p.n_words,      p.n_strings,
-                                4ull * p.n_exact_slots, 16ull * p.n_exact, 4ull * p.n_wild_slots, 16ull * p.n_wild,
-                                8ull * p.n_v4,          24ull * p.n_v6,    4ull * p.n_v4_index,   8ull * p.n_v6_keys,
-                                8ull * p.n_v6_index};
+  const char *secname[NSEC] = {"RULES",        "PORTS",         "RULESETS",   "STRINGS",
+                               "EXACT_SLOTS",  "EXACT_ENTRIES", "WILD_SLOTS", "WILD_ENTRIES",
+                               "V4_INTERVALS", "V6_INTERVALS",  "V4_INDEX",   "V6_KEYS",
+                               "V6_INDEX",     "EXACT_TABLE",   "WILD_TABLE", "NAME_LENS"};
+  const uint8_t *sec[NSEC] = {p.rules,      p.ports,     p.words,     p.strings,  p.exact_slots, p.exact,
+                              p.wild_slots, p.wild,      p.v4,        p.v6,       p.v4_index,    p.v6_keys,
+                              p.v6_index,   p.table3[0], p.table3[1], p.name_lens};
+  const uint64_t secsz[NSEC] = {
+      24ull * p.n_rules,      4ull * p.n_ports,      4ull * p.n_words,      p.n_strings,
+      4ull * p.n_exact_slots, 16ull * p.n_exact,     4ull * p.n_wild_slots, 16ull * p.n_wild,
+      8ull * p.n_v4,          24ull * p.n_v6,        4ull * p.n_v4_index,   8ull * p.n_v6_keys,
+      8ull * p.n_v6_index,    16ull * p.n_table3[0], 16ull * p.n_table3[1], p.version >= 3 ? 64u : 0u};
   static const char *names[4] = {"name", "wildcard", "ipv4", "ipv6"};
   double sum_reads[4] = {0}, sum_lines[4] = {0}, sum_pages[4] = {0}, by[4][NSEC] = {{0}};
   int count[4] = {0};
