@@ -91,7 +91,8 @@ void inv_after_begin(struct invoke *inv);
  * (403 InvalidStateTransition) is given locally, nothing is forwarded or written. */
 enum inv_action { INV_FORWARD = 0, INV_REPLACE = 1, INV_SWALLOW = 2, INV_REJECT = 3 };
 enum inv_outcome { OUT_OK = 0, OUT_ERROR = 1, OUT_TIMEOUT = 2 };
-/* A non-streaming /response or /error of request `id` arrived: ends the invoke (end snapshot, final budget check).
+/* A non-streaming /response or /error of request `id` arrived: ends the invoke (armed: end snapshot, final budget
+ * check; otherwise both wait for inv_report).
  * *inv is set when the invoke is tracked (report with inv_report after relaying). INV_SWALLOW returns only once the
  * agent's own error post for the invoke has been answered by Lambda. */
 enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invoke **inv);
@@ -102,7 +103,8 @@ int inv_stream_wake_fd(struct invoke *inv);
 int inv_stream_should_abort(void *inv, int at_end);
 const char *inv_stream_trailers(struct invoke *inv);
 void inv_stream_end(struct invoke *inv, int outcome);
-/* Writes the invoke line (and the EMF line) of an ended invoke and releases it. */
+/* Writes the invoke line (and the EMF line) of an ended invoke and releases it; takes the end snapshot first when
+ * inv_end deferred it (called after the relay). */
 void inv_report(struct invoke *inv);
 /* The error body the agent posts upstream for an over-budget invoke. */
 size_t inv_error_body(struct invoke *inv, char *out, size_t cap);

@@ -8,8 +8,10 @@
  *   concurrent: ARMED), the thresholds on the interposer's io counters. Another invoke in flight, or
  *   AWS_LAMBDA_MAX_CONCURRENCY > 1, makes every overlapping invoke `concurrent`: figures are environment-wide,
  *   budgets are reported but never enforced (the trip would hit invokes that did nothing wrong).
- * - inv_end(): the runtime posted the invoke's result. The end snapshot is taken at once, the final budget check made;
- *   an enforced breach replaces the result with EgressBudgetExceeded (INV_REPLACE). When the agent already answered
+ * - inv_end(): the runtime posted the invoke's result. For an ARMED invoke the end snapshot is taken at once and the
+ *   final budget check made; an enforced breach replaces the result with EgressBudgetExceeded (INV_REPLACE). Any
+ *   other invoke's result cannot be replaced, so its snapshot and check wait for inv_report(), after the relay: off
+ *   the result's latency path (the handler has returned, and the runtime waits for Lambda's answer until then). When the agent already answered
  *   Lambda for this invoke (a trip mid-invoke), the runtime's late result is answered locally and dropped
  *   (INV_SWALLOW) — once Lambda has answered the agent's own error post, so the runtime's next /next never finds
  *   the invoke still open: Lambda never receives two results. A second result of the runtime for one request (the
@@ -52,6 +54,9 @@ struct invoke {
   uint64_t look_ns; /* the sampler's next look at this armed invoke */
   struct nd_snap start, end;
   int start_ok, end_ok;
+  int end_pending;    /* not armed: the end snapshot waits for inv_report (end_snapshot) */
+  int end_others;     /* invokes still in flight when it ended */
+  uint64_t end_begun; /* `begun` when it ended: a later invoke start makes its end snapshot no `last_end` */
   uint64_t c0[AG_N_COUNT], c1[AG_N_COUNT];
   uint64_t io0[2];
   int concurrent, armed;
@@ -82,6 +87,7 @@ static int nd_fd = -1;
 static char nd_buf[65536]; /* under mu */
 static struct nd_snap load_snap, last_end;
 static int have_load, have_last_end, init_done;
+static uint64_t begun; /* invokes begun so far; under mu */
 /* The sampler's own /proc/net/dev descriptor and buffer: its reads happen outside mu, so a worker at an invoke boundary
  * never waits for one. */
 static int nd_sfd = -1;
@@ -220,6 +226,7 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
   uint64_t drain;
   while (pending && inv->wake_fd >= 0 && read(inv->wake_fd, &drain, 8) == 8) {}
   inv->used = 1;
+  begun++;
   memcpy(inv->id, id, id_len);
   inv->start_ok = read_netdev(&inv->start) == 0;
   inv->start_ns = ag_now_ns();
@@ -341,18 +348,30 @@ static void build_trailers(struct invoke *inv) {
            (int)(sizeof inv->trailers - 120), b64);
 }
 
-/* End snapshot and counters; the state file leaves the invoke. Under mu. */
-static void take_end(struct invoke *inv) {
-  inv->end_ns = ag_now_ns();
+/* The end snapshot of /proc/net/dev; the figures of a lone invoke's end are where betweenInvokes starts. Under mu. */
+static void end_snapshot(struct invoke *inv) {
+  inv->end_pending = 0;
   inv->end_ok = inv->start_ok && read_netdev(&inv->end) == 0;
+  if (inv->end_others == 0 && inv->end_ok && inv->end_begun == begun) {
+    last_end = inv->end;
+    have_last_end = 1;
+  }
+}
+
+/* The invoke ends: time, counters, the state file leaves the invoke, and the end snapshot — now, or, with `defer`,
+ * in inv_report after the relay (only for an invoke whose budgets are not enforced: no check can replace its result).
+ * Under mu. */
+static void take_end(struct invoke *inv, int defer) {
+  inv->end_ns = ag_now_ns();
   statew_counters(inv->c1);
   inv->state = IV_ENDED;
   int others = in_flight();
   statew_end(others > 0);
-  if (others == 0 && inv->end_ok) {
-    last_end = inv->end;
-    have_last_end = 1;
-  }
+  inv->end_others = others;
+  inv->end_begun = begun;
+  inv->end_ok = 0;
+  inv->end_pending = 1;
+  if (!defer) end_snapshot(inv);
 }
 
 /* The budget the interposer tripped for this armed invoke (its exact byte accounting), as AG_RX/AG_TX/AG_TOTAL with
@@ -404,15 +423,16 @@ enum inv_action inv_end(const char *id, size_t id_len, int outcome, struct invok
     if (inv->answered) {
       wait_posted(inv);
       act = INV_SWALLOW;
-      if (inv->state != IV_ENDED) take_end(inv), inv->outcome = OUT_ERROR;
+      if (inv->state != IV_ENDED) take_end(inv, 0), inv->outcome = OUT_ERROR;
       *out = inv->reported ? NULL : inv;
       if (inv->reported) release(inv);
     } else if (inv->state == IV_ENDED) {
       if (inv->reported) release(inv); /* reported as timed out: the late result goes to Lambda as is */
     } else {
-      take_end(inv);
+      /* not armed: nothing can replace the result, so its snapshot and check wait until it is on its way */
+      take_end(inv, !inv->armed);
       inv->outcome = outcome;
-      if (final_check(inv, &note, &noted)) {
+      if (inv->armed && final_check(inv, &note, &noted)) {
         inv->answered = 1;
         inv->outcome = OUT_ERROR;
         act = INV_REPLACE;
@@ -439,7 +459,7 @@ enum inv_action inv_stream_begin(const char *id, size_t id_len, struct invoke **
       wait_posted(inv);
       act = INV_SWALLOW;
       inv->runtime_done = 1;
-      if (inv->state != IV_ENDED) take_end(inv), inv->outcome = OUT_ERROR;
+      if (inv->state != IV_ENDED) take_end(inv, 0), inv->outcome = OUT_ERROR;
       *out = inv->reported ? NULL : inv;
       if (inv->reported) release(inv);
     } else if (inv->state == IV_ENDED) {
@@ -467,7 +487,7 @@ int inv_stream_should_abort(void *ctx, int at_end) {
     inv->trip_pending = 0;
     abort = 1;
   } else if (at_end && inv->state == IV_STREAMING && !inv->answered) {
-    take_end(inv);
+    take_end(inv, 0);
     if (final_check(inv, &note, &noted)) {
       inv->answered = 1;
       build_trailers(inv);
@@ -482,7 +502,7 @@ int inv_stream_should_abort(void *ctx, int at_end) {
 void inv_stream_end(struct invoke *inv, int outcome) {
   pthread_mutex_lock(&mu);
   inv->runtime_done = 1;
-  if (inv->state != IV_ENDED) take_end(inv);
+  if (inv->state != IV_ENDED) take_end(inv, 0);
   inv->outcome = inv->answered ? OUT_ERROR : outcome;
   timer_sync();
   pthread_mutex_unlock(&mu);
@@ -514,14 +534,21 @@ static void summarise(struct invoke *inv, struct inv_summary *s) {
 
 void inv_report(struct invoke *inv) {
   struct inv_summary s;
+  struct budget_note note;
+  int noted = 0;
   pthread_mutex_lock(&mu);
   int todo = inv->used && !inv->reported && inv->state == IV_ENDED;
   if (todo) {
+    if (inv->end_pending) {
+      end_snapshot(inv);
+      final_check(inv, &note, &noted); /* not armed: reported, never enforced */
+    }
     summarise(inv, &s);
     if (inv->runtime_done || !inv->answered) release(inv);
   }
   timer_sync(); /* after the relay: the ended invoke needs no look (the timer is disarmed when none is in flight) */
   pthread_mutex_unlock(&mu);
+  if (noted) report_budget_line(&note);
   if (todo) report_invoke_line(&s);
 }
 
@@ -549,7 +576,7 @@ static int tick(uint64_t now) {
     if (!inv->used || inv->state == IV_ENDED || inv->deadline_ns == 0) continue;
     uint64_t due = inv->deadline_ns > cfg.timeout_margin_ns ? inv->deadline_ns - cfg.timeout_margin_ns : 0;
     if (now >= due && n_timed < 4) {
-      take_end(inv);
+      take_end(inv, 0);
       inv->timed_out = 1;
       inv->outcome = OUT_TIMEOUT;
       summarise(inv, &timed_out[n_timed++]);
