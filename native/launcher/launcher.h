@@ -38,4 +38,12 @@ struct eg_launch {
  */
 int eg_launch_load(char *const *argv, size_t nprefix, const char *cmd, const char *cwd, char **env,
                    struct eg_launch *out);
+
+/*
+ * The checks of eg_launch_load on a record already read: rec[0..len) is any bytes in a heap block of exactly that
+ * size, which this function owns (kept in out->rec on success, freed on failure). Returns 0 and fills *out only when
+ * the record ends with a NUL, is well formed and every check passes for this invocation; -1 otherwise.
+ */
+int eg_launch_check(char *rec, size_t len, char *const *argv, size_t nprefix, const char *cmd, const char *cwd,
+                    char **env, struct eg_launch *out);
 #endif

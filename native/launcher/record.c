@@ -253,14 +253,12 @@ static void write_warnings(const char *rec, size_t len) {
   }
 }
 
-int eg_launch_load(char *const *argv, size_t nprefix, const char *cmd, const char *cwd, char **env,
-                   struct eg_launch *out) {
-  size_t len = 0;
-  char *rec = read_record(argv, nprefix, cmd, cwd, &len);
-  if (rec == NULL) return -1;
+int eg_launch_check(char *rec, size_t len, char *const *argv, size_t nprefix, const char *cmd, const char *cwd,
+                    char **env, struct eg_launch *out) {
   const char *exe = NULL;
   char **envp = NULL;
-  if (check_record(rec, len, argv, nprefix, cmd, cwd, &exe) != 0 || (envp = build_env(rec, len, env)) == NULL) {
+  if (len == 0 || rec[len - 1] != '\0' || check_record(rec, len, argv, nprefix, cmd, cwd, &exe) != 0 ||
+      (envp = build_env(rec, len, env)) == NULL) {
     free(rec);
     return -1;
   }
@@ -270,4 +268,12 @@ int eg_launch_load(char *const *argv, size_t nprefix, const char *cmd, const cha
   out->rec = rec;
   out->len = len;
   return 0;
+}
+
+int eg_launch_load(char *const *argv, size_t nprefix, const char *cmd, const char *cwd, char **env,
+                   struct eg_launch *out) {
+  size_t len = 0;
+  char *rec = read_record(argv, nprefix, cmd, cwd, &len);
+  if (rec == NULL) return -1;
+  return eg_launch_check(rec, len, argv, nprefix, cmd, cwd, env, out);
 }
