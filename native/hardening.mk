@@ -16,7 +16,7 @@ TSAN_FLAGS  := -fsanitize=thread
 # -shared-libsan: the sanitizer runtime is a shared object that LD_PRELOAD can put first (it must come first).
 SAN_LIB_LDFLAGS := -shared -shared-libsan -Wl,--version-script=$(MAP) -Wl,-z,now -ldl -lpthread
 FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZERS     := egp json dnsq dnsname
+FUZZERS     := egp json dnsq dnsname launch
 FUZZ_SECONDS    ?= 300
 FUZZ_CI_SECONDS ?= 15
 FUZZ_DIR    := $(BUILD)/fuzz
@@ -75,6 +75,10 @@ $(FUZZ_DIR)/fuzz_dnsq: fuzz/fuzz_dnsq.c src/dnsq.c src/dnsq.h src/dnsname.h | $(
 
 $(FUZZ_DIR)/fuzz_dnsname: fuzz/fuzz_dnsname.c src/dnsname.c src/dnsname.h | $(FUZZ_DIR)
 	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_dnsname.c src/dnsname.c -lresolv
+
+# The launcher's record reader: its sources but main.c (the harness calls eg_launch_check itself).
+$(FUZZ_DIR)/fuzz_launch: fuzz/fuzz_launch.c $(filter-out launcher/main.c,$(LAUNCHER_SRCS)) $(LAUNCHER_DEPS) | $(FUZZ_DIR)
+	$(SAN_CC) $(SAN_BASE) $(FUZZ_FLAGS) -Ilauncher -o $@ fuzz/fuzz_launch.c $(filter-out launcher/main.c,$(LAUNCHER_SRCS))
 
 fuzz-build: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(f))
 
