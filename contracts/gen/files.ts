@@ -24,7 +24,7 @@ function reader(root: string): (path: string) => string {
 
 export function writeOutputs(root = REPO_ROOT): string[] {
   const written: string[] = [];
-  for (const [path, text] of renderAll(loadSpecs(join(root, 'contracts')), reader(root))) {
+  for (const [path, text] of renderAll(loadSpecs(join(root, 'contracts')))) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     writeFileSync(join(root, path), text);
     written.push(path);
@@ -34,7 +34,7 @@ export function writeOutputs(root = REPO_ROOT): string[] {
 
 export function staleOutputs(root = REPO_ROOT): string[] {
   const read = reader(root);
-  return [...renderAll(loadSpecs(join(root, 'contracts')), read)]
+  return [...renderAll(loadSpecs(join(root, 'contracts')))]
     .filter(([path, text]) => read(path) !== text)
     .map(([p]) => p);
 }

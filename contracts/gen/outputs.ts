@@ -1,17 +1,13 @@
 /**
- * `renderAll(specs, read)`: every generated file, as repository-relative path → complete text. The one list of
- * outputs: `npm run gen` writes them and the staleness test compares them with the committed files. Most outputs are
- * whole files; the exec wrapper is a hand-written script holding one generated block, spliced into its current
- * text (`read` returns it).
+ * `renderAll(specs)`: every generated file, as repository-relative path → complete text. The one list of outputs:
+ * `npm run gen` writes them and the staleness test compares them with the committed files. Every output is a whole
+ * file (the exec wrapper, native/wrapper, is C and reads the configuration rule through native/src/config.c).
  */
 import { configHeader, errorsHeader, formatHeader, launchHeader, stateHeader } from './emit-c.js';
-import { spliceBlock, wrapperBlock } from './emit-sh.js';
 import { configModule, errorsModule, formatModule, launchModule, stateModule } from './emit-ts.js';
 import type { Specs } from './types.js';
 
-export const WRAPPER = 'layer/wrapper/wrapper';
-
-export function renderAll(specs: Specs, read: (path: string) => string): Map<string, string> {
+export function renderAll(specs: Specs): Map<string, string> {
   return new Map([
     ['native/src/gen/egp_format.h', formatHeader(specs.format)],
     ['native/src/gen/egp_errors.h', errorsHeader(specs.errors)],
@@ -23,6 +19,5 @@ export function renderAll(specs: Specs, read: (path: string) => string): Map<str
     ['policy/gen/config.ts', configModule(specs.config)],
     ['native/launcher/gen/launch.h', launchHeader(specs.launch)],
     ['policy/gen/launch.ts', launchModule(specs.launch)],
-    [WRAPPER, spliceBlock(WRAPPER, read(WRAPPER), wrapperBlock(specs.config))],
   ]);
 }

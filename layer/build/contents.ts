@@ -32,7 +32,7 @@ export interface LayerFile {
 
 // biome-ignore format: one line per file
 export const LAYER_FILES: readonly LayerFile[] = [
-  { path: 'egress-guard/wrapper', mode: 0o755, from: { kind: 'file', source: 'layer/wrapper/wrapper' } },
+  { path: 'egress-guard/wrapper', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'wrapper' } },
   { path: 'egress-guard/lib/libegressguard.so', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'libegressguard.so' } },
   { path: 'egress-guard/bin/egress-guard-agent', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'egress-guard-agent' } },
   { path: 'egress-guard/bin/egress-guard-proxy', mode: 0o755, from: { kind: 'make', dir: 'native', target: 'egress-guard-proxy' } },

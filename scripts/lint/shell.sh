@@ -1,7 +1,7 @@
 #!/bin/sh
 # Shell lint (`npm run lint:sh`): shellcheck over every tracked shell script — files named *.sh, and files whose first
-# line is a sh, dash or bash shebang (.ci/run, the exec wrapper, the proxy extension). Each is checked as the shell its
-# shebang or `# shellcheck shell=` directive names: the exec wrapper and the extension as POSIX sh.
+# line is a sh, dash or bash shebang (.ci/run, the proxy extension, bin/egress-guard-run). Each is checked as the shell
+# its shebang or `# shellcheck shell=` directive names: the extension as POSIX sh.
 set -eu
 cd "$(dirname "$0")/../.."
 if ! command -v shellcheck >/dev/null 2>&1; then

@@ -9,13 +9,12 @@
  *   the TypeScript modules hold.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, staleOutputs, writeOutputs } from '../../contracts/gen/files.js';
 import { loadSpecs, SpecError } from '../../contracts/gen/load.js';
-import { WRAPPER } from '../../contracts/gen/outputs.js';
 import { VARIABLES } from '../../policy/gen/config.js';
 import { POLICY_READER_ERRORS } from '../../policy/gen/errors.js';
 import * as F from '../../policy/gen/format.js';
@@ -29,8 +28,6 @@ function scratchRoot(): string {
     recursive: true,
     filter: (p) => !p.includes('/gen'),
   });
-  mkdirSync(join(root, 'layer/wrapper'), { recursive: true });
-  cpSync(join(REPO_ROOT, WRAPPER), join(root, WRAPPER)); // holds a generated block
   writeOutputs(root);
   return root;
 }
@@ -70,20 +67,7 @@ describe('generated contract files', () => {
     expect(staleOutputs(root)).toEqual(['policy/gen/format.ts']);
     writeOutputs(root);
     edit(root, 'config.yaml', 'values: ["off", audit, enforce]', 'values: ["off", audit, enforce, block]');
-    expect(staleOutputs(root)).toEqual(['native/src/gen/config.h', 'policy/gen/config.ts', WRAPPER]);
-  });
-
-  it('only the generated block of the exec wrapper is rewritten, and a wrapper without its markers is refused', () => {
-    const root = scratchRoot();
-    const wrapper = join(root, WRAPPER);
-    const text = readFileSync(wrapper, 'utf8');
-    writeFileSync(wrapper, text.replace('eg_config_mode() {', 'eg_config_mode() { :;'));
-    expect(staleOutputs(root)).toEqual([WRAPPER]);
-    writeFileSync(wrapper, `${text}# a hand-written line after the block\n`);
-    writeOutputs(root);
-    expect(readFileSync(wrapper, 'utf8')).toBe(`${text}# a hand-written line after the block\n`);
-    writeFileSync(wrapper, text.replace(/^# <<< generated$/m, ''));
-    expect(() => staleOutputs(root)).toThrow(/generated-block markers are missing/);
+    expect(staleOutputs(root)).toEqual(['native/src/gen/config.h', 'policy/gen/config.ts']);
   });
 });
 

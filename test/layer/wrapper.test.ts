@@ -1,7 +1,8 @@
 /**
- * The exec wrapper (layer/wrapper/wrapper) run for real under dash and bash, with the real interposer preloaded:
- * LD_PRELOAD handling, policy discovery, chaining, `exec "$@"` with awkward arguments, silence, no external command
- * on the happy path, and the handler left alone (the agent meters every runtime; the wrapper no longer redirects it).
+ * The exec wrapper (native/wrapper, the binary the layer ships) run for real, with the real interposer preloaded:
+ * LD_PRELOAD handling, policy discovery, chaining (and not to itself), exec in place with awkward arguments, the
+ * command found on PATH, silence, no external command on the happy path, the handler left alone (the agent meters
+ * every runtime; the wrapper never redirects it), and its two error lines.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -12,17 +13,13 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildInputs, layerSources, prebuild } from '../../layer/build/build-layer.js';
-import { need, runs } from '../support/capability.js';
-
-const shells = ['dash', 'bash'].filter((s) => need(s, runs(s, ['-c', 'true']), `${s} -c true did not run`));
-/** The shell's absolute path: the wrapper may run with a PATH that holds nothing. */
-const shellPath = (s: string) => spawnSync('sh', ['-c', `command -v ${s}`], { encoding: 'utf8' }).stdout.trim();
 
 let dir = '';
 let opt = '';
@@ -64,7 +61,7 @@ interface Probe {
   env: Record<string, string | undefined>;
 }
 
-function wrap(shell: string, cmd: string[], env: Record<string, string | undefined> = {}, wrapper?: string) {
+function wrap(cmd: string[], env: Record<string, string | undefined> = {}, wrapper?: string) {
   const base: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     EGRESS_GUARD_OPT: opt,
@@ -78,7 +75,7 @@ function wrap(shell: string, cmd: string[], env: Record<string, string | undefin
     if (v === undefined) delete fullEnv[k];
     else fullEnv[k] = v;
   }
-  const r = spawnSync(shellPath(shell), [wrapper ?? join(opt, 'egress-guard', 'wrapper'), ...cmd], {
+  const r = spawnSync(wrapper ?? join(opt, 'egress-guard', 'wrapper'), cmd, {
     env: fullEnv,
     encoding: 'utf8',
     timeout: 30_000,
@@ -86,16 +83,16 @@ function wrap(shell: string, cmd: string[], env: Record<string, string | undefin
   return r;
 }
 
-function probeRun(shell: string, args: string[] = [], env: Record<string, string | undefined> = {}) {
-  const r = wrap(shell, [process.execPath, probe, ...args], env);
+function probeRun(args: string[] = [], env: Record<string, string | undefined> = {}) {
+  const r = wrap([process.execPath, probe, ...args], env);
   const out = r.stdout ? (JSON.parse(r.stdout) as Probe) : undefined;
   return { r, out };
 }
 
-describe.each(shells)('exec wrapper under %s', (shell) => {
+describe('exec wrapper', () => {
   it('preloads the interposer by absolute path, leaves the handler alone, and prints nothing', () => {
     // Act
-    const { r, out } = probeRun(shell, [], { PYTHONPATH: '/var/runtime' });
+    const { r, out } = probeRun([], { PYTHONPATH: '/var/runtime' });
     // Assess
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
@@ -108,7 +105,7 @@ describe.each(shells)('exec wrapper under %s', (shell) => {
   it('runs no external command on the happy path (PATH holds nothing)', () => {
     const empty = join(dir, 'empty-path');
     mkdirSync(empty, { recursive: true });
-    const { r, out } = probeRun(shell, [], { PATH: empty });
+    const { r, out } = probeRun([], { PATH: empty });
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     expect(out?.env.LD_PRELOAD).toBe(lib);
@@ -116,7 +113,7 @@ describe.each(shells)('exec wrapper under %s', (shell) => {
 
   it('execs in place (same pid) and passes awkward arguments and the exit status through untouched', () => {
     const awkward = ['two words', "it's", '"double"', '$HOME', '`id`', 'back\\slash', 'new\nline', '', '*', '-n', ' '];
-    const r = wrap(shell, [process.execPath, probe, ...awkward], { PROBE_EXIT: '7' });
+    const r = wrap([process.execPath, probe, ...awkward], { PROBE_EXIT: '7' });
     const out = JSON.parse(r.stdout) as Probe;
     expect(out.argv).toEqual(awkward);
     expect(out.pid).toBe(r.pid);
@@ -126,27 +123,69 @@ describe.each(shells)('exec wrapper under %s', (shell) => {
 
   it('prepends to an existing LD_PRELOAD once, and never adds itself twice', () => {
     if (otherLib) {
-      expect(probeRun(shell, [], { LD_PRELOAD: otherLib }).out?.env.LD_PRELOAD).toBe(`${lib}:${otherLib}`);
+      expect(probeRun([], { LD_PRELOAD: otherLib }).out?.env.LD_PRELOAD).toBe(`${lib}:${otherLib}`);
     }
-    // With the library already preloaded, the shell running the wrapper is itself guarded: its exec hook hands the
-    // runtime LD_PRELOAD in canonical form (ld.so's separators as ':', the operator's order kept, the guard once).
+    // With the library already preloaded the wrapper hands the runtime LD_PRELOAD in canonical form (ld.so's
+    // separators as ':', the operator's order kept, the guard once), as the interposer's exec hook does.
     for (const preset of [lib, `${lib} `, ...(otherLib ? [`${otherLib}:${lib}`, `${otherLib} ${lib}`] : [])]) {
-      expect(probeRun(shell, [], { LD_PRELOAD: preset }).out?.env.LD_PRELOAD).toBe(preset.trim().replace(' ', ':'));
+      expect(probeRun([], { LD_PRELOAD: preset }).out?.env.LD_PRELOAD).toBe(preset.trim().replace(' ', ':'));
     }
     // The wrapper run twice (as when it is chained to itself): still one entry.
     const w = join(opt, 'egress-guard', 'wrapper');
-    const r = wrap(shell, [shell, w, process.execPath, probe]);
+    const r = wrap([w, process.execPath, probe]);
     const out = JSON.parse(r.stdout) as Probe;
     expect(out.env.LD_PRELOAD).toBe(lib);
     expect(r.stderr).toBe('');
   });
 
+  it('ignores EGRESS_GUARD_NEXT_WRAPPER naming itself, by its path or through another name', () => {
+    const w = join(opt, 'egress-guard', 'wrapper');
+    const alias = join(dir, 'wrapper-alias');
+    if (!existsSync(alias)) symlinkSync(w, alias);
+    for (const next of [w, alias]) {
+      const { r, out } = probeRun(['x'], { EGRESS_GUARD_NEXT_WRAPPER: next });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(out?.argv).toEqual(['x']);
+      expect(out?.env.LD_PRELOAD).toBe(lib);
+      expect(out?.env.EGRESS_GUARD_NEXT_WRAPPER).toBeUndefined();
+    }
+  });
+
+  it('finds a command without a slash on PATH, and runs a file without #! through /bin/sh', () => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const script = join(bin, 'eg-noshebang');
+    writeFileSync(script, `printf '%s|' "$LD_PRELOAD" "$@"\n`);
+    chmodSync(script, 0o755);
+    const r = wrap(['eg-noshebang', 'a b', ''], { PATH: `/nonexistent:${bin}:/usr/bin:/bin` });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${lib}|a b||`);
+  });
+
+  it('a command that cannot be executed: one coded line, exit 127 (not found) or 126', () => {
+    const missing = wrap([join(dir, 'no-such-runtime'), 'x']);
+    expect(missing.status).toBe(127);
+    expect(missing.stdout).toBe('');
+    const line = JSON.parse(missing.stderr.trim()) as Record<string, unknown>;
+    expect(line).toMatchObject({ name: 'egress-guard', event: 'wrapper', error: 'E_WRAPPER_EXEC', level: 50 });
+    expect(line.msg).toContain('no-such-runtime');
+    const notExec = join(dir, 'not-executable');
+    writeFileSync(notExec, '');
+    chmodSync(notExec, 0o644);
+    const denied = wrap([notExec]);
+    expect(denied.status).toBe(126);
+    expect(JSON.parse(denied.stderr.trim())).toMatchObject({ error: 'E_WRAPPER_EXEC' });
+    expect(wrap([]).status).toBe(0); // nothing to run, as `exec` alone
+  });
+
   it('chains to the wrapper named in EGRESS_GUARD_NEXT_WRAPPER, which then execs the runtime', () => {
-    const next = join(dir, `next-${shell}.sh`);
-    const log = join(dir, `next-${shell}.log`);
+    const next = join(dir, 'next.sh');
+    const log = join(dir, 'next.log');
     writeFileSync(next, `#!/bin/sh\nprintf '%s|' "$LD_PRELOAD" "$#" "$@" > '${log}'\nexec "$@"\n`);
     chmodSync(next, 0o755);
-    const { r, out } = probeRun(shell, ['a b', "c'd"], { EGRESS_GUARD_NEXT_WRAPPER: next });
+    const { r, out } = probeRun(['a b', "c'd"], { EGRESS_GUARD_NEXT_WRAPPER: next });
     expect(r.stderr).toBe('');
     expect(readFileSync(log, 'utf8')).toBe(`${lib}|4|${process.execPath}|${probe}|a b|c'd|`);
     expect(out?.argv).toEqual(['a b', "c'd"]);
@@ -154,36 +193,36 @@ describe.each(shells)('exec wrapper under %s', (shell) => {
   });
 
   it('finds the policy: explicit, then the function package, then the layer default', () => {
-    const task = join(dir, `task-${shell}`);
+    const task = join(dir, 'task');
     mkdirSync(task, { recursive: true });
     const layerDefault = join(opt, 'egress-guard', 'policy.egp');
     writeFileSync(layerDefault, 'x');
     try {
-      expect(probeRun(shell, [], { LAMBDA_TASK_ROOT: task }).out?.env.EGRESS_GUARD_POLICY).toBe(layerDefault);
+      expect(probeRun([], { LAMBDA_TASK_ROOT: task }).out?.env.EGRESS_GUARD_POLICY).toBe(layerDefault);
       writeFileSync(join(task, 'egress-policy.egp'), 'x');
-      expect(probeRun(shell, [], { LAMBDA_TASK_ROOT: task }).out?.env.EGRESS_GUARD_POLICY).toBe(
+      expect(probeRun([], { LAMBDA_TASK_ROOT: task }).out?.env.EGRESS_GUARD_POLICY).toBe(
         join(task, 'egress-policy.egp'),
       );
-      expect(
-        probeRun(shell, [], { LAMBDA_TASK_ROOT: task, EGRESS_GUARD_POLICY: '/p.egp' }).out?.env.EGRESS_GUARD_POLICY,
-      ).toBe('/p.egp');
+      expect(probeRun([], { LAMBDA_TASK_ROOT: task, EGRESS_GUARD_POLICY: '/p.egp' }).out?.env.EGRESS_GUARD_POLICY).toBe(
+        '/p.egp',
+      );
     } finally {
       rmSync(layerDefault);
     }
-    expect(probeRun(shell, [], {}).out?.env.EGRESS_GUARD_POLICY).toBeUndefined();
+    expect(probeRun([], {}).out?.env.EGRESS_GUARD_POLICY).toBeUndefined();
   });
 
   it('leaves everything but chaining alone in mode off', () => {
-    const off = probeRun(shell, [], { EGRESS_GUARD_MODE: 'off' }).out;
+    const off = probeRun([], { EGRESS_GUARD_MODE: 'off' }).out;
     expect(off?.env.LD_PRELOAD).toBeUndefined();
     expect(off?.env._HANDLER).toBe('index.handler');
   });
 
   it('without the library: audit logs one coded line and runs unguarded; enforce refuses to start', () => {
-    const emptyOpt = join(dir, `empty "quoted\\" ${shell}`); // the error line stays valid JSON
+    const emptyOpt = join(dir, 'empty "quoted\\" \u0001 dir'); // the error line stays valid JSON
     mkdirSync(join(emptyOpt, 'egress-guard'), { recursive: true });
     copyFileSync(join(opt, 'egress-guard', 'wrapper'), join(emptyOpt, 'egress-guard', 'wrapper'));
-    const audit = probeRun(shell, [], { EGRESS_GUARD_OPT: emptyOpt });
+    const audit = probeRun([], { EGRESS_GUARD_OPT: emptyOpt });
     expect(audit.r.status).toBe(0);
     const lines = audit.r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -195,7 +234,7 @@ describe.each(shells)('exec wrapper under %s', (shell) => {
     });
     expect(JSON.parse(lines[0] ?? '').msg).toContain(emptyOpt);
     expect(audit.out?.env.LD_PRELOAD).toBeUndefined();
-    const enforce = probeRun(shell, [], { EGRESS_GUARD_OPT: emptyOpt, EGRESS_GUARD_MODE: 'enforce' });
+    const enforce = probeRun([], { EGRESS_GUARD_OPT: emptyOpt, EGRESS_GUARD_MODE: 'enforce' });
     expect(enforce.r.status).toBe(78);
     expect(enforce.r.stdout).toBe('');
   });

@@ -2,8 +2,9 @@
  * Every executable the package ships, in both builds (native/Makefile: `build/<name>`, `build/aarch64/<name>`): the
  * layer's programs (layer/build/contents.ts `LAYER_FILES`, the one list of what the layer holds) and the launcher of
  * `egress-guard run` (`LAUNCHER_FILE`). Each must start on every Lambda glibc like the library — no GLIBC_ symbol
- * version above 2.17, no library beyond libc/libpthread —, carry the same hardening (PIE, full RELRO, BIND_NOW), be
- * the right machine, and actually run: natively for x86_64, under qemu-aarch64 with Debian's aarch64 glibc for
+ * version above 2.17, no library beyond libc/libpthread; the exec wrapper no library and no dynamic loader at all
+ * (`STATIC`, native/wrapper/rt.h) —, carry the same hardening (PIE, full RELRO, BIND_NOW), be the right machine, and
+ * actually run: natively for x86_64, under qemu-aarch64 with Debian's aarch64 glibc for
  * aarch64, answering a call that needs nothing else (`PROBES`). A new shipped executable fails here until it has a
  * probe.
  */
@@ -19,6 +20,8 @@ const PROBES: Record<string, { args: string[]; status: number; stderr: RegExp }>
   // a usage error exits 2 before anything else
   'egress-guard-proxy': { args: ['--no-such-option'], status: 2, stderr: /^usage: egress-guard-proxy/ },
   'egress-guard-agent': { args: ['--no-such-option'], status: 2, stderr: /^usage: egress-guard-agent/ },
+  // a runtime command that does not exist: the exec failure's coded line and the shell's status
+  wrapper: { args: ['/nonexistent/egress-guard-probe'], status: 127, stderr: /"error":"E_WRAPPER_EXEC"/ },
   // no launch record for these arguments: the Node.js CLI decides (no policy given), or is not beside this build
   'egress-guard-run': {
     args: ['--', '/bin/true'],
@@ -26,6 +29,9 @@ const PROBES: Record<string, { args: string[]; status: number; stderr: RegExp }>
     stderr: /^egress-guard(-run: E_RUN_LAUNCHER: cannot find| run: E_RUN_NO_POLICY)/,
   },
 };
+
+/** Linked against nothing: no PT_INTERP, no NEEDED, no symbol versions (it relocates itself). */
+const STATIC = new Set(['wrapper']);
 
 const EXECUTABLES = [...LAYER_FILES, LAUNCHER_FILE].flatMap((f) =>
   f.from.kind === 'make' && !f.path.endsWith('.so') ? [f.from.target] : [],
@@ -66,7 +72,7 @@ describe.skipIf(!ok)('shipped executables', () => {
         expect(make.status, make.stderr).toBe(0);
         const bin = join(b.dir, name);
         const versions = [...readelf(['--dyn-syms', bin]).matchAll(/@(GLIBC_[0-9.]+)/g)].map((m) => m[1] as string);
-        expect(versions.length).toBeGreaterThan(0);
+        expect(versions.length > 0).toBe(!STATIC.has(name));
         const newer = versions.filter((v) => {
           const [maj, min] = v.replace('GLIBC_', '').split('.').map(Number) as [number, number];
           return maj > 2 || (maj === 2 && min > 17);
@@ -75,7 +81,12 @@ describe.skipIf(!ok)('shipped executables', () => {
         const dynamic = readelf(['-d', bin]);
         const needed = [...dynamic.matchAll(/\(NEEDED\).*\[(.+)\]/g)].map((m) => m[1] as string);
         expect(needed.filter((l) => l !== 'libc.so.6' && l !== 'libpthread.so.0')).toEqual([]);
-        expect(needed).toContain('libc.so.6');
+        if (STATIC.has(name)) {
+          expect(needed).toEqual([]);
+          expect(readelf(['-l', bin])).not.toMatch(/INTERP/);
+        } else {
+          expect(needed).toContain('libc.so.6');
+        }
         expect(dynamic).toMatch(/\(FLAGS\).*BIND_NOW/);
         expect(dynamic).toMatch(/\(FLAGS_1\).*PIE/);
         expect(readelf(['-l', bin])).toMatch(/GNU_RELRO/);
