@@ -2,7 +2,14 @@
  * Benchmark 6: what the guard adds to a Lambda runtime, through a real Runtime API loop (demo/runtime-api.ts) — the
  * exec wrapper, the interposer and the agent together, against the same runtime started plainly, interleaved.
  *
- *   node dist/bench/agent.js [--rounds N] [--invokes N] [--agent PATH]   (run by bench/run.ts; prints one JSON line)
+ *   node dist/bench/agent.js [--rounds N] [--invokes N] [--agent PATH] [--wrapper PATH] [--init-only]
+ *   (run by bench/run.ts; prints one JSON line)
+ *
+ * --wrapper PATH: the guarded runs start through that exec wrapper instead of the staged layer's (it still finds the
+ * staged library through EGRESS_GUARD_OPT), to compare two versions of the wrapper.
+ *
+ * --init-only: only the init figures (no invoke, no sampler), for many rounds (`--rounds 200`) when the wall time of
+ * init is too noisy to resolve a millisecond.
  *
  * --agent PATH: the guarded runs use that egress-guard-agent binary (EGRESS_GUARD_AGENT) instead of the staged
  * layer's, to compare two versions of the agent in one run of everything else.
@@ -16,7 +23,10 @@
  * - init: from the spawn of the runtime command (guarded: `wrapper <command>`) to the runtime's first
  *   GET /2018-06-01/runtime/invocation/next reaching the Runtime API; Node (the demo's runtime loop) and Python (the
  *   demo's loop, standard library only). N rounds, guarded and plain alternating; the median of the per-round
- *   differences.
+ *   differences. Beside the wall time, the CPU time spent by then (every thread's schedstat, read when that GET
+ *   arrives, while the runtime waits for its answer): the runtime's process (the exec wrapper and the interposer's
+ *   constructor run in it, before the runtime), guarded minus plain, and the agent's own; CPU time moves less with
+ *   the machine's load than wall time, and on a 1-vCPU function the agent's CPU competes with the runtime's init.
  * - invoke: the latency of one invoke as the caller sees it (queue the event → the runtime's response received by the
  *   Runtime API) of a do-nothing handler, guarded vs plain, pairs alternating; the median of per-pair differences.
  * - sampler: the agent's CPU time (every thread's /proc/<agent>/task/<tid>/schedstat, in ns) over a 2 s invoke while
@@ -48,6 +58,8 @@ const ROUNDS = num('--rounds', 20);
 const INVOKES = num('--invokes', 2000);
 const AGENT = args.includes('--agent') ? resolve(String(args[args.indexOf('--agent') + 1])) : undefined;
 const COMPARE = args.includes('--compare') ? resolve(String(args[args.indexOf('--compare') + 1])) : undefined;
+const INIT_ONLY = args.includes('--init-only');
+const WRAPPER = args.includes('--wrapper') ? resolve(String(args[args.indexOf('--wrapper') + 1])) : undefined;
 
 const work = mkdtempSync(join(tmpdir(), 'eg-bench-agent-'));
 const opt = join(work, 'opt');
@@ -95,6 +107,10 @@ interface Started {
   state: string;
   /** ms from spawn to the first GET …/next */
   initMs: number;
+  /** CPU ms of the runtime's process (all its threads) when that GET arrived */
+  runtimeCpuMs: number;
+  /** CPU ms of the agent by then (0 unguarded, NaN when its pid was not yet in the state file) */
+  agentCpuMs: number;
 }
 
 async function start(fn: Fn, guarded: boolean, policy: string, mode = 'enforce', agent = AGENT): Promise<Started> {
@@ -121,20 +137,31 @@ async function start(fn: Fn, guarded: boolean, policy: string, mode = 'enforce',
       : {}),
   };
   let first = 0;
+  let runtimeCpuMs = Number.NaN;
+  let agentCpuMs = guarded ? Number.NaN : 0;
   const ready = new Promise<void>((ok) => {
     api.onRequest = (method, url) => {
       if (first === 0 && method === 'GET' && url.endsWith('/invocation/next')) {
         first = performance.now();
+        runtimeCpuMs = child.pid ? cpuSeconds(child.pid) * 1000 : Number.NaN;
+        if (guarded) {
+          try {
+            const pid = agentPid(state);
+            if (pid > 0) agentCpuMs = cpuSeconds(pid) * 1000;
+          } catch {
+            // no state file yet: left NaN, counted as missing
+          }
+        }
         ok();
       }
     };
   });
-  const argv = guarded ? [join(opt, 'egress-guard', 'wrapper'), ...fn.command] : fn.command;
+  const argv = guarded ? [WRAPPER ?? join(opt, 'egress-guard', 'wrapper'), ...fn.command] : fn.command;
   const t0 = performance.now();
   const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout?.resume(); // EMF lines: read and discarded
   await ready;
-  return { api, child, state, initMs: first - t0 };
+  return { api, child, state, initMs: first - t0, runtimeCpuMs, agentCpuMs };
 }
 
 async function stop(s: Started): Promise<void> {
@@ -205,25 +232,36 @@ async function main(): Promise<void> {
   const init: unknown[] = [];
   const invoke: unknown[] = [];
   for (const fn of fns) {
-    const plain: number[] = [];
-    const guarded: number[] = [];
+    const plain: Started[] = [];
+    const guarded: Started[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       for (const g of r % 2 === 0 ? [false, true] : [true, false]) {
         const s = await start(fn, g, policy);
-        (g ? guarded : plain).push(s.initMs);
+        (g ? guarded : plain).push(s);
         await stop(s);
       }
     }
-    const diffs = guarded.map((g, i) => g - (plain[i] as number));
+    const diffs = guarded.map((g, i) => g.initMs - (plain[i] as Started).initMs);
+    const cpuDiffs = guarded.map((g, i) => g.runtimeCpuMs - (plain[i] as Started).runtimeCpuMs);
+    const agentCpu = guarded.map((g) => g.agentCpuMs).filter((x) => !Number.isNaN(x));
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
     init.push({
       lang: fn.lang,
       rounds: ROUNDS,
-      plainMs: spread(plain).median,
-      guardedMs: spread(guarded).median,
+      plainMs: spread(plain.map((s) => s.initMs)).median,
+      guardedMs: spread(guarded.map((s) => s.initMs)).median,
       addedMs: spread(diffs).median,
       addedMinMs: spread(diffs).min,
       addedMaxMs: spread(diffs).max,
+      plainCpuMs: r3(spread(plain.map((s) => s.runtimeCpuMs)).median),
+      runtimeCpuAddedMs: r3(spread(cpuDiffs).median),
+      agentCpuMs: agentCpu.length > 0 ? r3(spread(agentCpu).median) : null,
+      agentCpuRounds: agentCpu.length,
     });
+  }
+  if (INIT_ONLY) {
+    process.stdout.write(`${JSON.stringify({ bench: 'agent', init })}\n`);
+    return;
   }
   for (const fn of fns) {
     const p = await start(fn, false, policy);
