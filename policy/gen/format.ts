@@ -10,7 +10,7 @@ export const HEADER_SIZE = 64;
 /** bytes per section-table entry */
 export const SECTION_ENTRY_SIZE = 16;
 /** the version a writer emits unless told otherwise */
-export const WRITE_VERSION = 2;
+export const WRITE_VERSION = 3;
 /** section_count lower bound (ids 1-10 are required in every version) */
 export const MIN_SECTIONS = 10;
 /** section_count upper bound */

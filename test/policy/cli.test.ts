@@ -19,9 +19,9 @@ describe('egress-guard CLI', () => {
   it('compile writes <name>.egp next to the policy by default, identical to the golden bytes', async () => {
     const r = await runCli(['compile', 'tiny.yaml'], dir);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^wrote tiny\.egp \(1408 bytes, 12 rules, mode enforce\) in/);
-    // the default format version is 2 (docs/FORMAT.md "Versions"): the golden tiny.v2.egp
-    expect(readFileSync(join(dir, 'tiny.egp')).equals(readFileSync(join(GOLDEN, 'tiny.v2.egp')))).toBe(true);
+    expect(r.stdout).toMatch(/^wrote tiny\.egp \(1600 bytes, 12 rules, mode enforce\) in/);
+    // the default format version is 3 (docs/FORMAT.md "Versions"): the golden tiny.v3.egp
+    expect(readFileSync(join(dir, 'tiny.egp')).equals(readFileSync(join(GOLDEN, 'tiny.v3.egp')))).toBe(true);
   });
 
   it('compile --format-version 1|2|3 writes the golden bytes of that version; another value is a usage error', async () => {
@@ -173,7 +173,7 @@ describe.skipIf(!built)('the egress-guard executable', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
     const c = run('compile', 'p.yaml');
     expect(c.status, c.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'p.egp')).equals(readFileSync(join(GOLDEN, 'tiny.v2.egp')))).toBe(true);
+    expect(readFileSync(join(dir, 'p.egp')).equals(readFileSync(join(GOLDEN, 'tiny.v3.egp')))).toBe(true);
     expect(run('explain', 'p.egp', 'api.example.com').status).toBe(0);
     expect(run('explain', 'p.egp', 'x.ngrok.io:443').status).toBe(1);
     expect(run('explain', 'p.egp').status).toBe(2);

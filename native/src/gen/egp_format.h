@@ -10,7 +10,7 @@
 #define EGP_MIN_VERSION 1 /* the oldest version a reader accepts */
 #define EGP_HEADER_SIZE 64 /* size of the header, and the value of its header_size field */
 #define EGP_SECTION_ENTRY_SIZE 16 /* bytes per section-table entry */
-#define EGP_WRITE_VERSION 2 /* the version a writer emits unless told otherwise */
+#define EGP_WRITE_VERSION 3 /* the version a writer emits unless told otherwise */
 #define EGP_MIN_SECTIONS 10 /* section_count lower bound (ids 1-10 are required in every version) */
 #define EGP_MAX_SECTIONS 64 /* section_count upper bound */
 #define EGP_SECTION_ALIGN 8 /* every section offset is a multiple of this */
