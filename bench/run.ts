@@ -450,6 +450,10 @@ interface AgentFigures {
     addedMs: number;
     addedMinMs: number;
     addedMaxMs: number;
+    /** CPU ms the guard added to the runtime's process by its first GET …/next (median of per-round differences) */
+    runtimeCpuAddedMs: number;
+    /** CPU ms of the agent by then (median), null when no round read it */
+    agentCpuMs: number | null;
   }[];
   invoke: { lang: string; invokes: number; plainMedianUs: number; guardedMedianUs: number; addedMedianUs: number }[];
   sampler: { mode: string; armed: boolean; wallS: number; cpuS: number; corePercent: number }[];
@@ -639,7 +643,8 @@ async function main(): Promise<void> {
     for (const f of ag?.init ?? [])
       rows.push([
         `6 ${f.lang} init added (spawn → first /next)`,
-        `${fmt(f.addedMs, 2)} ms (plain ${fmt(f.plainMs, 1)} ms, guarded ${fmt(f.guardedMs, 1)} ms)`,
+        `${fmt(f.addedMs, 2)} ms (plain ${fmt(f.plainMs, 1)} ms, guarded ${fmt(f.guardedMs, 1)} ms; CPU: runtime ` +
+          `${f.runtimeCpuAddedMs >= 0 ? '+' : ''}${fmt(f.runtimeCpuAddedMs, 2)} ms, agent ${f.agentCpuMs === null ? '—' : `${fmt(f.agentCpuMs, 2)} ms`})`,
         `≤ ${GOALS.initAddedMs} ms`,
         ok(f.addedMs <= GOALS.initAddedMs),
       ]);

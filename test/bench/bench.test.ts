@@ -96,6 +96,10 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
     for (const w of j.agent.init) {
       pos(w.plainMs);
       pos(w.guardedMs);
+      pos(w.plainCpuMs);
+      expect(typeof w.runtimeCpuAddedMs).toBe('number');
+      pos(w.agentCpuMs); // its pid is in the state file before it relays the runtime's first GET …/next
+      expect(w.agentCpuRounds).toBe(w.rounds);
     }
     expect(j.agent.invoke.map((w: { lang: string }) => w.lang)).toEqual(['node', 'python']);
     for (const w of j.agent.invoke) {
