@@ -20,6 +20,11 @@
  * OLD_AGENT, guarded with the staged layer's agent — invoked in rotating order, so both agents meet the same load;
  * prints the medians of the per-triple differences (guarded − unguarded for each agent, new − old).
  *
+ *   node dist/bench/agent.js --sampler-only [--runs N] [--agent PATH | --compare OLD_AGENT]
+ *
+ * --sampler-only: only the sampler figure (below), N times (default 1); with --compare, each time for the agent
+ * OLD_AGENT and the staged layer's agent, in alternating order, so both meet the same load.
+ *
  * - init: from the spawn of the runtime command (guarded: `wrapper <command>`) to the runtime's first
  *   GET /2018-06-01/runtime/invocation/next reaching the Runtime API; Node (the demo's runtime loop) and Python (the
  *   demo's loop, standard library only). N rounds, guarded and plain alternating; the median of the per-round
@@ -60,6 +65,8 @@ const AGENT = args.includes('--agent') ? resolve(String(args[args.indexOf('--age
 const COMPARE = args.includes('--compare') ? resolve(String(args[args.indexOf('--compare') + 1])) : undefined;
 const INIT_ONLY = args.includes('--init-only');
 const WRAPPER = args.includes('--wrapper') ? resolve(String(args[args.indexOf('--wrapper') + 1])) : undefined;
+const SAMPLER_ONLY = args.includes('--sampler-only');
+const RUNS = num('--runs', 1);
 
 const work = mkdtempSync(join(tmpdir(), 'eg-bench-agent-'));
 const opt = join(work, 'opt');
@@ -221,8 +228,40 @@ async function compare(fns: Fn[], policy: string, old: string): Promise<unknown[
   return out;
 }
 
+/** The agent's CPU over one 2 s invoke of the Python runtime, as a share of one core (the `sampler` figure). */
+async function samplerCpu(fns: Fn[], policy: string, mode: string, agent = AGENT): Promise<Record<string, unknown>> {
+  writeFileSync(join(task, 'sleep2.py'), 'import time\ndef handler(e, c):\n    time.sleep(2)\n    return {}\n');
+  const s = await start({ ...(fns[1] as Fn), handler: 'sleep2.handler' }, true, policy, mode, agent);
+  await timed(s, {}); // the first invoke starts the agent's sampler thread and warms everything up
+  const pid = agentPid(s.state);
+  const before = cpuSeconds(pid);
+  const t = performance.now();
+  await timed(s, {});
+  const wallS = (performance.now() - t) / 1000;
+  const cpuS = cpuSeconds(pid) - before;
+  await stop(s);
+  return { mode, armed: mode === 'enforce', wallS, cpuS, corePercent: (cpuS / wallS) * 100 };
+}
+
 async function main(): Promise<void> {
   const { fns, policy } = await setup();
+  if (SAMPLER_ONLY) {
+    const runs: unknown[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      if (COMPARE) {
+        const arms: [string, string | undefined][] = [
+          ['old', COMPARE],
+          ['new', undefined],
+        ];
+        for (const [name, agent] of r % 2 === 0 ? arms : arms.reverse())
+          runs.push({ run: r, agent: name, ...(await samplerCpu(fns, policy, 'enforce', agent)) });
+      } else {
+        for (const mode of ['enforce', 'audit']) runs.push({ run: r, ...(await samplerCpu(fns, policy, mode)) });
+      }
+    }
+    process.stdout.write(`${JSON.stringify({ bench: 'agent-sampler', old: COMPARE, sampler: runs })}\n`);
+    return;
+  }
   if (COMPARE) {
     process.stdout.write(
       `${JSON.stringify({ bench: 'agent-compare', old: COMPARE, invoke: await compare(fns, policy, COMPARE) })}\n`,
@@ -292,19 +331,7 @@ async function main(): Promise<void> {
     });
   }
   const sampler: unknown[] = [];
-  writeFileSync(join(task, 'sleep2.py'), 'import time\ndef handler(e, c):\n    time.sleep(2)\n    return {}\n');
-  for (const mode of ['enforce', 'audit']) {
-    const s = await start({ ...(fns[1] as Fn), handler: 'sleep2.handler' }, true, policy, mode);
-    await timed(s, {}); // the first invoke starts the agent's sampler thread and warms everything up
-    const pid = agentPid(s.state);
-    const before = cpuSeconds(pid);
-    const t = performance.now();
-    await timed(s, {});
-    const wallS = (performance.now() - t) / 1000;
-    const cpuS = cpuSeconds(pid) - before;
-    await stop(s);
-    sampler.push({ mode, armed: mode === 'enforce', wallS, cpuS, corePercent: (cpuS / wallS) * 100 });
-  }
+  for (const mode of ['enforce', 'audit']) sampler.push(await samplerCpu(fns, policy, mode));
   process.stdout.write(`${JSON.stringify({ bench: 'agent', init, invoke, sampler })}\n`);
 }
 
