@@ -126,3 +126,37 @@ describe.skipIf(!ok)("budgets through the agent: the interposer's trip fails the
     expect(next, all).toMatchObject({ requestId: 'next', ok: true, body: { moved: 10 * KiB } });
   });
 });
+
+// Bytes the interposer's hooks never see (libc's own write(), reached through libc.so.6 itself: docs/METERING.md
+// "What budgets cannot stop") are bounded by the agent's /proc/net/dev sampler alone: it must see the invoke past its
+// budget while the handler still runs, and fail it. (How far past depends on the transfer's rate against the rate the
+// sampler assumes, docs/METERING.md "Budgets": not asserted here, a veth pair being far faster than any network.)
+describe.skipIf(!ok)('budgets through the agent: bytes the hooks cannot see', () => {
+  const s = setUp('egau', `    txBytes: ${MiB}\n`);
+
+  it("the sampler trips the invoke on the wire's figure and fails it typed; the next invoke is clean", async () => {
+    const r = await runFunction({
+      kit: s.kit,
+      runtime: 'python-ric',
+      handler: 'budget.handler',
+      ns: s.w.fn,
+      env: { EGRESS_GUARD_POLICY: s.policy, LAMBDA_TASK_ROOT: join(ROOT, 'test/budgets/functions') },
+      invokes: [
+        { requestId: 'unseen', event: { unseen: { url: `${s.w.witness}/upload`, bytes: 5 * MiB, sleepMs: 1000 } } },
+        { requestId: 'next', event: { download: `${s.w.witness}/bytes/${10 * KiB}` } },
+      ],
+    });
+    const all = `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
+    const [unseen, next] = r.outcomes;
+    // the attack: the body went out past the budget without the hooks stopping it (the peer got more than the budget)
+    const seen = await s.w.nextWitness('upload');
+    expect(seen.received, all).toBeGreaterThan(MiB);
+    // the claim: the sampler saw it on the wire and the invoke failed with EgressBudgetExceeded, reported once
+    expect(unseen, all).toMatchObject({ requestId: 'unseen', ok: false, errorType: 'EgressBudgetExceeded' });
+    expect(events(r, 'budget', 'unseen'), all).toEqual([
+      expect.objectContaining({ exceeded: 'txBytes', enforced: true, trippedBy: 'sampler' }),
+    ]);
+    expect(events(r, 'invoke', 'unseen')[0]?.txBytes, all).toBeGreaterThan(MiB);
+    expect(next, all).toMatchObject({ requestId: 'next', ok: true, body: { moved: 10 * KiB } });
+  });
+});
