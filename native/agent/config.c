@@ -10,7 +10,7 @@
  *   EGRESS_GUARD_STATE             the invoke state file (the spawner always sets it)
  *   EGRESS_GUARD_INTERFACES[_EXCLUDE]  comma lists of names or `*` globs (default: all but lo)
  *   EGRESS_GUARD_METRICS           off drops the EMF line;  EGRESS_GUARD_METRICS_NAMESPACE (default EgressGuard)
- *   EGRESS_GUARD_SAMPLE_MS         armed sampler interval, 1–1000 (default 1)
+ *   EGRESS_GUARD_SAMPLE_MS         shortest interval between the armed sampler's looks, 1–1000 (default 1)
  *   EGRESS_GUARD_TIMEOUT_MARGIN_MS an invoke still running this long before its deadline is reported as timed out
  *                                  (default 50; the runtime is killed at the deadline)
  *   AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_MAX_CONCURRENCY (> 1: Lambda Managed Instances, every invoke concurrent)

@@ -18,8 +18,9 @@
  *   last RESULTS_SEEN requests) is refused (INV_REJECT), whether the invoke is still tracked or not. The invoke and
  *   EMF lines come from inv_report() after the relay, off the latency path.
  * - inv_tick() (sampler.c, when the timer this file sets for the earliest look or deadline fires; an invoke that ends
- *   before its first look never wakes the sampler): while an invoke is ARMED, every cfg.sample_ns near a budget (less
- *   often far from it: next_look): /proc/net/dev (read outside the mutex, on the sampler's own descriptor, so an invoke
+ *   before its first look never wakes the sampler): while an invoke is ARMED, when the bytes left under its budgets
+ *   plus the overshoot look.h allows could be used up at 10 Gbit/s (next_look; at least cfg.sample_ns apart):
+ *   /proc/net/dev (read outside the mutex, on the sampler's own descriptor, so an invoke
  *   boundary never waits for it) against its budgets, and the state file's trip (the interposer's exact byte accounting). On a trip: BUDGET_TRIPPED + trip_gen in the state file
  *   (the interposer then cuts the invoke's egress sockets), one `budget` line, and the invoke fails at once: the
  *   agent posts EgressBudgetExceeded upstream (or ends a streaming response with it). Also invoke deadlines: an invoke
@@ -40,6 +41,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "look.h"
 #include "report.h"
 #include "gen/state.h"
 
@@ -188,25 +190,12 @@ static struct invoke *slot(void) {
   return oldest;
 }
 
-/* The sampler's backstop rate: the most bytes per second an invoke is assumed to move (10 Gbit/s). Near a budget the
- * sampler looks every cfg.sample_ns, so a transfer at rate R gets at most R × cfg.sample_ns past it before a look sees
- * it. Farther away it looks again after the time the bytes left under the tightest budget take at 10 Gbit/s, plus
- * cfg.sample_ns (at most LOOK_MAX_FACTOR × cfg.sample_ns later): a transfer at any R ≤ 10 Gbit/s crosses the budget
- * no earlier than left / 10 Gbit/s, so at that look it is at most R × cfg.sample_ns past it — the same bound — while
- * an invoke far from its budgets costs a fraction of the CPU. */
+/* When the sampler looks at an armed invoke again, from what it saw now: look.h (the bound that interval keeps for
+ * bytes the hooks cannot see), never sooner than cfg.sample_ns nor later than LOOK_MAX_FACTOR × cfg.sample_ns. */
 #define LOOK_MAX_FACTOR 32
 
 static uint64_t next_look(uint64_t rx, uint64_t tx) {
-  const uint64_t v[3] = {rx, tx, rx + tx};
-  uint64_t left = AG_NONE;
-  for (int i = 0; i < 3; i++)
-    if (cfg.budget[i] != AG_NONE) {
-      uint64_t l = cfg.budget[i] > v[i] ? cfg.budget[i] - v[i] : 0;
-      if (l < left) left = l;
-    }
-  uint64_t most = cfg.sample_ns * LOOK_MAX_FACTOR;
-  uint64_t ns = left - left / 5; /* ns to use up `left` at 10 Gbit/s = 1.25 bytes per ns */
-  return ns >= most - cfg.sample_ns ? most : ns + cfg.sample_ns;
+  return lk_interval_ns(cfg.budget, rx, tx, cfg.sample_ns, cfg.sample_ns * LOOK_MAX_FACTOR);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > AG_NONE - b ? AG_NONE : a + b; }

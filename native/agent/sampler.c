@@ -2,9 +2,9 @@
  * sampler.c — the agent's timing thread. It blocks on invoke.c's timer (a timerfd that invoke.c sets, under its
  * mutex, to the earliest look or reporting deadline of the invokes in flight, and disarms when none needs one), so an
  * idle or audit-mode environment costs no CPU and an invoke that ends before its first look never wakes it. Each time
- * the timer fires it calls inv_tick(): near a budget every cfg.sample_ns (1 ms by default: one pread of /proc/net/dev
- * and a parse of a few lines), less often far from it (invoke.c next_look; CPU measured in docs/METERING.md), and at
- * each invoke's reporting deadline.
+ * the timer fires it calls inv_tick(): a look (one pread of /proc/net/dev and a parse of a few lines) when the bytes
+ * left under a budget plus the overshoot look.h allows could be used up at 10 Gbit/s, at least cfg.sample_ns (1 ms by
+ * default) apart (invoke.c next_look; CPU measured in docs/METERING.md), and at each invoke's reporting deadline.
  */
 #define _GNU_SOURCE
 #include <errno.h>

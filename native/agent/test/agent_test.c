@@ -2,7 +2,8 @@
  * agent_test.c — C unit tests of the agent's pure parts, run by `make -C native check` (test/native/unit.test.ts
  * asserts the lines): /proc/net/dev parsing on the fixtures of test/fixtures/procnetdev (written with the kernel's
  * format string), interface selection, deltas with resets and appearing/vanishing interfaces, and the JSON line
- * builder (nesting, escaping, truncation). Output: "ok N - what" / "not ok N - what", then "# passed P failed F".
+ * builder (nesting, escaping, truncation), the armed sampler's look interval (look.h: the overshoot bound it keeps).
+ * Output: "ok N - what" / "not ok N - what", then "# passed P failed F".
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "line.h"
+#include "look.h"
 #include "netdev.h"
 
 static int passed, failed;
@@ -142,6 +144,48 @@ static void test_line(void) {
         "line: an overlong line is cut, closed and marked truncated");
 }
 
+/* What a transfer at the assumed rate moves in `ns` (1.25 bytes per ns each way, twice that for rx + tx). */
+static uint64_t moved(uint64_t ns, int total) {
+  return total ? ns / 2 * 5 + (ns % 2) * 5 / 2 : ns / 4 * 5 + (ns % 4) * 5 / 4;
+}
+
+static void test_look(void) {
+  const uint64_t N = UINT64_MAX, MIB = 1024 * 1024, FLOOR = 1000000, CAP = 32 * FLOOR;
+  const uint64_t none[3] = {N, N, N}, tx5[3] = {50 * MIB, 5 * MIB, N}, one[3] = {MIB, N, N};
+  check(lk_interval_ns(none, 0, 0, FLOOR, CAP) == CAP, "look: no budget set, the longest interval");
+  /* 5 MiB tx budget untouched: 5 MiB left + 5 MiB allowed past it at 1.25 bytes per ns */
+  check(lk_interval_ns(tx5, 0, 0, FLOOR, CAP) == 10 * MIB / 5 * 4, "look: 5 MiB left, 5 MiB allowed: 8.39 ms");
+  check(lk_interval_ns(tx5, 0, 5 * MIB + 1, FLOOR, CAP) == 5 * MIB / 5 * 4, "look: past the budget, what it allows");
+  check(lk_interval_ns(one, 0, 0, FLOOR, CAP) == 2 * MIB / 5 * 4, "look: 1 MiB budget untouched: 1.68 ms");
+  check(lk_interval_ns(one, MIB, 0, FLOOR, CAP) == FLOOR, "look: at a 1 MiB budget, never sooner than the floor");
+  check(lk_interval_ns(one, MIB, 0, 100000, CAP) == MIB / 5 * 4, "look: at a 1 MiB budget, 1 MiB allowed: 0.84 ms");
+  const uint64_t big[3] = {N - 1, N - 1, N - 1};
+  check(lk_interval_ns(big, 0, 0, FLOOR, CAP) == CAP, "look: budgets near 2^64 do not wrap");
+  /* the bound, over a spread of budgets and bytes seen: at the next look a transfer at the assumed rate is at most
+   * max(B, 1 MiB) past each budget B, unless the floor made the look later; never sooner than the floor */
+  int bound = 1, floor_ok = 1;
+  const uint64_t budgets[] = {1, 4096, 256 * 1024, MIB - 1, MIB, MIB + 1, 5 * MIB, 50 * MIB, 1ull << 40};
+  for (size_t bi = 0; bi < sizeof budgets / sizeof budgets[0]; bi++) {
+    for (int which = 0; which < 3; which++) {
+      uint64_t b[3] = {N, N, N};
+      b[which] = budgets[bi];
+      for (uint64_t seen = 0; seen <= 2 * budgets[bi] + 3 && seen < (1ull << 41); seen = seen * 3 + 1) {
+        uint64_t rx = which == 1 ? 0 : seen, tx = which == 1 ? seen : 0;
+        if (which == 2) rx = seen / 2, tx = seen - seen / 2;
+        for (uint64_t fl = 1; fl <= 10000000; fl *= 100) {
+          uint64_t ns = lk_interval_ns(b, rx, tx, fl, 1ull << 62);
+          uint64_t left = budgets[bi] > seen ? budgets[bi] - seen : 0;
+          uint64_t over = budgets[bi] > MIB ? budgets[bi] : MIB;
+          if (ns < fl) floor_ok = 0;
+          if (ns > fl && moved(ns, which == 2) > left + over) bound = 0;
+        }
+      }
+    }
+  }
+  check(bound, "look: at the next look, at most max(B, 1 MiB) past B at 10 Gbit/s (each budget, 3 directions)");
+  check(floor_ok, "look: never sooner than the floor");
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: agent_tests <test/fixtures/procnetdev>\n");
@@ -152,6 +196,7 @@ int main(int argc, char **argv) {
   test_filter();
   test_delta();
   test_line();
+  test_look();
   printf("# passed %d failed %d\n", passed, failed);
   return failed ? 1 : 0;
 }
