@@ -460,7 +460,7 @@ interface AgentFigures {
 }
 
 function agent(): AgentFigures {
-  const a = quick ? ['--rounds', '2', '--invokes', '50'] : ['--rounds', '60', '--invokes', '2000']; // init: per-round differences of ±40 ms need 60 rounds for a median
+  const a = quick ? ['--rounds', '2', '--invokes', '50'] : ['--rounds', '200', '--invokes', '2000']; // init: per-round differences of ±40–55 ms: 200 rounds bring the median's error to ≈ 1 ms
   const out = run(process.execPath, [join(root, 'dist/bench/agent.js'), ...a]);
   const line = out
     .split('\n')
