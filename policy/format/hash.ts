@@ -39,21 +39,16 @@ function finalise(x: number): number {
  * steps for a 27-byte name where FNV-1a takes 27.
  */
 export function hash3Bytes(buf: Uint8Array, off: number, len: number): number {
-  const at = (k: number): number => (k < len ? buf[off + k]! : 0);
-  const word = (k: number): number => at(k) | (at(k + 1) << 8) | (at(k + 2) << 16) | (at(k + 3) << 24);
-  let a = 0x9e3779b9 ^ len;
-  let b = 0x85ebca77 ^ len;
-  for (let i = 0; i < len; i += 8) {
-    a = rotl(Math.imul(a ^ word(i), 0xcc9e2d51), 15);
-    b = rotl(Math.imul(b ^ word(i + 4), 0x1b873593), 13);
-  }
-  return finalise(a ^ rotl(b, 16));
+  return hash3((k) => (k < len ? buf[off + k]! : 0), len);
 }
 
 /** `hash3Bytes` of an ASCII string. */
 export function hash3String(s: string): number {
-  const len = s.length;
-  const at = (k: number): number => (k < len ? s.charCodeAt(k) & 0xff : 0);
+  return hash3((k) => (k < s.length ? s.charCodeAt(k) & 0xff : 0), s.length);
+}
+
+/** h3 over `len` bytes, byte k read by `at` (0 at or past len). */
+function hash3(at: (k: number) => number, len: number): number {
   const word = (k: number): number => at(k) | (at(k + 1) << 8) | (at(k + 2) << 16) | (at(k + 3) << 24);
   let a = 0x9e3779b9 ^ len;
   let b = 0x85ebca77 ^ len;
