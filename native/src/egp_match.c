@@ -8,22 +8,6 @@
 #include "egp.h"
 #include "egp_rd.h"
 
-uint32_t egp_hash(const uint8_t *key, size_t len) {
-  uint32_t h = 0x811C9DC5u;
-  for (size_t i = 0; i < len; i++) {
-    h ^= key[i];
-    h *= 0x01000193u;
-  }
-  h ^= h >> 16;
-  h *= 0x85EBCA6Bu;
-  h ^= h >> 13;
-  h *= 0xC2B2AE35u;
-  h ^= h >> 16;
-  return h;
-}
-
-static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
-
 static inline uint32_t fmix32(uint32_t h) {
   h ^= h >> 16;
   h *= 0x85EBCA6Bu;
@@ -32,6 +16,17 @@ static inline uint32_t fmix32(uint32_t h) {
   h ^= h >> 16;
   return h;
 }
+
+uint32_t egp_hash(const uint8_t *key, size_t len) {
+  uint32_t h = 0x811C9DC5u;
+  for (size_t i = 0; i < len; i++) {
+    h ^= key[i];
+    h *= 0x01000193u;
+  }
+  return fmix32(h);
+}
+
+static inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 
 /* h3 over `len` bytes at k, which must be followed by at least 7 readable bytes that are all zero (the padding of
  * FORMAT.md's "bytes at or past len read as 0"): one 8-byte load per step. */
