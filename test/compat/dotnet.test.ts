@@ -5,23 +5,15 @@
  * Scenario and verdicts: ./support/scenario.ts, ./support/verdict.ts; the table: docs/COMPATIBILITY.md.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { need, needCommand, needNetns } from '../support/capability.js';
+import { needNetns } from '../support/capability.js';
 import { needLibrary } from '../support/guard.js';
-import { buildDotnet, CLIENTS, DOTNET_VERSION, findDotnet } from './support/build.js';
-import { assertRun, type ClientExpectation } from './support/expect.js';
+import { buildDotnet, CLIENTS, DOTNET_VERSION, findDotnet, needDotnet } from './support/build.js';
+import { assertRun, BLOCKED_IP, BLOCKED_NAME, type ClientExpectation, WORKS } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, runAll, toRow } from './support/harness.js';
 import { writeResults } from './support/results.js';
 import { MODES } from './support/scenario.js';
 
-const ok =
-  needNetns() &&
-  needLibrary() &&
-  needCommand('mcs') &&
-  need(
-    'the .NET runtime',
-    findDotnet() !== undefined,
-    `no .NET runtime ${DOTNET_VERSION} in the tools cache (.ci/run)`,
-  );
+const ok = needNetns() && needLibrary() && needDotnet();
 
 const HTTP_STEPS = ['allowed', 'denied-name', 'denied-ip'] as const;
 
@@ -50,29 +42,25 @@ function specs(dll: string): ClientSpec[] {
   }));
 }
 
-const works = { audit: 'works', enforce: 'works' } as const;
-const blockedName = { audit: 'logged', enforce: 'blocked', errno: 'EAI_NONAME' } as const;
-const blockedIp = { audit: 'logged', enforce: 'blocked', errno: 'EACCES' } as const;
-
 const EXPECT: Record<string, ClientExpectation> = {
   HttpClient: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'HttpRequestException > SocketException[Name or service not known]' },
-      'denied-ip': { ...blockedIp, sees: 'HttpRequestException > SocketException[Permission denied]' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'HttpRequestException > SocketException[Name or service not known]' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'HttpRequestException > SocketException[Permission denied]' },
     },
   },
   Dns: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'ExtendedSocketException[Name or service not known]' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'ExtendedSocketException[Name or service not known]' },
     },
   },
   UdpClient: {
     allowLogged: false,
-    steps: { udp: { ...blockedIp, sees: 'SocketException[Permission denied]' } },
+    steps: { udp: { ...BLOCKED_IP, sees: 'SocketException[Permission denied]' } },
   },
 };
 

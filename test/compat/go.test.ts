@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { need, needNetns } from '../support/capability.js';
 import { logsWhere, needBin, needLibrary, ROOT } from '../support/guard.js';
 import { buildGo, CLIENTS, findGo, GO_STATIC_NAME, type GoBuild, isStaticElf } from './support/build.js';
-import { assertRun, type ClientExpectation } from './support/expect.js';
+import { assertRun, type ClientExpectation, WORKS } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, describeRun, runAll, stepOf, toRow } from './support/harness.js';
 import { type ResultFact, writeResults } from './support/results.js';
 import { MODES, STEPS } from './support/scenario.js';
@@ -64,13 +64,12 @@ function specs(bin: GoBuild): ClientSpec[] {
 }
 
 const missed = { audit: 'missed', enforce: 'missed' } as const;
-const works = { audit: 'works', enforce: 'works' } as const;
 
 const EXPECT: Record<string, ClientExpectation> = {
   cgo: {
     allowLogged: true,
     steps: {
-      allowed: works,
+      allowed: WORKS,
       'denied-name': {
         audit: 'logged',
         enforce: 'blocked',
@@ -83,12 +82,12 @@ const EXPECT: Record<string, ClientExpectation> = {
   },
   static: {
     allowLogged: false,
-    steps: { allowed: works, 'denied-name': missed, 'denied-ip': missed, udp: missed },
+    steps: { allowed: WORKS, 'denied-name': missed, 'denied-ip': missed, udp: missed },
   },
   proxy: {
     allowLogged: true,
     steps: {
-      allowed: works,
+      allowed: WORKS,
       'denied-name': { audit: 'logged', enforce: 'blocked', sees: 'HTTP 403' },
       'denied-ip': { audit: 'logged', enforce: 'blocked', sees: 'HTTP 403' },
       udp: missed,

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needCommand, needNetns } from '../support/capability.js';
 import { logsWhere, needLibrary, ROOT } from '../support/guard.js';
 import { buildJava } from './support/build.js';
-import { assertRun, type ClientExpectation } from './support/expect.js';
+import { assertRun, BLOCKED_IP, BLOCKED_NAME, type ClientExpectation, WORKS } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, runAll, toRow } from './support/harness.js';
 import { type ResultFact, writeResults } from './support/results.js';
 import { DENIED_NAME, HTTP_PORT, MODES } from './support/scenario.js';
@@ -56,38 +56,34 @@ function specs(classDir: string, version: string): ClientSpec[] {
   }));
 }
 
-const works = { audit: 'works', enforce: 'works' } as const;
-const blockedName = { audit: 'logged', enforce: 'blocked', errno: 'EAI_NONAME' } as const;
-const blockedIp = { audit: 'logged', enforce: 'blocked', errno: 'EACCES' } as const;
-
 const EXPECT: Record<string, ClientExpectation> = {
   HttpClient: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'ConnectException > ConnectException > UnresolvedAddressException' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'ConnectException > ConnectException > UnresolvedAddressException' },
       // The JDK maps a connect() EACCES to BindException (java.base Net.c handleSocketError).
-      'denied-ip': { ...blockedIp, sees: 'ConnectException > ConnectException > BindException[Permission denied]' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'ConnectException > ConnectException > BindException[Permission denied]' },
     },
   },
   URLConnection: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'UnknownHostException[denied.compat.test]' },
-      'denied-ip': { ...blockedIp, sees: 'BindException[Permission denied]' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'UnknownHostException[denied.compat.test]' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'BindException[Permission denied]' },
     },
   },
   InetAddress: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'UnknownHostException[denied.compat.test: Name or service not known]' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'UnknownHostException[denied.compat.test: Name or service not known]' },
     },
   },
   DatagramSocket: {
     allowLogged: false,
-    steps: { udp: { ...blockedIp, sees: 'BindException[Permission denied]' } },
+    steps: { udp: { ...BLOCKED_IP, sees: 'BindException[Permission denied]' } },
   },
 };
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needNetns } from '../support/capability.js';
 import { compilePolicy, needLibrary } from '../support/guard.js';
 import { CLIENTS } from './support/build.js';
-import { assertRun, type ClientExpectation } from './support/expect.js';
+import { assertRun, BLOCKED_IP, BLOCKED_NAME, type ClientExpectation, WORKS } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, describeRun, runAll, stepOf, toRow } from './support/harness.js';
 import { type ResultFact, writeResults } from './support/results.js';
 import { DENIED_NAME, MODES, NAMESERVER_IP, POLICY_NAMESERVER_DENIED } from './support/scenario.js';
@@ -52,46 +52,42 @@ const RESOLVE4: ClientSpec = {
   how: 'c-ares: raw DNS over UDP to the resolv.conf nameserver; the guard parses the query name (`send(dns)`)',
 };
 
-const blockedName = { audit: 'logged', enforce: 'blocked', errno: 'EAI_NONAME' } as const;
-const blockedIp = { audit: 'logged', enforce: 'blocked', errno: 'EACCES' } as const;
-const works = { audit: 'works', enforce: 'works' } as const;
-
 const EXPECT: Record<string, ClientExpectation> = {
   fetch: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'TypeError(cause: ENOTFOUND)' },
-      'denied-ip': { ...blockedIp, sees: 'TypeError(cause: EACCES)' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'TypeError(cause: ENOTFOUND)' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'TypeError(cause: EACCES)' },
     },
   },
   'http.get': {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'ENOTFOUND' },
-      'denied-ip': { ...blockedIp, sees: 'EACCES' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'ENOTFOUND' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'EACCES' },
     },
   },
   'net.connect': {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'ENOTFOUND' },
-      'denied-ip': { ...blockedIp, sees: 'EACCES' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'ENOTFOUND' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'EACCES' },
     },
   },
   'dns.lookup': {
     allowLogged: true,
-    steps: { allowed: works, 'denied-name': { ...blockedName, sees: 'ENOTFOUND' } },
+    steps: { allowed: WORKS, 'denied-name': { ...BLOCKED_NAME, sees: 'ENOTFOUND' } },
   },
-  dgram: { allowLogged: false, steps: { udp: { ...blockedIp, sees: 'EACCES' } } },
+  dgram: { allowLogged: false, steps: { udp: { ...BLOCKED_IP, sees: 'EACCES' } } },
   // c-ares sends its own DNS packets (send() on a UDP socket connected to the nameserver): the guard parses the query
   // name out of each datagram to port 53 and decides it like a getaddrinfo name (event `dns`, call `send(dns)`).
   'dns.resolve4': {
     allowLogged: true,
     steps: {
-      allowed: works,
+      allowed: WORKS,
       'denied-name': { audit: 'logged', enforce: 'blocked', errno: 'EACCES', sees: 'ECONNREFUSED' },
     },
   },

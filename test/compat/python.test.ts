@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { need, needCommand, needNetns } from '../support/capability.js';
 import { needLibrary } from '../support/guard.js';
 import { CLIENTS } from './support/build.js';
-import { assertRun, type ClientExpectation } from './support/expect.js';
+import { assertRun, BLOCKED_IP, BLOCKED_NAME, type ClientExpectation, WORKS } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, runAll, toRow } from './support/harness.js';
 import { writeResults } from './support/results.js';
 import { MODES } from './support/scenario.js';
@@ -70,46 +70,42 @@ const SPECS: ClientSpec[] = [
   ...s,
 }));
 
-const works = { audit: 'works', enforce: 'works' } as const;
-const blockedName = { audit: 'logged', enforce: 'blocked', errno: 'EAI_NONAME' } as const;
-const blockedIp = { audit: 'logged', enforce: 'blocked', errno: 'EACCES' } as const;
-
 const EXPECT: Record<string, ClientExpectation> = {
   urllib: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'URLError > gaierror[EAI_NONAME]' },
-      'denied-ip': { ...blockedIp, sees: 'URLError > PermissionError[EACCES]' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'URLError > gaierror[EAI_NONAME]' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'URLError > PermissionError[EACCES]' },
     },
   },
   'http.client': {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'gaierror[EAI_NONAME]' },
-      'denied-ip': { ...blockedIp, sees: 'PermissionError[EACCES]' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'gaierror[EAI_NONAME]' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'PermissionError[EACCES]' },
     },
   },
   socket: {
     allowLogged: true,
     steps: {
-      allowed: works,
-      'denied-name': { ...blockedName, sees: 'gaierror[EAI_NONAME]' },
-      'denied-ip': { ...blockedIp, sees: 'PermissionError[EACCES]' },
-      udp: { ...blockedIp, sees: 'PermissionError[EACCES]' },
+      allowed: WORKS,
+      'denied-name': { ...BLOCKED_NAME, sees: 'gaierror[EAI_NONAME]' },
+      'denied-ip': { ...BLOCKED_IP, sees: 'PermissionError[EACCES]' },
+      udp: { ...BLOCKED_IP, sees: 'PermissionError[EACCES]' },
     },
   },
   requests: {
     allowLogged: true,
     steps: {
-      allowed: works,
+      allowed: WORKS,
       'denied-name': {
-        ...blockedName,
+        ...BLOCKED_NAME,
         sees: 'ConnectionError > MaxRetryError > NameResolutionError > gaierror[EAI_NONAME]',
       },
       'denied-ip': {
-        ...blockedIp,
+        ...BLOCKED_IP,
         sees: 'ConnectionError > MaxRetryError > NewConnectionError > PermissionError[EACCES]',
       },
     },

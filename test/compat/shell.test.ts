@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { needCommand, needNetns } from '../support/capability.js';
 import { logsWhere, needLibrary } from '../support/guard.js';
 import { CLIENTS } from './support/build.js';
-import { assertRun, type ClientExpectation } from './support/expect.js';
+import { assertRun, type ClientExpectation, WORKS } from './support/expect.js';
 import { type ClientRun, type ClientSpec, CompatLab, describeRun, runAll, toRow } from './support/harness.js';
 import { type ResultFact, writeResults } from './support/results.js';
 import { DENIED_LITERAL_IP, HTTP_PORT, MODES, STEPS } from './support/scenario.js';
@@ -93,7 +93,6 @@ const SPECS: ClientSpec[] = ok
     ]
   : [];
 
-const works = { audit: 'works', enforce: 'works' } as const;
 const name = { audit: 'logged', enforce: 'blocked' } as const;
 const ip = { audit: 'logged', enforce: 'blocked', errno: 'EACCES' } as const;
 
@@ -101,7 +100,7 @@ const EXPECT: Record<string, ClientExpectation> = {
   curl: {
     allowLogged: true,
     steps: {
-      allowed: works,
+      allowed: WORKS,
       'denied-name': { ...name, errno: 'EAI_NONAME', sees: 'exit 6' },
       'denied-ip': { ...ip, sees: 'exit 7' },
     },
@@ -109,7 +108,7 @@ const EXPECT: Record<string, ClientExpectation> = {
   'sh-c': {
     allowLogged: true,
     steps: {
-      allowed: works,
+      allowed: WORKS,
       'denied-name': { ...name, sees: 'getent exit 2' },
       'denied-ip': { ...ip, sees: 'curl exit 7' },
       udp: { ...ip, sees: 'bash exit 1' },
@@ -118,7 +117,7 @@ const EXPECT: Record<string, ClientExpectation> = {
   bash: {
     allowLogged: true,
     steps: {
-      allowed: works,
+      allowed: WORKS,
       'denied-name': { ...name, errno: 'EAI_NONAME', sees: 'Name or service not known' },
       'denied-ip': { ...ip, sees: 'Permission denied' },
       udp: { ...ip, sees: 'Permission denied' },

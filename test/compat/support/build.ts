@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { need, needCommand } from '../../support/capability.js';
 import { ROOT } from '../../support/guard.js';
 
 export const CLIENTS = join(ROOT, 'test/compat/clients');
@@ -119,6 +120,18 @@ const DOTNET_DIR = join(
 export function findDotnet(): string | undefined {
   const bin = join(DOTNET_DIR, 'dotnet');
   return spawnSync(bin, ['--list-runtimes'], { stdio: 'ignore', timeout: 20_000 }).status === 0 ? bin : undefined;
+}
+
+/** The capability gate of the .NET tests: the runtime in the tools cache and Mono's C# compiler. */
+export function needDotnet(): boolean {
+  return (
+    needCommand('mcs') &&
+    need(
+      'the .NET runtime',
+      findDotnet() !== undefined,
+      `no .NET runtime ${DOTNET_VERSION} in the tools cache (.ci/run)`,
+    )
+  );
 }
 
 /** The assemblies C# programs of the suite are compiled against: the runtime's own (no reference pack is served). */

@@ -30,6 +30,11 @@ export interface ClientExpectation {
 
 export const ALLOW_RULE = 'compat-allowed';
 
+/** The common cells: a step that works in both modes, a name / an address the policy denies (logged in audit). */
+export const WORKS = { audit: 'works', enforce: 'works' } as const;
+export const BLOCKED_NAME = { audit: 'logged', enforce: 'blocked', errno: 'EAI_NONAME' } as const;
+export const BLOCKED_IP = { audit: 'logged', enforce: 'blocked', errno: 'EACCES' } as const;
+
 export function assertRun(run: ClientRun | undefined, want: ClientExpectation, mode: Mode): void {
   const ctx = describeRun(run);
   expect(run, ctx).toBeDefined();
