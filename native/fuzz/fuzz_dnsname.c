@@ -17,16 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "dnsname.h"
-
-#define CHECK(c)                                                                                                       \
-  do {                                                                                                                 \
-    if (!(c)) check_failed(__LINE__, #c);                                                                              \
-  } while (0)
-static void check_failed(int line, const char *what) {
-  fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, line, what);
-  abort();
-}
 
 static int oracle(const char *src, char out[256]) {
   unsigned char wire[NS_MAXCDNAME];

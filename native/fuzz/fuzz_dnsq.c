@@ -13,17 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "dnsq.h"
-
-/* A violated invariant names its line on stderr and aborts (libFuzzer records the input as a crash). */
-#define CHECK(c)                                                                                                       \
-  do {                                                                                                                 \
-    if (!(c)) check_failed(__LINE__, #c);                                                                              \
-  } while (0)
-static void check_failed(int line, const char *what) {
-  fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, line, what);
-  abort();
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -20,18 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "egp.h"
 #include "egp_rd.h"
-
-/* A violated invariant names its line on stderr and aborts (libFuzzer records the input as a crash). */
-#define CHECK(c)                                                                                                       \
-  do {                                                                                                                 \
-    if (!(c)) check_failed(__LINE__, #c);                                                                              \
-  } while (0)
-static void check_failed(int line, const char *what) {
-  fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, line, what);
-  abort();
-}
 
 static const int ports[] = {EGP_PORT_UNKNOWN, 0, 53, 443, 5432, 65535};
 static const int protos[] = {EGP_PROTO_UNKNOWN, EGP_PROTO_TCP, EGP_PROTO_UDP};

@@ -15,17 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "json.h"
-
-/* A violated invariant names its line on stderr and aborts (libFuzzer records the input as a crash). */
-#define CHECK(c)                                                                                                       \
-  do {                                                                                                                 \
-    if (!(c)) check_failed(__LINE__, #c);                                                                              \
-  } while (0)
-static void check_failed(int line, const char *what) {
-  fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, line, what);
-  abort();
-}
 
 /* Unicode table 3-7 well-formed sequence length at s, 0 when none starts there. */
 static size_t wf_len(const uint8_t *s, size_t n) {

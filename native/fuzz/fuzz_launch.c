@@ -18,17 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "gen/launch.h"
 #include "launcher.h"
-
-#define CHECK(c)                                                                                                       \
-  do {                                                                                                                 \
-    if (!(c)) check_failed(__LINE__, #c);                                                                              \
-  } while (0)
-static void check_failed(int line, const char *what) {
-  fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, line, what);
-  abort();
-}
 
 static char *const ARGV[] = {"--policy", "p.yaml"};
 static char ENV0[] = "PATH=/usr/bin:/bin", ENV1[] = "LANG=C";
