@@ -18,6 +18,7 @@
 #include "sha256.h"
 
 static int stat_path(const char *path, struct stat *st) { return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, 0); }
+static int fstat_fd(int fd, struct stat *st) { return (int)syscall(SYS_newfstatat, fd, "", st, AT_EMPTY_PATH); }
 
 int eg_stamp(const char *path, char *out, size_t cap) {
   struct stat st;
@@ -30,20 +31,28 @@ int eg_stamp(const char *path, char *out, size_t cap) {
 }
 
 int eg_file_sha256_is(const char *path, const char *hex) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO named here must not block the open; only a regular file is hashed, and only as many bytes as
+   * it had when opened (a device such as /dev/zero would never end) */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return 0;
+  struct stat st;
+  if (fstat_fd(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0) {
+    close(fd);
+    return 0;
+  }
   struct eg_sha256 s;
   eg_sha256_init(&s);
   unsigned char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n == 0) break;
+  for (uint64_t left = (uint64_t)st.st_size; left > 0;) {
+    ssize_t n = read(fd, buf, left < sizeof buf ? (size_t)left : sizeof buf);
+    if (n == 0) break; /* shrunk: the hash will not match */
     if (n < 0) {
       if (errno == EINTR) continue;
       close(fd);
       return 0;
     }
     eg_sha256_update(&s, buf, (size_t)n);
+    left -= (uint64_t)n;
   }
   close(fd);
   unsigned char d[32];

@@ -9,7 +9,8 @@
  * cannot be stat'ed or the stamp does not fit. Follows symlinks, as the Node CLI's statSync does. */
 int eg_stamp(const char *path, char *out, size_t cap);
 
-/* 1 when the file's bytes hash (SHA-256) to hex (64 lower-case digits), else 0 (unreadable included). */
+/* 1 when the file is a regular file whose bytes hash (SHA-256) to hex (64 lower-case digits), else 0 (unreadable, a
+ * device, a FIFO … included: never blocks, never reads past the size the file had when opened). */
 int eg_file_sha256_is(const char *path, const char *hex);
 
 /*
