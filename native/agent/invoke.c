@@ -191,11 +191,10 @@ static struct invoke *slot(void) {
 }
 
 /* When the sampler looks at an armed invoke again, from what it saw now: look.h (the bound that interval keeps for
- * bytes the hooks cannot see), never sooner than cfg.sample_ns nor later than LOOK_MAX_FACTOR × cfg.sample_ns. */
-#define LOOK_MAX_FACTOR 32
+ * bytes the hooks cannot see), never sooner than cfg.sample_ns nor later than LK_MAX_FACTOR × cfg.sample_ns. */
 
 static uint64_t next_look(uint64_t rx, uint64_t tx) {
-  return lk_interval_ns(cfg.budget, rx, tx, cfg.sample_ns, cfg.sample_ns * LOOK_MAX_FACTOR);
+  return lk_interval_ns(cfg.budget, rx, tx, cfg.sample_ns, cfg.sample_ns * LK_MAX_FACTOR);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > AG_NONE - b ? AG_NONE : a + b; }

@@ -19,6 +19,8 @@
 
 /* The least overshoot allowed past a budget (a 1 MiB budget lets at most 2 MiB out). */
 #define LK_MIN_OVERSHOOT (1024ull * 1024ull)
+/* The longest time between two looks, in multiples of the floor (EGRESS_GUARD_SAMPLE_MS): cap_ns. */
+#define LK_MAX_FACTOR 32
 
 uint64_t lk_interval_ns(const uint64_t budget[3], uint64_t rx, uint64_t tx, uint64_t floor_ns, uint64_t cap_ns);
 
