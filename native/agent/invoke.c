@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -54,7 +55,6 @@ struct invoke {
   char id[65];
   uint64_t start_ns, end_ns, deadline_ns;
   uint64_t look_ns; /* the sampler's next look at this armed invoke */
-  struct nd_snap start, end;
   int start_ok, end_ok;
   int end_pending;    /* not armed: the end snapshot waits for inv_report (end_snapshot) */
   int end_others;     /* invokes still in flight when it ended */
@@ -74,10 +74,18 @@ struct invoke {
   int wake_pending; /* wake_fd was written: drain it before the slot serves another invoke */
   int has_between;
   uint64_t between_rx, between_tx;
+  /* Large members last: inv_begin clears only what comes before them (each is written before it is read). */
   char trailers[1024];
+  struct nd_snap start, end; /* valid when start_ok / end_ok */
 };
 
+/* The table (≈ 9 KB an entry, mostly its two snapshots) and which entries are used: bit i of `live` is tab[i].used.
+ * Every pass over the invokes in flight walks the set bits only, so a look or an invoke boundary touches the entries
+ * in use (usually one) and not 64 entries on 64 pages — after the sampler's sleep, each was a cache and TLB miss. */
 static struct invoke tab[MAX_INV];
+static uint64_t live;
+_Static_assert(MAX_INV == 64, "live has one bit per entry");
+#define LIVE_NEXT(m) (&tab[__builtin_ctzll(m)]) /* the entry of m's lowest set bit (m != 0) */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t posted = PTHREAD_COND_INITIALIZER; /* a `posting` ended */
 /* Request ids whose result the runtime already posted (the newest RESULTS_SEEN): a second result for one of them is
@@ -137,8 +145,8 @@ static uint64_t due_of(const struct invoke *inv) {
 /* Sets the sampler's timer to the earliest due time of the table (disarms it when nothing is due). Under mu. */
 static void timer_sync(void) {
   uint64_t at = 0;
-  for (int i = 0; i < MAX_INV; i++) {
-    uint64_t d = due_of(&tab[i]);
+  for (uint64_t m = live; m != 0; m &= m - 1) {
+    uint64_t d = due_of(LIVE_NEXT(m));
     if (d != 0 && (at == 0 || d < at)) at = d;
   }
   if (at == timer_at || timer_fd < 0) return;
@@ -148,19 +156,24 @@ static void timer_sync(void) {
 
 static int in_flight(void) {
   int n = 0;
-  for (int i = 0; i < MAX_INV; i++)
-    if (tab[i].used && tab[i].state != IV_ENDED) n++;
+  for (uint64_t m = live; m != 0; m &= m - 1)
+    if (LIVE_NEXT(m)->state != IV_ENDED) n++;
   return n;
 }
 
 static struct invoke *find(const char *id, size_t len) {
   if (len > 64) return NULL;
-  for (int i = 0; i < MAX_INV; i++)
-    if (tab[i].used && strlen(tab[i].id) == len && memcmp(tab[i].id, id, len) == 0) return &tab[i];
+  for (uint64_t m = live; m != 0; m &= m - 1) {
+    struct invoke *inv = LIVE_NEXT(m);
+    if (strlen(inv->id) == len && memcmp(inv->id, id, len) == 0) return inv;
+  }
   return NULL;
 }
 
-static void release(struct invoke *inv) { inv->used = 0; }
+static void release(struct invoke *inv) {
+  inv->used = 0;
+  live &= ~(1ull << (inv - tab));
+}
 
 /* 1 when the runtime already posted a result for `id`; otherwise records that it posts one now. Under mu. */
 static int result_seen(const char *id, size_t len) {
@@ -181,18 +194,16 @@ static void wait_posted(struct invoke *inv) {
 
 /* A free slot; when full, the oldest entry that only waits for a late result of the runtime is dropped. */
 static struct invoke *slot(void) {
+  if (~live != 0) return &tab[__builtin_ctzll(~live)];
   struct invoke *oldest = NULL;
-  for (int i = 0; i < MAX_INV; i++) {
-    if (!tab[i].used) return &tab[i];
+  for (int i = 0; i < MAX_INV; i++)
     if (tab[i].reported && !tab[i].posting && (oldest == NULL || tab[i].start_ns < oldest->start_ns)) oldest = &tab[i];
-  }
   if (oldest) release(oldest);
   return oldest;
 }
 
 /* When the sampler looks at an armed invoke again, from what it saw now: look.h (the bound that interval keeps for
  * bytes the hooks cannot see), never sooner than cfg.sample_ns nor later than LK_MAX_FACTOR × cfg.sample_ns. */
-
 static uint64_t next_look(uint64_t rx, uint64_t tx) {
   return lk_interval_ns(cfg.budget, rx, tx, cfg.sample_ns, cfg.sample_ns * LK_MAX_FACTOR);
 }
@@ -208,12 +219,14 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
     return NULL;
   }
   int fd = inv->wake_fd, pending = inv->wake_pending;
-  memset(inv, 0, sizeof *inv);
+  memset(inv, 0, offsetof(struct invoke, trailers));
+  inv->trailers[0] = '\0';
   inv->wake_fd = fd;
   if (inv->wake_fd < 0) inv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   uint64_t drain;
   while (pending && inv->wake_fd >= 0 && read(inv->wake_fd, &drain, 8) == 8) {}
   inv->used = 1;
+  live |= 1ull << (inv - tab);
   begun++;
   memcpy(inv->id, id, id_len);
   inv->start_ok = read_netdev(&inv->start) == 0;
@@ -228,8 +241,10 @@ struct invoke *inv_begin(const char *id, size_t id_len, uint64_t deadline_ms) {
   int others = in_flight() - 1;
   inv->concurrent = cfg.multi_concurrency || others > 0;
   if (others > 0) {
-    for (int i = 0; i < MAX_INV; i++)
-      if (tab[i].used && &tab[i] != inv && tab[i].state != IV_ENDED) tab[i].concurrent = 1, tab[i].armed = 0;
+    for (uint64_t m = live; m != 0; m &= m - 1) {
+      struct invoke *o = LIVE_NEXT(m);
+      if (o != inv && o->state != IV_ENDED) o->concurrent = 1, o->armed = 0;
+    }
   }
   inv->armed = cfg.mode == AG_MODE_ENFORCE && cfg.has_budgets && !inv->concurrent && inv->start_ok;
   uint64_t at[3] = {AG_NONE, AG_NONE, AG_NONE};
@@ -559,9 +574,9 @@ static int tick(uint64_t now) {
   size_t body_len = 0;
   pthread_mutex_lock(&mu);
   if (timer_at != 0 && now >= timer_at) timer_at = 0; /* it fired: timer_sync below sets it again when needed */
-  for (int i = 0; i < MAX_INV; i++) {
-    struct invoke *inv = &tab[i];
-    if (!inv->used || inv->state == IV_ENDED || inv->deadline_ns == 0) continue;
+  for (uint64_t m = live; m != 0; m &= m - 1) {
+    struct invoke *inv = LIVE_NEXT(m);
+    if (inv->state == IV_ENDED || inv->deadline_ns == 0) continue;
     uint64_t due = inv->deadline_ns > cfg.timeout_margin_ns ? inv->deadline_ns - cfg.timeout_margin_ns : 0;
     if (now >= due && n_timed < 4) {
       take_end(inv, 0);
@@ -572,7 +587,7 @@ static int tick(uint64_t now) {
     }
   }
   uint32_t by_interposer = statew_trip_budget();
-  for (int i = 0; i < MAX_INV && !need_look; i++) need_look = look_due(&tab[i], now, by_interposer);
+  for (uint64_t m = live; m != 0 && !need_look; m &= m - 1) need_look = look_due(LIVE_NEXT(m), now, by_interposer);
   pthread_mutex_unlock(&mu);
 
   uint64_t read_at = ag_now_ns(); /* only invokes whose start snapshot precedes this read are compared with it */
@@ -580,8 +595,8 @@ static int tick(uint64_t now) {
 
   pthread_mutex_lock(&mu);
   by_interposer = statew_trip_budget();
-  for (int i = 0; i < MAX_INV && need_look && !noted; i++) {
-    struct invoke *inv = &tab[i];
+  for (uint64_t m = need_look ? live : 0; m != 0 && !noted; m &= m - 1) {
+    struct invoke *inv = LIVE_NEXT(m);
     if (!look_due(inv, now, by_interposer) || inv->start_ns > read_at) continue;
     uint64_t limit = 0, observed = 0, rx = 0, tx = 0;
     int which = interposer_trip(inv, &limit, &observed);
