@@ -63,11 +63,16 @@ for (const a of j.agent?.init ?? [])
   );
 for (const a of j.agent?.invoke ?? [])
   p(
-    `| 6 | ${a.lang} per-invoke overhead, Runtime API loop (${a.invokes} pairs) | +${f(a.addedMedianUs, 1)} µs (plain ${a.plainMedianUs} µs, guarded ${a.guardedMedianUs} µs) | ≤ ${g.invokeAddedUs} µs | ${ok(a.addedMedianUs <= g.invokeAddedUs)} |`,
+    `| 6 | ${a.lang} per-invoke overhead, Runtime API loop (${a.invokes} pairs${a.rounds ? ` over ${a.rounds} pairs of runtimes` : ''}) | +${f(a.addedMedianUs, 1)} µs (plain ${a.plainMedianUs} µs, guarded ${a.guardedMedianUs} µs${a.roundMedianUs ? `; each pair of runtimes ${f(Math.min(...a.roundMedianUs), 0)} to ${f(Math.max(...a.roundMedianUs), 0)} µs` : ''}) | ≤ ${g.invokeAddedUs} µs | ${ok(a.addedMedianUs <= g.invokeAddedUs)} |`,
   );
 for (const a of j.agent?.sampler ?? [])
   p(
-    `| 6 | agent CPU over a 2 s invoke, ${a.armed ? 'sampler armed' : 'not armed (audit)'} | ${f(a.corePercent, 2)} % of one core | ${a.armed ? `≤ ${g.samplerCorePercent} %` : '—'} | ${a.armed ? ok(a.corePercent <= g.samplerCorePercent) : '—'} |`,
+    `| 6 | agent CPU over a 2 s invoke, ${a.armed ? 'sampler armed' : 'not armed (audit)'} (${a.runs} runs) | ${f(a.corePercent, 2)} % of one core (min–max ${f(a.minCorePercent, 2)}–${f(a.maxCorePercent, 2)}) | ${a.armed ? `≤ ${g.samplerCorePercent} %` : '—'} | ${a.armed ? ok(a.corePercent <= g.samplerCorePercent) : '—'} |`,
+  );
+const fl = j.agent?.samplerFloor;
+if (fl)
+  p(
+    `| 6 | floor on this machine: one thread woken every ${f(fl.intervalUs / 1000, 1)} ms, the sampler's interval here (${fl.runs} runs) | ${f(fl.wakeCorePercent, 2)} % of one core alone; ${f(fl.lookCorePercent, 2)} % with a look's \`/proc/net/dev\` read (${f(fl.lookUs, 0)} µs a look) | — | |`,
   );
 for (const r of j.memory ?? [])
   p(

@@ -455,12 +455,30 @@ interface AgentFigures {
     /** CPU ms of the agent by then (median), null when no round read it */
     agentCpuMs: number | null;
   }[];
-  invoke: { lang: string; invokes: number; plainMedianUs: number; guardedMedianUs: number; addedMedianUs: number }[];
-  sampler: { mode: string; armed: boolean; wallS: number; cpuS: number; corePercent: number }[];
+  invoke: {
+    lang: string;
+    invokes: number;
+    rounds: number;
+    plainMedianUs: number;
+    guardedMedianUs: number;
+    addedMedianUs: number;
+    roundMedianUs: number[];
+  }[];
+  sampler: {
+    mode: string;
+    armed: boolean;
+    runs: number;
+    corePercent: number;
+    minCorePercent: number;
+    maxCorePercent: number;
+  }[];
+  samplerFloor: { runs: number; intervalUs: number; wakeCorePercent: number; lookCorePercent: number; lookUs: number };
 }
 
 function agent(): AgentFigures {
-  const a = quick ? ['--rounds', '2', '--invokes', '50'] : ['--rounds', '200', '--invokes', '2000']; // init: per-round differences of ±40–55 ms: 200 rounds bring the median's error to ≈ 1 ms
+  const a = quick
+    ? ['--rounds', '2', '--invokes', '50', '--invoke-rounds', '1', '--sampler-runs', '1']
+    : ['--rounds', '200', '--invokes', '2000', '--invoke-rounds', '8', '--sampler-runs', '5']; // init: per-round differences of ±40–55 ms: 200 rounds bring the median's error to ≈ 1 ms
   const out = run(process.execPath, [join(root, 'dist/bench/agent.js'), ...a]);
   const line = out
     .split('\n')
@@ -651,16 +669,25 @@ async function main(): Promise<void> {
     for (const f of ag?.invoke ?? [])
       rows.push([
         `6 ${f.lang} per-invoke overhead (Runtime API loop)`,
-        `${fmt(f.addedMedianUs, 1)} µs (plain ${f.plainMedianUs} µs, guarded ${f.guardedMedianUs} µs)`,
+        `${fmt(f.addedMedianUs, 1)} µs (plain ${f.plainMedianUs} µs, guarded ${f.guardedMedianUs} µs; ${f.rounds} pairs of runtimes, ` +
+          `their medians ${fmt(Math.min(...f.roundMedianUs), 0)} to ${fmt(Math.max(...f.roundMedianUs), 0)} µs)`,
         `≤ ${GOALS.invokeAddedUs} µs`,
         ok(f.addedMedianUs <= GOALS.invokeAddedUs),
       ]);
     for (const f of ag?.sampler ?? [])
       rows.push([
         `6 agent CPU during a 2 s invoke, ${f.armed ? 'sampler armed (enforce)' : 'not armed (audit)'}`,
-        `${fmt(f.corePercent, 2)} % of one core`,
+        `${fmt(f.corePercent, 2)} % of one core (median of ${f.runs}; ${fmt(f.minCorePercent, 2)}–${fmt(f.maxCorePercent, 2)})`,
         f.armed ? `≤ ${GOALS.samplerCorePercent} %` : '—',
         f.armed ? ok(f.corePercent <= GOALS.samplerCorePercent) : '—',
+      ]);
+    const fl = ag?.samplerFloor;
+    if (fl)
+      rows.push([
+        `6 floor: a bare wake-up every ${fmt(fl.intervalUs / 1000, 1)} ms (the sampler's interval)`,
+        `${fmt(fl.wakeCorePercent, 2)} % alone, ${fmt(fl.lookCorePercent, 2)} % with the /proc/net/dev read (${fmt(fl.lookUs, 0)} µs a look)`,
+        '—',
+        '—',
       ]);
     const mem = step('memory', () =>
       memory([

@@ -106,9 +106,21 @@ describe.skipIf(!ok)('npm run bench --quick (smoke)', () => {
       pos(w.plainMedianUs);
       pos(w.guardedMedianUs);
       expect(typeof w.addedMedianUs).toBe('number');
+      expect(w.roundMedianUs).toHaveLength(w.rounds);
     }
     expect(j.agent.sampler.map((w: { armed: boolean }) => w.armed)).toEqual([true, false]);
-    for (const w of j.agent.sampler) expect(w.cpuS).toBeGreaterThanOrEqual(0);
+    for (const w of j.agent.sampler) {
+      expect(w.runs).toBeGreaterThan(0);
+      expect(w.minCorePercent).toBeGreaterThanOrEqual(0);
+      expect(w.corePercent).toBeGreaterThanOrEqual(w.minCorePercent);
+      expect(w.maxCorePercent).toBeGreaterThanOrEqual(w.corePercent);
+    }
+    // the floor under the sampler: bench_wake at the agent's own interval for the benchmark's budgets (5 MiB tx:
+    // (5 + 5) MiB at 10 Gbit/s), woken that often, with and without the look's read
+    expect(j.agent.samplerFloor.intervalUs).toBeCloseTo(8388.6, 1);
+    pos(j.agent.samplerFloor.wakeCorePercent);
+    pos(j.agent.samplerFloor.lookCorePercent);
+    pos(j.agent.samplerFloor.lookUs);
     // 7: memory, small and large policy; the library's own mapping is found
     expect(j.memory).toHaveLength(2);
     for (const m of j.memory) {
