@@ -14,6 +14,7 @@ const file = resolve(process.argv[2] ?? join(process.cwd(), '.bench/results.json
 const j: J = JSON.parse(readFileSync(file, 'utf8'));
 const g = j.goals;
 const f = (x: number, d = 3) => Number(x).toFixed(d);
+const signed = (x: number, d = 3) => `${x >= 0 ? '+' : '−'}${f(Math.abs(x), d)}`;
 const sp = (s: Pick<Spread, 'median' | 'min' | 'max'>, d = 3) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
 const ok = (b: boolean) => (b ? 'met' : '**missed**');
 const out: string[] = [];
@@ -59,11 +60,11 @@ for (const c of j.compile ?? [])
   );
 for (const a of j.agent?.init ?? [])
   p(
-    `| 6 | ${a.lang} init added: spawn → first GET /next (${a.rounds} rounds) | +${f(a.addedMs, 2)} ms (plain ${f(a.plainMs, 1)} ms, guarded ${f(a.guardedMs, 1)} ms; min–max ${f(a.addedMinMs, 2)}–${f(a.addedMaxMs, 2)}) | ≤ ${g.initAddedMs} ms | ${ok(a.addedMs <= g.initAddedMs)} |`,
+    `| 6 | ${a.lang} init added: spawn → first GET /next (${a.rounds} rounds) | ${signed(a.addedMs, 2)} ms (plain ${f(a.plainMs, 1)} ms, guarded ${f(a.guardedMs, 1)} ms; min–max ${f(a.addedMinMs, 2)}–${f(a.addedMaxMs, 2)}) | ≤ ${g.initAddedMs} ms | ${ok(a.addedMs <= g.initAddedMs)} |`,
   );
 for (const a of j.agent?.invoke ?? [])
   p(
-    `| 6 | ${a.lang} per-invoke overhead, Runtime API loop (${a.invokes} pairs${a.rounds ? ` over ${a.rounds} pairs of runtimes` : ''}) | +${f(a.addedMedianUs, 1)} µs (plain ${a.plainMedianUs} µs, guarded ${a.guardedMedianUs} µs${a.roundMedianUs ? `; each pair of runtimes ${f(Math.min(...a.roundMedianUs), 0)} to ${f(Math.max(...a.roundMedianUs), 0)} µs` : ''}) | ≤ ${g.invokeAddedUs} µs | ${ok(a.addedMedianUs <= g.invokeAddedUs)} |`,
+    `| 6 | ${a.lang} per-invoke overhead, Runtime API loop (${a.invokes} pairs${a.rounds ? ` over ${a.rounds} pairs of runtimes` : ''}) | ${signed(a.addedMedianUs, 1)} µs (plain ${a.plainMedianUs} µs, guarded ${a.guardedMedianUs} µs${a.roundMedianUs ? `; each pair of runtimes ${f(Math.min(...a.roundMedianUs), 0)} to ${f(Math.max(...a.roundMedianUs), 0)} µs` : ''}) | ≤ ${g.invokeAddedUs} µs | ${ok(a.addedMedianUs <= g.invokeAddedUs)} |`,
   );
 for (const a of j.agent?.sampler ?? [])
   p(
