@@ -2,7 +2,8 @@
 # Included from the end of native/Makefile; reuses its CORE_SRCS / GUARD_SRCS / HOOK_SRCS lists. Needs clang.
 #
 #   make asan       ASan+UBSan: build/asan/libegressguard.so (+ C unit tests, run when test/unit.c exists) + stress
-#   make tsan       TSan:       build/tsan/libegressguard.so + a stress program that links it first (see below)
+#   make tsan       TSan:       build/tsan/libegressguard.so + a stress program that links it first (see below),
+#                               and build/tsan/egress-guard-agent
 #   make fuzz       every harness for FUZZ_SECONDS (default 300) each, corpus in build/fuzz/corpus-<name>
 #   make fuzz-ci    replay the committed seeds and crash reproducers, then FUZZ_CI_SECONDS (default 15) each
 #   make fuzz-regress  replay only (no fuzzing): seeds + every committed reproducer must pass
@@ -49,6 +50,11 @@ $(BUILD)/tsan/libegressguard.so: $(LIB_SRCS) $(HEADERS) $(MAP) $(patsubst src/%.
 $(BUILD)/tsan/stress: stress/stress.c $(BUILD)/tsan/libegressguard.so | $(BUILD)/tsan
 	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -o $@ stress/stress.c -Wl,--no-as-needed -L$(BUILD)/tsan -l:libegressguard.so \
 	  -Wl,-rpath,'$$ORIGIN' -lpthread
+# The agent under TSan (test/hardening/agent-tsan.test.ts): its worker threads and its sampler share the invoke table,
+# the state file and the upstream pool. An ordinary executable with the static TSan runtime (libc's start files, not
+# src/exe_start.c: the runtime must initialise before main).
+$(BUILD)/tsan/egress-guard-agent: $(AGENT_DEPS) | $(BUILD)/tsan
+	$(SAN_CC) $(SAN_BASE) $(TSAN_FLAGS) -Iagent -o $@ $(AGENT_SRCS) -lpthread
 $(BUILD)/stress: stress/stress.c | $(BUILD)
 	$(CC) $(CFLAGS_BASE) -o $@ $< -lpthread
 
@@ -62,7 +68,7 @@ ifneq ($(HAVE_UNIT),)
 	  $(BUILD)/asan/unit_tests ../test/fixtures/golden
 endif
 
-tsan: $(BUILD)/tsan/stress
+tsan: $(BUILD)/tsan/stress $(BUILD)/tsan/egress-guard-agent
 
 # --- libFuzzer ---
 $(FUZZ_DIR)/fuzz_egp: fuzz/fuzz_egp.c $(CORE_SRCS) $(HEADERS) | $(FUZZ_DIR)
