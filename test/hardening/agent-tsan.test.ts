@@ -9,26 +9,14 @@
  * and which the test collects: any report fails the test. TSAN_OPTIONS=verbosity=1 makes the runtime print a line at
  * start, which proves that the TSan agent ran and that its output reaches the test.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compilePolicyTextSync } from '../../policy/index.js';
 import { events, type Kit, makeKit, runFunction } from '../metering/harness.js';
-import { createWorld, KiB, MiB, SERVER_IP, type World } from '../metering/world.js';
+import { createWorld, KiB, MiB, meterPolicy, type World } from '../metering/world.js';
 import { needCommand, needNetns } from '../support/capability.js';
 import { BUILD, make, SANITIZER_ERRORS } from './support.js';
 
 const ok = needNetns() && needCommand('clang');
-
-const POLICY = `version: 1
-mode: enforce
-allow:
-  - name: meter-server
-    ip: ${SERVER_IP}
-budgets:
-  perInvoke:
-    rxBytes: ${MiB}
-`;
 
 describe.skipIf(!ok)('the agent under ThreadSanitizer', () => {
   let w: World;
@@ -38,8 +26,7 @@ describe.skipIf(!ok)('the agent under ThreadSanitizer', () => {
     make('build/tsan/egress-guard-agent');
     kit = await makeKit();
     w = await createWorld('egts');
-    policy = join(kit.dir, 'tsan.egp');
-    writeFileSync(policy, compilePolicyTextSync(POLICY, 'tsan.yaml').bytes);
+    policy = meterPolicy(kit.dir, 'tsan', 'enforce', `    rxBytes: ${MiB}\n`);
   }, 600_000);
   afterAll(() => {
     w?.destroy();

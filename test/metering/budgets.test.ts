@@ -2,26 +2,13 @@
 // EgressBudgetExceeded as Lambda sees it (the Runtime API receives the agent's error, never the handler's late
 // response), the next invoke is clean and its own; in audit mode the breach is only reported. Overlapping invokes
 // (Lambda Managed Instances) are reported as concurrent and never enforced.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compilePolicyTextSync } from '../../policy/index.js';
 import { need, needCommand, needNetns } from '../support/capability.js';
 import { events, hasRic, type Kit, makeKit, type RuntimeKind, runFunction } from './harness.js';
-import { createWorld, KiB, MiB, SERVER_IP, type World } from './world.js';
+import { createWorld, KiB, MiB, meterPolicy, type World } from './world.js';
 
 const ok =
   needNetns() && needCommand('python3') && need('awslambdaric', hasRic(), 'pip install awslambdaric (.ci/run does)');
-
-const policyText = (mode: string) => `version: 1
-mode: ${mode}
-allow:
-  - name: meter-server
-    ip: ${SERVER_IP}
-budgets:
-  perInvoke:
-    rxBytes: ${MiB}
-`;
 
 describe.skipIf(!ok).each(['node', 'python-ric'] as RuntimeKind[])('budgets through the agent (%s)', (runtime) => {
   let w: World;
@@ -31,10 +18,8 @@ describe.skipIf(!ok).each(['node', 'python-ric'] as RuntimeKind[])('budgets thro
   beforeAll(async () => {
     kit = await makeKit();
     w = await createWorld(runtime === 'node' ? 'egbn' : 'egbp');
-    enforce = join(kit.dir, 'enforce.egp');
-    audit = join(kit.dir, 'audit.egp');
-    writeFileSync(enforce, compilePolicyTextSync(policyText('enforce'), 'enforce.yaml').bytes);
-    writeFileSync(audit, compilePolicyTextSync(policyText('audit'), 'audit.yaml').bytes);
+    enforce = meterPolicy(kit.dir, 'enforce', 'enforce', `    rxBytes: ${MiB}\n`);
+    audit = meterPolicy(kit.dir, 'audit', 'audit', `    rxBytes: ${MiB}\n`);
   }, 300_000);
   afterAll(() => {
     w?.destroy();

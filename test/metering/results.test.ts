@@ -6,13 +6,11 @@
 // - a runtime that reacts at once to the budget cut (posts its error, then asks for the next event): the agent
 //   answers the late error only once Lambda has the agent's own EgressBudgetExceeded, so the runtime's next GET
 //   …/next never finds the invoke open (aws-lambda-go exits on the 403 it would get, and Lambda retries the event).
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compilePolicyTextSync } from '../../policy/index.js';
 import { needCommand, needNetns } from '../support/capability.js';
 import { events, FUNCTIONS, type Kit, makeKit, runFunction } from './harness.js';
-import { createWorld, KiB, SERVER_IP, type World } from './world.js';
+import { createWorld, KiB, meterPolicy, type World } from './world.js';
 
 const ok = needNetns() && needCommand('python3');
 const RAW = ['python3', join(FUNCTIONS, 'raw_runtime.py')];
@@ -32,17 +30,7 @@ describe.skipIf(!ok)('one result per request, whatever the runtime posts', () =>
   beforeAll(async () => {
     kit = await makeKit();
     w = await createWorld('egrr');
-    enforce = join(kit.dir, 'enforce.egp');
-    const text = `version: 1
-mode: enforce
-allow:
-  - name: meter-server
-    ip: ${SERVER_IP}
-budgets:
-  perInvoke:
-    rxBytes: ${64 * KiB}
-`;
-    writeFileSync(enforce, compilePolicyTextSync(text, 'enforce.yaml').bytes);
+    enforce = meterPolicy(kit.dir, 'enforce', 'enforce', `    rxBytes: ${64 * KiB}\n`);
   }, 300_000);
   afterAll(() => {
     w?.destroy();

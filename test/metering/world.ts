@@ -4,13 +4,25 @@
  * bytes show in the function namespace's /proc/net/dev. IPv6 is off in both, so no neighbour/router discovery chatter
  * lands in an invoke. `destroy()` in afterAll.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
+import { compilePolicyTextSync } from '../../policy/index.js';
 import { Netns, type NetnsServer } from '../support/netns.js';
 
 export const SERVER_IP = '10.201.0.1';
 export const FN_IP = '10.201.0.2';
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
+
+/** Compiles the policy of these tests — the server allowed, `budgets` (YAML lines under `perInvoke:`, each indented
+ * four spaces) per invoke — into `dir/<name>.egp` and returns that path. */
+export function meterPolicy(dir: string, name: string, mode: string, budgets: string): string {
+  const text = `version: 1\nmode: ${mode}\nallow:\n  - name: meter-server\n    ip: ${SERVER_IP}\nbudgets:\n  perInvoke:\n${budgets}`;
+  const path = join(dir, `${name}.egp`);
+  writeFileSync(path, compilePolicyTextSync(text, `${name}.yaml`).bytes);
+  return path;
+}
 
 export interface World {
   server: Netns;
