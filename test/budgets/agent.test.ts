@@ -7,7 +7,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicyTextSync } from '../../policy/index.js';
-import { events, hasRic, type Kit, makeKit, type RuntimeKind, runFunction } from '../metering/harness.js';
+import {
+  events,
+  type FunctionRun,
+  hasRic,
+  type Kit,
+  makeKit,
+  type RuntimeKind,
+  runFunction,
+} from '../metering/harness.js';
 import { need, needCommand, needNetns } from '../support/capability.js';
 import { createWorld, KiB, MiB, PEER_IP, ROOT, type World } from './world.js';
 
@@ -21,6 +29,11 @@ interface Setup {
   kit: Kit;
   policy: string;
 }
+/** The run's stderr and guard lines, for a failing assertion's message. */
+function explain(r: FunctionRun): string {
+  return `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
+}
+
 function setUp(prefix: string, budgets: string): Setup {
   const s = {} as Setup;
   beforeAll(async () => {
@@ -54,7 +67,7 @@ describe.skipIf(!ok).each(['node', 'python-ric'] as RuntimeKind[])('budgets thro
       ],
     });
     const [down, up, next] = r.outcomes;
-    const all = `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
+    const all = explain(r);
     expect(down, all).toMatchObject({ requestId: 'down', ok: false, errorType: 'EgressBudgetExceeded' });
     expect(up, all).toMatchObject({ requestId: 'up', ok: false, errorType: 'EgressBudgetExceeded' });
     expect(next, all).toMatchObject({ requestId: 'next', ok: true, body: { moved: 100 * KiB } });
@@ -111,7 +124,7 @@ describe.skipIf(!ok)("budgets through the agent: the interposer's trip fails the
         { requestId: 'next', event: { download: `${s.w.witness}/bytes/${10 * KiB}` } },
       ],
     });
-    const all = `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
+    const all = explain(r);
     const [stall, next] = r.outcomes;
     // the scenario: the interposer cut the socket at the budget, and the wire carried less than the budget
     expect(events(r, 'cut', 'stall'), all).toHaveLength(1);
@@ -146,7 +159,7 @@ describe.skipIf(!ok)('budgets through the agent: bytes the hooks cannot see', ()
         { requestId: 'next', event: { download: `${s.w.witness}/bytes/${10 * KiB}` } },
       ],
     });
-    const all = `${r.stderr}\n--- guard lines\n${r.logs.map((l) => JSON.stringify(l)).join('\n')}`;
+    const all = explain(r);
     const [unseen, next] = r.outcomes;
     // the attack: the body went out past the budget without the hooks stopping it (the peer got more than the budget)
     const seen = await s.w.nextWitness('upload');
